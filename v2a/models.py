@@ -1,0 +1,228 @@
+"""Typed data objects passed between stages and saved as JSON artifacts.
+
+Every stage reads and writes these; the JSON on disk is the contract, so a stage can be re-run,
+cached, inspected or replaced by another tool that writes the same shape.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Artifact(BaseModel):
+    """Base for JSON artifacts: strict about unknown keys so schema drift is noticed."""
+
+    model_config = {"extra": "forbid"}
+
+
+# --- ingest -----------------------------------------------------------------------------------
+
+
+class PlatformChapter(Artifact):
+    title: str
+    start: float
+    end: float | None = None
+
+
+class SubtitleTrack(Artifact):
+    lang: str
+    ext: str
+    automatic: bool = False  # auto-captions (ASR by the platform), not human subtitles
+    url: str | None = None
+    path: str | None = None  # local file (sidecar or downloaded), relative to the work folder
+
+
+class Source(Artifact):
+    """Normalized metadata of one video or audio source (source.json)."""
+
+    input: str  # what the user typed
+    id: str
+    title: str
+    kind: Literal["local", "url"]
+    extractor: str = "local"  # yt-dlp extractor key ("youtube", "generic", ...) or "local"
+    url: str | None = None  # canonical web page of the video (None for local files)
+    media_url: str | None = None  # direct media URL when known
+    media_path: str  # the media file, relative to the work folder when inside it
+    duration: float | None = None
+    uploader: str | None = None
+    upload_date: str | None = None
+    description: str | None = None
+    chapters: list[PlatformChapter] = Field(default_factory=list)
+    subtitles: list[SubtitleTrack] = Field(default_factory=list)
+    has_video: bool = True
+    has_audio: bool = True
+    width: int | None = None
+    height: int | None = None
+
+
+class PlaylistEntry(Artifact):
+    index: int
+    id: str
+    title: str
+    url: str
+    duration: float | None = None
+    upload_date: str | None = None
+
+
+class Playlist(Artifact):
+    input: str
+    id: str
+    title: str
+    url: str | None = None
+    entries: list[PlaylistEntry]
+
+
+# --- transcript -------------------------------------------------------------------------------
+
+
+class Word(Artifact):
+    start: float
+    end: float
+    text: str
+    probability: float | None = None
+
+
+class Segment(Artifact):
+    id: int
+    start: float
+    end: float
+    text: str
+    words: list[Word] = Field(default_factory=list)
+
+
+class Transcript(Artifact):
+    """transcript.json: segments with ids (the LLM refers to segments by id, never by time)."""
+
+    language: str
+    origin: Literal["asr", "subtitles"]
+    backend: str  # "faster-whisper", "openai-whisper", "subtitles"
+    model: str
+    duration: float | None = None
+    segments: list[Segment]
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments)
+
+
+# --- scenes -----------------------------------------------------------------------------------
+
+
+class Scene(Artifact):
+    index: int
+    start: float
+    end: float
+    keyframe: str | None = None  # path relative to the work folder (keyframes/....jpg)
+    keyframe_time: float | None = None
+    phash: str | None = None
+    duplicate_of: int | None = None  # index of an earlier scene with a near-identical keyframe
+
+
+class Scenes(Artifact):
+    """scenes.json. Empty for audio-only sources."""
+
+    audio_only: bool = False
+    detector: dict = Field(default_factory=dict)
+    fps: float | None = None
+    frames: int | None = None
+    scenes: list[Scene] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def cuts(self) -> list[float]:
+        """Start times of every scene after the first (the slide changes)."""
+        return [s.start for s in self.scenes[1:]]
+
+
+# --- LLM stages -------------------------------------------------------------------------------
+
+
+class Usage(Artifact):
+    calls: int = 0
+    cached_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    estimated: bool = False  # token counts estimated (tiktoken) because the API gave none
+
+    def add(self, other: "Usage") -> "Usage":
+        cost = None
+        if self.cost_usd is not None or other.cost_usd is not None:
+            cost = (self.cost_usd or 0.0) + (other.cost_usd or 0.0)
+        return Usage(
+            calls=self.calls + other.calls,
+            cached_calls=self.cached_calls + other.cached_calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=cost,
+            estimated=self.estimated or other.estimated,
+        )
+
+
+class OutlineChapter(Artifact):
+    index: int
+    title: str
+    summary: str = ""
+    first_segment: int  # segment id where the chapter starts
+    last_segment: int  # inclusive
+    start: float  # seconds, derived from segment ids (and snapped), never from LLM text
+    end: float
+
+
+class Outline(Artifact):
+    """outline.json."""
+
+    method: Literal["llm", "platform", "fallback"]
+    model: str | None = None
+    title: str | None = None
+    chapters: list[OutlineChapter]
+    notes: list[str] = Field(default_factory=list)  # repairs, retries, fallbacks that happened
+    usage: Usage = Field(default_factory=Usage)
+
+
+class ChapterText(Artifact):
+    index: int
+    title: str
+    start: float
+    end: float
+    markdown: str = ""
+    status: Literal["ok", "failed"] = "ok"
+    error: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+
+
+class Draft(Artifact):
+    """chapters.json: the written prose per outline chapter."""
+
+    lang: str | None = None
+    model: str | None = None
+    chapters: list[ChapterText]
+    usage: Usage = Field(default_factory=Usage)
+
+
+# --- run report -------------------------------------------------------------------------------
+
+
+class StageReport(Artifact):
+    name: str
+    status: Literal["ran", "cached", "failed", "skipped"]
+    wall_s: float = 0.0
+    detail: str | None = None
+
+
+class RunReport(Artifact):
+    """run.json."""
+
+    source: str
+    workdir: str
+    started_at: str
+    finished_at: str | None = None
+    ok: bool = True
+    error: str | None = None
+    stages: list[StageReport] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    versions: dict[str, str] = Field(default_factory=dict)
+    outputs: dict[str, str] = Field(default_factory=dict)
