@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import click
 import typer
@@ -40,16 +40,15 @@ Src = Annotated[str, typer.Argument(help="Local file, media URL, or a URL yt-dlp
 Out = Annotated[Path, typer.Option("--out", "-o", help="Root folder for work folders.")]
 Workdir = Annotated[Optional[Path], typer.Option(
     "--workdir", help="Use exactly this work folder instead of OUT/<slug>.")]
-Asr = Annotated[str, typer.Option(
+Asr = Annotated[Literal["auto", "always", "never"], typer.Option(
     "--asr", help="auto: reuse human subtitles when present, else Whisper. always: Whisper. "
-                  "never: subtitles only (fails if none).",
-    click_type=click.Choice(["auto", "always", "never"]))]
+                  "never: subtitles only (fails if none).")]
 AutoCaps = Annotated[bool, typer.Option(
     "--auto-captions/--no-auto-captions",
     help="Allow the platform's automatic captions as the transcript (off: they are often poor).")]
-AsrBackend = Annotated[str, typer.Option(
-    "--asr-backend", click_type=click.Choice(["faster-whisper", "openai-whisper"]),
-    help="ASR engine. openai-whisper needs `pip install v2a[openai-whisper]`.")]
+AsrBackend = Annotated[Literal["faster-whisper", "openai-whisper"], typer.Option(
+    "--asr-backend",
+    help="ASR engine. openai-whisper needs `pip install v2a\\[openai-whisper]`.")]
 WhisperModel = Annotated[str, typer.Option(
     "--whisper-model", help="tiny.en (packaged, offline default), base (packaged multilingual), "
                             "a hub name such as large-v3 (online), or a CTranslate2 folder.")]
@@ -72,17 +71,17 @@ ModelOpt = Annotated[Optional[str], typer.Option(
                           "langchain).")]
 ApiKeyEnv = Annotated[str, typer.Option(
     "--api-key-env", help="Name of the environment variable holding the API key.")]
-Provider = Annotated[str, typer.Option(
-    "--llm-provider", click_type=click.Choice(["openai", "langchain"]),
+Provider = Annotated[Literal["openai", "langchain"], typer.Option(
+    "--llm-provider",
     help="openai: any OpenAI-compatible endpoint. langchain: init_chat_model providers "
-         "(needs v2a[langchain]).")]
+         "(needs v2a\\[langchain]).")]
 Concurrency = Annotated[int, typer.Option(
     "--llm-concurrency", min=1, help="Chapters written at once. 1 suits the embedded CPU model; "
                                      "4-8 suits remote endpoints.")]
 LocalModel = Annotated[str, typer.Option(
     "--local-model", help="Embedded model: a packaged name (see `v2a models`) or a .gguf path.")]
-LocalServer = Annotated[str, typer.Option(
-    "--local-server", click_type=click.Choice(["llama-cpp-python", "llama-server"]),
+LocalServer = Annotated[Literal["llama-cpp-python", "llama-server"], typer.Option(
+    "--local-server",
     help="Which local OpenAI-compatible server runs the embedded model.")]
 Lang = Annotated[Optional[str], typer.Option(
     "--lang", help="Write the article in this language (e.g. zh, ja). Default: as spoken.")]

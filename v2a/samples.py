@@ -108,16 +108,18 @@ def _speak(text: str, out: Path, voice: str = "en-us", wpm: int = 165) -> None:
                    check=True, capture_output=True)
 
 
-def _topics(minutes: float) -> list[dict]:
+def _topics(minutes: float, topics: list[int] | None = None) -> list[dict]:
     """The default 4-chapter deck, or for ``minutes`` > 0 a longer one of ~2.5-minute chapters.
 
     Long decks cycle through a bank of topics (numbered parts once it is used up) and repeat a
     chapter's slides to fill it, so chapters stay lexically distinct and boundaries are known.
     """
     data = json.loads(resources.files("v2a").joinpath("data/sample_lecture.json").read_text())
+    bank = data["chapters"] + data["extra_topics"]
+    if topics is not None:
+        return [bank[i % len(bank)] for i in topics]
     if minutes <= 0:
         return list(data["chapters"])
-    bank = data["chapters"] + data["extra_topics"]
     n_chapters = max(4, round(minutes / 2.5))
     per_slide = 11.5  # seconds of speech + pause per slide, measured on the bank
     repeats = max(1, math.ceil(minutes * 60 / n_chapters / per_slide / 2))
@@ -132,13 +134,19 @@ def _topics(minutes: float) -> list[dict]:
 
 
 def make_lecture(path: Path, minutes: float = 0.0, size: tuple[int, int] = SIZE,
-                 audio_only: bool = False, wpm: int = 165) -> Lecture:
-    """Write a lecture video (or audio file) and its ground-truth script; return the truth."""
+                 audio_only: bool = False, wpm: int = 165,
+                 topics: list[int] | None = None) -> Lecture:
+    """Write a lecture video (or audio file) and its ground-truth script; return the truth.
+
+    ``topics`` picks chapters by index from the topic bank (0-3: the default deck, 4-7: special
+    tokens, regex pre-splitting, vocabulary size, other languages) — e.g. distinct short videos
+    for a playlist.
+    """
     _require("ffmpeg")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(resources.files("v2a").joinpath("data/sample_lecture.json").read_text())
-    chapters = _topics(minutes)
+    chapters = _topics(minutes, topics)
     deck = data["title"]
     lec = Lecture(video=path, script_path=path.with_suffix(".script.json"), title=deck,
                   duration=0.0)
