@@ -87,6 +87,7 @@ STAGES: dict[str, StageSpec] = {
 TARGETS = {
     "transcribe": ["transcribe"],
     "scenes": ["scenes"],
+    "media": ["transcribe", "scenes"],  # batch: the CPU-bound half, overlapped with LLM work
     "run": ["transcribe", "scenes", "outline", "write", "render"],
 }
 
