@@ -164,6 +164,14 @@ def run_stage(ctx: Context, name: str) -> StageReport:
         ctx.services[f"forced:{name}"] = True  # --force re-runs once per invocation
     key = stage_key(ctx, spec)
     if is_fresh(ctx, spec, key):
+        rec = ctx.ws.read_record(name) or {}
+        current = _output_hash(ctx.ws, spec, key)
+        if rec.get("output_hash") != current:
+            # An artifact edited by hand (an editor fixing outline.json, say) is kept, not
+            # overwritten; recording its new hash makes the stages after it see the edit.
+            ctx.ws.write_record(name, {**rec, "output_hash": current})
+            ctx.ws.log_stage(name, "cached", key=key, edited=True)
+            return StageReport(name=name, status="cached", detail="artifact edited by hand")
         ctx.ws.log_stage(name, "cached", key=key)
         return StageReport(name=name, status="cached")
     ctx.ws.drop_record(name)  # an interrupted run must not leave a stale "done" behind
