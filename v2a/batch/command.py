@@ -1,0 +1,169 @@
+"""``v2a batch SRC``: plan, run (overlapped, failure-isolated, resumable), build the site, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..cli import (Asr, AsrBackend, ApiKeyEnv, AutoCaps, BaseUrl, Concurrency, Force, Lang,
+                   Language, LocalModel, LocalServer, ModelOpt, NoPlatformChapters, Out, Provider,
+                   Quiet, SceneMinLen, SceneThreshold, SelfContained, WhisperModel, _config,
+                   _defaults, _progress, app)
+from ..links import fmt_time
+from ..progress import console
+from .plan import BatchPlan, Estimate, estimate, list_playlist, make_plan
+from .state import BatchState, EntryState, StateStore
+
+PlaylistSrc = Annotated[str, typer.Argument(
+    help="Playlist or channel URL, RSS/podcast feed, HTML page of <video> tags, or a text file "
+         "with one URL or path per line.", show_default=False)]
+
+
+@app.command()
+def batch(
+    src: PlaylistSrc, out: Out = _defaults.out_root,
+    limit: Annotated[Optional[int], typer.Option(
+        "--limit", min=1, help="Process at most this many entries (after --match/--since).")] = None,
+    since: Annotated[Optional[str], typer.Option(
+        "--since", help="Only entries uploaded on or after this date (YYYYMMDD).")] = None,
+    match: Annotated[Optional[str], typer.Option(
+        "--match", help="Only entries whose title matches this regular expression "
+                        "(case-insensitive).")] = None,
+    max_minutes: Annotated[Optional[float], typer.Option(
+        "--max-minutes", min=0.1, help="Skip entries longer than this (minutes).")] = None,
+    media_workers: Annotated[int, typer.Option(
+        "--media-workers", min=1, help="Videos downloaded/transcribed/scene-cut at once.")] = 1,
+    llm_workers: Annotated[int, typer.Option(
+        "--llm-workers", min=1, help="Videos whose article is written at once (1 suits the "
+                                     "embedded CPU model; more for a remote endpoint).")] = 1,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show the plan and stop.")] = False,
+    asr: Asr = "auto", auto_captions: AutoCaps = False, asr_backend: AsrBackend = "faster-whisper",
+    whisper_model: WhisperModel = _defaults.whisper_model, language: Language = None,
+    scene_threshold: SceneThreshold = _defaults.scene_threshold,
+    scene_min_len: SceneMinLen = _defaults.scene_min_len,
+    llm_base_url: BaseUrl = None, model: ModelOpt = None,
+    api_key_env: ApiKeyEnv = _defaults.api_key_env, llm_provider: Provider = "openai",
+    llm_concurrency: Concurrency = _defaults.llm_concurrency,
+    local_model: LocalModel = _defaults.local_model,
+    local_server: LocalServer = _defaults.local_server,
+    lang: Lang = None, platform_chapters: NoPlatformChapters = True,
+    self_contained: SelfContained = False,
+    force: Force = None, quiet: Quiet = False,
+) -> None:
+    """A whole playlist/channel/feed: one article per video plus a searchable site.
+
+    Shows the plan (count, length, LLM estimate), then overlaps downloads/ASR with LLM writing.
+    A broken entry is recorded and the rest go on; running the same command again resumes:
+    finished videos are kept, failed ones retried. Exit code 1 if any entry failed.
+    """
+    cfg = _config(out_root=out, asr=asr, auto_captions=auto_captions, asr_backend=asr_backend,
+                  whisper_model=whisper_model, language=language,
+                  scene_threshold=scene_threshold, scene_min_len=scene_min_len,
+                  llm_base_url=llm_base_url, llm_model=model, api_key_env=api_key_env,
+                  llm_provider=llm_provider, llm_concurrency=llm_concurrency,
+                  local_model=local_model, local_server=local_server, lang=lang,
+                  use_platform_chapters=platform_chapters, self_contained=self_contained,
+                  max_duration=max_minutes * 60 if max_minutes else None,
+                  force=force, quiet=quiet)
+    from .plan import parse_match, parse_since
+
+    parse_since(since), parse_match(match)  # a typo should fail before a slow listing
+    with console.status(f"listing {escape(src)} …"):
+        playlist = list_playlist(src, cfg)
+    plan = make_plan(playlist, limit=limit, since=since, match=match,
+                     max_duration=cfg.max_duration)
+    root = Path(cfg.out_root) / plan.root_slug
+    store = StateStore.open(root / "batch.json", BatchState(
+        input=src, playlist_id=playlist.id, title=playlist.title, url=playlist.url))
+    store.merge(plan.selected)
+    keys = [e.key for e in plan.selected]
+    print_plan(plan, store, keys, estimate([store.state.entries[k] for k in keys
+                                            if store.state.entries[k].status != "done"], cfg), root)
+    if dry_run:
+        return
+
+    from .runner import BatchRunner
+
+    runner = BatchRunner(store, root, cfg, media_workers=media_workers, llm_workers=llm_workers)
+    with _progress(cfg.quiet) as prog:
+        runner.progress = prog
+        runner.run(keys)
+    site_line = _build_site(root, store.state)
+    failed = print_summary(store, keys)
+    console.print(site_line)
+    console.print(f"batch state: {root / 'batch.json'}")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def print_plan(plan: BatchPlan, store: StateStore, keys: list[str], est: Estimate,
+               root: Path) -> None:
+    entries = [store.state.entries[k] for k in keys]
+    done = sum(e.status == "done" for e in entries)
+    skipped = sum(e.status == "skipped" for e in entries)
+    todo = len(entries) - done - skipped
+    dur = sum(e.duration or 0 for e in entries if e.status != "skipped")
+    unknown = sum(e.duration is None for e in entries if e.status != "skipped")
+    console.print(f"[bold]{escape(plan.playlist.title)}[/]: {len(plan.playlist.entries)} entries "
+                  f"listed, {len(entries)} selected"
+                  + (f" ({plan.filtered_out} filtered out)" if plan.filtered_out else ""))
+    line = f"  to do {todo}, done already {done}, skipped {skipped}; length {fmt_time(dur)}"
+    console.print(line + (f" + {unknown} of unknown length" if unknown else ""))
+    tokens = f"~{est.prompt_tokens:,} prompt + {est.completion_tokens:,} completion tokens"
+    if est.unknown_durations:
+        tokens += f" (+ {est.unknown_durations} entries of unknown length)"
+    if est.local:
+        cost = "no cost (local model)"
+    elif est.cost_usd is not None:
+        cost = f"~${est.cost_usd:.2f}"
+    else:
+        cost = "price unknown"
+    console.print(f"  LLM estimate ({escape(est.model)}): {tokens}, {cost}")
+    for note in plan.notes:
+        console.print(f"  [yellow]note:[/] {escape(note)}")
+    shown = entries if len(entries) <= 20 else entries[:10]
+    for e in shown:
+        mark = {"done": "[cyan]done[/]", "skipped": "[yellow]skip[/]",
+                "failed": "[red]retry[/]"}.get(e.status, "    ")
+        length = fmt_time(e.duration) if e.duration else "?"
+        console.print(f"  {mark} {e.index:>3}. {escape(e.title)} ({length})"
+                      + (f" — {escape(e.reason)}" if e.status == "skipped" and e.reason else ""))
+    if len(shown) < len(entries):
+        console.print(f"  … and {len(entries) - len(shown)} more")
+    console.print(f"  output: {root}")
+
+
+def _build_site(root: Path, state: BatchState) -> str:
+    from .site import SiteError, build_site
+
+    try:
+        res = build_site(root, state)
+    except SiteError as exc:
+        return f"[yellow]site not built:[/] {escape(str(exc))}"
+    return (f"site: {res.index} ({len(res.pages)} articles; for search serve it: "
+            f"python -m http.server -d {res.index.parent})")
+
+
+def print_summary(store: StateStore, keys: list[str]) -> int:
+    """Done/skipped/failed table for this run's selection; returns the number failed."""
+    entries: list[EntryState] = [store.state.entries[k] for k in keys]
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("#", "status", "video", "time", "detail"):
+        table.add_column(col, overflow="fold", justify="right" if col in ("#", "time") else "left")
+    colors = {"done": "green", "skipped": "yellow", "failed": "red", "pending": "white"}
+    for e in entries:
+        detail = e.reason or (f"{e.workdir}/article.md" if e.status == "done" else "")
+        if e.status == "failed" and e.phase:
+            detail = f"{e.phase}: {detail}"
+        table.add_row(str(e.index), f"[{colors.get(e.status, 'white')}]{e.status}[/]",
+                      escape(e.title), f"{e.wall_s:.0f}s" if e.wall_s else "-", escape(detail))
+    console.print(table)
+    counts = {s: sum(e.status == s for e in entries) for s in ("done", "skipped", "failed")}
+    console.print(f"[bold]done {counts['done']}, skipped {counts['skipped']}, "
+                  f"failed {counts['failed']}[/]")
+    return counts["failed"]

@@ -1,0 +1,223 @@
+"""Run many videos with media work and LLM work overlapping, one failure never stopping the rest.
+
+Each video goes through two phases: *media* (ingest, audio, transcribe, scenes — the pipeline's
+"media" target) on ``media_workers`` threads, then *llm* (outline, write, render — the "run"
+target, whose media stages are served from the stage cache) on ``llm_workers`` threads. So video
+2 downloads and transcribes while video 1's chapters are being written. A small hand-off queue
+keeps the media side from running far ahead of the LLM (which would only compete for the CPU).
+
+Threads are enough: the heavy work happens in ffmpeg/CTranslate2/OpenCV (GIL released) and in
+the LLM server's own process. Workers are daemon threads so Ctrl-C never waits for a stage.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config
+from ..errors import V2AError
+from ..pipeline import Context, run_pipeline
+from ..progress import NullProgress
+from ..workspace import Workspace, atomic_write_text
+from .state import EntryState, StateStore, now
+
+_POLL = 0.2  # seconds; how quickly workers and the main thread notice a stop
+
+
+@dataclass
+class _Job:
+    key: str
+    label: str  # "[2/5] "
+    t0: float = 0.0
+    wall: float = 0.0
+
+
+def article_title(md: Path) -> str | None:
+    """The article's H1 (render writes one), used as the page title in the site."""
+    try:
+        for line in md.read_text("utf-8").splitlines():
+            if line.startswith("# "):
+                return line[2:].strip() or None
+    except OSError:
+        pass
+    return None
+
+
+class BatchRunner:
+    def __init__(self, store: StateStore, root: Path, config: Config, *, media_workers: int = 1,
+                 llm_workers: int = 1, progress=None, open_llm=None):
+        self.store, self.root, self.config = store, Path(root), config
+        self._open_llm = open_llm  # None: v2a.llm.client.open_llm (the embedded server)
+        self.media_workers, self.llm_workers = max(1, media_workers), max(1, llm_workers)
+        self.progress = progress or NullProgress()
+        self.stop = threading.Event()
+        self._media_q: queue.Queue[_Job | None] = queue.Queue()
+        # hand-off of media-complete videos; bounded = back-pressure on the media side
+        self._llm_q: queue.Queue[_Job | None] = queue.Queue(maxsize=self.llm_workers + 1)
+        self._left = 0
+        self._cv = threading.Condition()
+        self._llm = None
+        self._llm_error: V2AError | None = None
+        self._llm_lock = threading.Lock()
+        self._overall = None
+
+    # ---- what to run --------------------------------------------------------------------------
+    def todo(self, keys: set[str] | None = None) -> list[EntryState]:
+        """Pending and failed entries, plus 'done' ones whose article has since disappeared."""
+        out = []
+        for e in self.store.state.ordered():
+            if keys is not None and e.key not in keys:
+                continue
+            if e.status in ("pending", "failed", "running"):
+                out.append(e)
+            elif e.status == "done" and not (self.root / e.workdir / "article.md").exists():
+                out.append(e)
+        return out
+
+    def video_config(self, e: EntryState) -> Config:
+        return self.config.model_copy(update={"workdir": self.root / e.workdir,
+                                              "out_root": self.root / "videos"})
+
+    # ---- main ---------------------------------------------------------------------------------
+    def run(self, keys: list[str] | None = None) -> list[EntryState]:
+        """Process ``todo(keys)``; returns those entries. Ctrl-C leaves them resumable."""
+        jobs = self.todo(set(keys) if keys is not None else None)
+        n = len(jobs)
+        if not n:
+            return []
+        self._left = n
+        for i, e in enumerate(jobs, 1):
+            self._media_q.put(_Job(key=e.key, label=f"[{i}/{n}] "))
+        threads = [threading.Thread(target=self._media_worker, daemon=True, name=f"media-{i}")
+                   for i in range(self.media_workers)]
+        threads += [threading.Thread(target=self._llm_worker, daemon=True, name=f"llm-{i}")
+                    for i in range(self.llm_workers)]
+        try:
+            with self.progress.task("batch", total=n) as overall:
+                self._overall = overall
+                for t in threads:
+                    t.start()
+                with self._cv:
+                    while self._left > 0:
+                        self._cv.wait(_POLL)  # timed, so Ctrl-C reaches this thread
+                        if not any(t.is_alive() for t in threads):
+                            break  # a worker died outside a video (e.g. disk full): stop
+        except BaseException:
+            self.stop.set()
+            self._close_llm()  # stops in-flight LLM calls too; their results are discarded
+            for e in self.store.state.entries.values():
+                if e.status == "running":
+                    self.store.update(e.key, status="pending", phase=None)
+            raise
+        finally:
+            self._close_llm()
+        return [self.store.state.entries[e.key] for e in jobs]
+
+    # ---- workers ------------------------------------------------------------------------------
+    def _media_worker(self) -> None:
+        while not self.stop.is_set():
+            try:
+                job = self._media_q.get_nowait()
+            except queue.Empty:
+                return
+            e = self.store.update(job.key, status="running", phase="media", reason=None,
+                                  attempts=self.store.state.entries[job.key].attempts + 1,
+                                  started_at=now(), finished_at=None)
+            if self._phase(job, e, "media"):
+                while not self.stop.is_set():
+                    try:
+                        self._llm_q.put(job, timeout=_POLL)
+                        break
+                    except queue.Full:
+                        continue
+
+    def _llm_worker(self) -> None:
+        while not self.stop.is_set():
+            try:
+                job = self._llm_q.get(timeout=_POLL)
+            except queue.Empty:
+                with self._cv:
+                    if self._left == 0:
+                        return
+                continue
+            e = self.store.update(job.key, phase="llm")
+            if self._phase(job, e, "llm"):
+                md = self.root / e.workdir / "article.md"
+                self._finish(job, status="done", article_title=article_title(md))
+
+    def _phase(self, job: _Job, e: EntryState, phase: str) -> bool:
+        """Run one phase of one video; record a failure and return False if it fails."""
+        cfg = self.video_config(e)
+        child = self.progress.child(job.label) if hasattr(self.progress, "child") else self.progress
+        ctx = Context(ws=Workspace(cfg.workdir).ensure(), config=cfg, src=e.url, progress=child)
+        t0 = time.perf_counter()
+        try:
+            if phase == "llm":
+                ctx.services["llm"] = self._llm_handle()
+            with child.task(f"{_short(e.title)} · {phase}", total=None):
+                run_pipeline(e.url, cfg, target="media" if phase == "media" else "run",
+                             progress=child, ctx=ctx)
+        except V2AError as exc:
+            job.wall += time.perf_counter() - t0
+            self._fail(job, phase, str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - a bug on one video must not end the batch
+            job.wall += time.perf_counter() - t0
+            atomic_write_text(ctx.ws.meta / "batch-error.txt", traceback.format_exc())
+            self._fail(job, phase, f"internal error ({type(exc).__name__}: {exc}); "
+                                   f"traceback in {e.workdir}/.v2a/batch-error.txt")
+            return False
+        job.wall += time.perf_counter() - t0
+        return True
+
+    def _fail(self, job: _Job, phase: str, reason: str) -> None:
+        if self.stop.is_set():
+            return  # most likely caused by the interrupt itself: leave it for the next run
+        self.progress.log(f"[red]failed[/] {self.store.state.entries[job.key].title}: {reason}")
+        self._finish(job, status="failed", phase=phase, reason=reason)
+
+    def _finish(self, job: _Job, **fields) -> None:
+        if self.stop.is_set() and fields.get("status") != "done":
+            return
+        fields.setdefault("phase", None)
+        self.store.update(job.key, finished_at=now(), wall_s=round(job.wall, 2), **fields)
+        if self._overall is not None:
+            self._overall.advance(1)
+        with self._cv:
+            self._left -= 1
+            self._cv.notify_all()
+
+    # ---- the shared LLM ------------------------------------------------------------------------
+    def _llm_handle(self):
+        """One LLM handle (one embedded server) for the whole batch, opened on first need."""
+        with self._llm_lock:
+            if self._llm_error is not None:
+                raise self._llm_error
+            if self._llm is None:
+                if self._open_llm is None:
+                    from ..llm.client import open_llm
+
+                    self._open_llm = open_llm
+                try:
+                    self._llm = self._open_llm(self.config)
+                except V2AError as exc:
+                    self._llm_error = exc  # don't restart a server that cannot start, per video
+                    raise
+            return self._llm
+
+    def _close_llm(self) -> None:
+        with self._llm_lock:
+            if self._llm is not None:
+                try:
+                    self._llm.close()
+                finally:
+                    self._llm = None
+
+
+def _short(title: str, n: int = 32) -> str:
+    return title if len(title) <= n else title[: n - 1] + "…"
