@@ -1,0 +1,288 @@
+"""One view model of the article, built from the artifacts; both renderers read only this.
+
+Times come from the outline (segment ids → seconds), the transcript and the scenes — never from
+LLM text. Keyframes go into the chapter they overlap most and link to the first second at which
+they are visible inside it; within a chapter they sit before the paragraph at the matching
+relative position, since the prose follows the transcript in order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
+
+from .. import __version__
+from ..links import fmt_time, timestamp_url
+from ..models import ChapterText, Draft, Outline, OutlineChapter, Scenes, Source, Transcript
+from .sanitize import md_prose, safe_href
+
+PARAGRAPH_S = 30.0  # transcript excerpt: a new timestamped paragraph about every 30 s
+
+
+@dataclass
+class Figure:
+    time: float  # the second the link seeks to
+    src: str  # URL-quoted path relative to the article
+    path: Path  # the file on disk (for embedding and checks)
+    href: str  # timestamp link
+    scene: int
+
+    @property
+    def alt(self) -> str:
+        return f"Video frame at {fmt_time(self.time)}"
+
+
+@dataclass
+class TranscriptPara:
+    time: float
+    href: str
+    text: str  # raw transcript text (escaped by each renderer)
+
+
+@dataclass
+class Section:
+    number: int
+    title: str  # raw (escaped by each renderer)
+    anchor: str
+    start: float
+    end: float
+    href: str
+    status: Literal["ok", "failed"]
+    error: str | None
+    blocks: list[str | Figure]  # safe Markdown chunks and figures, in reading order
+    transcript: list[TranscriptPara]
+
+    @property
+    def heading(self) -> str:
+        return f"{self.number}. {self.title}"
+
+    @property
+    def figures(self) -> list[Figure]:
+        return [b for b in self.blocks if isinstance(b, Figure)]
+
+
+@dataclass
+class Article:
+    title: str
+    anchor: str
+    source: Source
+    source_href: str  # the video page, or the media file for local sources
+    media_href: str  # the media file relative to the article (player source)
+    player: Literal["youtube", "video", "audio"]
+    duration: float | None
+    sections: list[Section]
+    provenance: list[tuple[str, str]]  # (what, by which model/tool)
+    generated: str = field(default_factory=lambda: dt.date.today().isoformat())
+    version: str = __version__
+    toc_anchor: str = "contents"
+    lang: str | None = None
+
+    @property
+    def youtube_id(self) -> str | None:
+        return self.source.id if self.player == "youtube" else None
+
+
+class Slugger:
+    """GitHub's heading anchors (github-slugger): lowercase, punctuation dropped, spaces → '-',
+    repeats numbered -1, -2… so the Markdown TOC links work on GitHub and in the HTML page."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, text: str) -> str:
+        base = re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
+        slug = base
+        while slug in self.seen:
+            self.seen[base] += 1
+            slug = f"{base}-{self.seen[base]}"
+        self.seen[slug] = 0
+        return slug
+
+
+def media_href(source: Source, root: Path) -> str:
+    """How the article (in ``root``) refers to the media file: relative when possible."""
+    p = Path(source.media_path)
+    if not p.is_absolute():
+        return quote(p.as_posix())
+    try:
+        return quote(Path(os.path.relpath(p, root)).as_posix())
+    except ValueError:  # another drive on Windows
+        return p.as_uri()
+
+
+def player_kind(source: Source, scenes: Scenes | None) -> Literal["youtube", "video", "audio"]:
+    if (source.extractor or "").lower().startswith("youtube") and source.id:
+        return "youtube"
+    if not source.has_video or (scenes is not None and scenes.audio_only):
+        return "audio"
+    return "video"
+
+
+def build_article(source: Source, transcript: Transcript, scenes: Scenes | None, outline: Outline,
+                  draft: Draft | None, root: Path) -> Article:
+    """Assemble the article for the work folder ``root`` (where article.md/.html are written)."""
+    href = media_href(source, root)
+
+    def link(t: float) -> str:
+        return safe_href(timestamp_url(source, t, href))
+
+    slug = Slugger()
+    title = source.title.strip() or "Untitled video"
+    anchor = slug(title)
+    toc_anchor = slug("Contents")
+    chapters = sorted(outline.chapters, key=lambda c: c.start)
+    texts = {c.index: c for c in (draft.chapters if draft else [])}
+    figures = _figures(scenes, chapters, root, link)
+    sections = []
+    for n, ch in enumerate(chapters, 1):
+        text = texts.get(ch.index)
+        segs = [s for s in transcript.segments if ch.first_segment <= s.id <= ch.last_segment]
+        sec_title = ch.title.strip() or f"Part {n}"
+        sections.append(Section(
+            number=n, title=sec_title, anchor=slug(f"{n}. {sec_title}"), start=ch.start,
+            end=ch.end, href=link(ch.start),
+            status="ok" if text and text.status == "ok" and text.markdown.strip() else "failed",
+            error=(text.error if text else "no text was written for this chapter"),
+            blocks=[], transcript=_paragraphs(segs, link)))
+        sec = sections[-1]
+        if sec.status == "ok":
+            sec.blocks = _interleave(_strip_title(md_prose(text.markdown), sec_title),
+                                     figures.get(ch.index, []), ch)
+        else:
+            sec.error = sec.error or "the writer returned no text"
+            sec.blocks = list(figures.get(ch.index, []))
+    duration = source.duration or transcript.duration or (
+        transcript.segments[-1].end if transcript.segments else None)
+    return Article(
+        title=title, anchor=anchor, toc_anchor=toc_anchor, source=source,
+        source_href=safe_href(source.url or source.media_url or href),
+        media_href=href, player=player_kind(source, scenes), duration=duration,
+        sections=sections, provenance=_provenance(transcript, outline, draft),
+        lang=(draft.lang if draft else None) or transcript.language)
+
+
+def _figures(scenes: Scenes | None, chapters: list[OutlineChapter], root: Path,
+             link) -> dict[int, list[Figure]]:
+    """Non-duplicate keyframes per chapter index, each timed inside its chapter."""
+    out: dict[int, list[Figure]] = {}
+    if not scenes or scenes.audio_only or not chapters:
+        return out
+    for sc in scenes.scenes:
+        if sc.duplicate_of is not None or not sc.keyframe:
+            continue
+        path = Path(sc.keyframe) if Path(sc.keyframe).is_absolute() else root / sc.keyframe
+        if not path.is_file():
+            continue  # never emit a broken image
+        best = max(chapters, key=lambda c: (min(sc.end, c.end) - max(sc.start, c.start), -c.start))
+        if min(sc.end, best.end) - max(sc.start, best.start) <= 0:
+            continue  # outside every chapter (e.g. credits after the last spoken word)
+        t = min(max(sc.start, best.start), best.end)
+        src = media_href_for(path, root)
+        out.setdefault(best.index, []).append(
+            Figure(time=t, src=src, path=path, href=link(t), scene=sc.index))
+    for figs in out.values():
+        figs.sort(key=lambda f: f.time)
+    return out
+
+
+def media_href_for(path: Path, root: Path) -> str:
+    try:
+        return quote(Path(os.path.relpath(path, root)).as_posix())
+    except ValueError:
+        return path.as_uri()
+
+
+def _paragraphs(segs, link) -> list[TranscriptPara]:
+    paras: list[TranscriptPara] = []
+    for s in segs:
+        text = " ".join(s.text.split())
+        if not text:
+            continue
+        if paras and s.start - paras[-1].time < PARAGRAPH_S:
+            paras[-1].text += " " + text
+        else:
+            paras.append(TranscriptPara(time=s.start, href=link(s.start), text=text))
+    return paras
+
+
+def _strip_title(md: str, title: str) -> str:
+    """Drop a leading heading that just repeats the chapter title."""
+    lines = md.lstrip("\n").split("\n")
+    m = re.match(r"^ {0,3}#{1,6}\s+(.*)$", lines[0]) if lines else None
+    if m:
+        head = re.sub(r"^\d+[.)]\s*", "", m.group(1).strip(" #*_`"))
+        if head.casefold() == title.casefold():
+            return "\n".join(lines[1:]).strip("\n")
+    return md
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_NOT_A_START = re.compile(r"^(\s|[-*+]\s|\d{1,9}[.)]\s|>)")  # list items/quotes/indents continue
+
+
+def _interleave(md: str, figures: list[Figure], ch: OutlineChapter) -> list[str | Figure]:
+    """Split prose at paragraph boundaries and put each figure before the paragraph that sits
+    at its relative time in the chapter (never inside code, lists or quotes)."""
+    blocks: list[list[str]] = [[]]
+    fence = None
+    for line in md.split("\n"):
+        m = _FENCE.match(line)
+        if fence:
+            blocks[-1].append(line)
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                fence = None
+            continue
+        if m:
+            fence = m.group(1)
+        if not line.strip() and not fence:
+            if blocks[-1]:
+                blocks.append([])
+            continue
+        blocks[-1].append(line)
+    blocks = [b for b in blocks if b]
+    texts = ["\n".join(b) for b in blocks]
+    total = sum(len(t) for t in texts) or 1
+    # boundaries: (fraction of the text before block k, k), only where a new block may start
+    bounds, acc = [], 0
+    for k, t in enumerate(texts):
+        if k == 0 or not _NOT_A_START.match(t):
+            bounds.append((acc / total, k))
+        acc += len(t)
+    bounds.append((1.0, len(texts)))
+    span = max(ch.end - ch.start, 1e-6)
+    at: dict[int, list[Figure]] = {}
+    for f in figures:
+        frac = (f.time - ch.start) / span
+        k = max((b for b in bounds if b[0] <= frac + 1e-9), default=bounds[0])[1]
+        at.setdefault(k, []).append(f)
+    out: list[str | Figure] = []
+    chunk: list[str] = []
+    for k in range(len(texts) + 1):
+        if k in at:
+            if chunk:
+                out.append("\n\n".join(chunk))
+                chunk = []
+            out.extend(at[k])
+        if k < len(texts):
+            chunk.append(texts[k])
+    if chunk:
+        out.append("\n\n".join(chunk))
+    return out
+
+
+def _provenance(transcript: Transcript, outline: Outline, draft: Draft | None) -> list[tuple[str, str]]:
+    how = "subtitles" if transcript.origin == "subtitles" else transcript.backend
+    rows = [("transcript", f"{how} {transcript.model}".strip() + f" ({transcript.language})")]
+    if outline.method == "llm":
+        rows.append(("chapters", outline.model or "LLM"))
+    else:
+        rows.append(("chapters", {"platform": "the video's own chapters",
+                                  "fallback": "evenly split (no LLM outline)"}[outline.method]))
+    if draft is not None:
+        rows.append(("text", draft.model or "LLM"))
+    return rows

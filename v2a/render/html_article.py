@@ -1,0 +1,74 @@
+"""``article.html``: one page, CSS and JS inlined, video player that the links seek.
+
+The page works offline and from ``file://``: the only outside reference is the YouTube IFrame
+API, and only for YouTube sources. A Content-Security-Policy allows exactly our inline script
+(by hash) plus YouTube's, so even markup that slipped past the sanitiser could not run script.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import mimetypes
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from ..links import fmt_time
+from .article import Article, Figure
+from .sanitize import prose_html, text_html
+
+TEMPLATES = Path(__file__).parent / "templates"
+YOUTUBE_SCRIPT_SRC = "https://www.youtube.com https://s.ytimg.com"
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(text=text_html, prose=prose_html, time=fmt_time)
+    env.tests["figure"] = lambda b: isinstance(b, Figure)
+    return env
+
+
+def to_html(article: Article, self_contained: bool = False) -> str:
+    """Render the page; ``self_contained`` embeds keyframes as data URIs (no image files needed)."""
+    js = (TEMPLATES / "article.js").read_text("utf-8")
+    css = (TEMPLATES / "article.css").read_text("utf-8")
+    digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode()
+    script_src = f"'sha256-{digest}'" + (f" {YOUTUBE_SCRIPT_SRC}" if article.player == "youtube" else "")
+    csp = f"script-src {script_src}; object-src 'none'; base-uri 'none'; form-action 'none'"
+    return _env().get_template("article.html.j2").render(
+        a=article, css=Markup(css), js=Markup(js), csp=csp, lang=_lang(article.lang),
+        date=_date(article.source.upload_date),
+        img=(_data_uri if self_contained else lambda f: f.src), size=_size_attrs)
+
+
+def _data_uri(f: Figure) -> str:
+    mime = mimetypes.guess_type(f.path.name)[0] or "image/jpeg"
+    return f"data:{mime};base64," + base64.b64encode(f.path.read_bytes()).decode("ascii")
+
+
+def _size_attrs(f: Figure) -> Markup:
+    """Intrinsic size so the page doesn't jump while lazy images load."""
+    from PIL import Image
+
+    try:
+        with Image.open(f.path) as im:
+            w, h = im.size
+    except OSError:
+        return Markup("")
+    return Markup(f' width="{int(w)}" height="{int(h)}"')
+
+
+def _lang(code: str | None) -> str:
+    return code if code and re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", code) else "en"
+
+
+def _date(d: str | None) -> str | None:
+    if d and len(d) == 8 and d.isdigit():
+        return f"{d[:4]}-{d[4:6]}-{d[6:]}"
+    return d

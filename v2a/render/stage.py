@@ -1,0 +1,53 @@
+"""The render stage: artifacts → ``article.md`` + ``article.html`` in the work folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import V2AError
+from ..models import Draft, Outline, Scenes, Transcript
+from ..pipeline import Context, StageResult
+from ..workspace import atomic_write_text, read_model, sha256_file, sha256_json
+from .article import Article, build_article
+from .html_article import to_html
+from .markdown_article import to_markdown
+
+HERE = Path(__file__).parent
+
+
+def fingerprint(ctx: Context) -> dict:
+    """Templates and renderer code: editing either re-renders (nothing upstream re-runs)."""
+    files = sorted(HERE.glob("*.py")) + sorted(p for p in (HERE / "templates").rglob("*") if p.is_file())
+    return {"render": sha256_json({p.relative_to(HERE).as_posix(): sha256_file(p) for p in files})}
+
+
+def load_article(ctx: Context) -> Article:
+    ws = ctx.ws
+
+    def need(name: str, cls):
+        p = ws.path(name)
+        if not p.exists():
+            raise V2AError(f"render needs {name} in {ws.root}; run the stages before it first")
+        return read_model(p, cls)
+
+    transcript = need("transcript.json", Transcript)
+    outline = need("outline.json", Outline)
+    if not outline.chapters:
+        raise V2AError(f"{ws.path('outline.json')} has no chapters; re-run with --force outline")
+    scenes = read_model(ws.path("scenes.json"), Scenes) if ws.path("scenes.json").exists() else None
+    draft = read_model(ws.path("chapters.json"), Draft) if ws.path("chapters.json").exists() else None
+    return build_article(ctx.source, transcript, scenes, outline, draft, ws.root)
+
+
+def run(ctx: Context) -> StageResult:
+    with ctx.progress.task("render article", total=2) as bar:
+        article = load_article(ctx)
+        atomic_write_text(ctx.ws.path("article.md"), to_markdown(article))
+        bar.advance(1)
+        atomic_write_text(ctx.ws.path("article.html"),
+                          to_html(article, self_contained=ctx.config.self_contained))
+        bar.advance(1)
+    failed = sum(s.status == "failed" for s in article.sections)
+    images = sum(len(s.figures) for s in article.sections)
+    detail = f"{len(article.sections)} chapters, {images} images"
+    return StageResult(detail=detail + (f", {failed} without text" if failed else ""))
