@@ -7,13 +7,17 @@ logic; the only stand-in is a pipeline function that fails on purpose, to test e
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -202,6 +206,18 @@ def test_runner_overlaps_media_with_llm_work(tmp_path, monkeypatch):
     assert wall < 6 * 0.3  # 4 slots (m1, m2|l1, m3|l2, l3), not 6 back to back
 
 
+def test_runner_without_overlap_runs_one_video_at_a_time(tmp_path, monkeypatch):
+    pipe = _Pipeline(delay=0.05)
+    monkeypatch.setattr(runner_mod, "run_pipeline", pipe)
+    store = _store(tmp_path, 3)
+    _runner(store, tmp_path, overlap=False).run()
+    calls = sorted(pipe.calls, key=lambda c: c[2])
+    assert [(c[0][-6:], c[1]) for c in calls] == [
+        (f"v{i}.mp4", t) for i in (1, 2, 3) for t in ("media", "run")]
+    assert all(a[3] <= b[2] for a, b in zip(calls, calls[1:]))  # never two at once
+    assert set(store.state.entries["v1"].timings) == {"media", "llm"}
+
+
 def test_runner_opens_one_llm_for_the_batch_and_closes_it(tmp_path, monkeypatch):
     monkeypatch.setattr(runner_mod, "run_pipeline", _Pipeline())
     log: list[str] = []
@@ -278,3 +294,155 @@ def test_site_has_every_article_a_toc_and_working_links(tmp_path):
     state.entries["v1"].status = "failed"
     assert len(build_site(tmp_path, state).pages) == 1
     assert not (tmp_path / "site" / "cats-v1").exists()
+
+
+# ---- end to end: a loopback RSS feed of three generated videos, one broken ------------------------
+
+TOPICS = {"a": [0, 1], "b": [4, 5], "c": [6, 7]}  # b (special tokens, regex pre-splitting) only
+TITLES = {"a": "Why tokens and bytes", "b": "Special tokens and regex splits",
+          "c": "Vocabulary size and languages"}
+DATES = {"a": "Mon, 02 Nov 2026 10:00:00 +0000", "b": "Tue, 03 Nov 2026 10:00:00 +0000",
+         "c": "Wed, 04 Nov 2026 10:00:00 +0000"}
+
+
+@dataclass
+class FeedBatch:
+    """The first ``v2a batch`` over the feed (video c's enclosure is a 404 at that point)."""
+
+    out: Path
+    www: Path
+    base_url: str
+    media: dict[str, Path]  # generated video per key, c's kept aside until it is "fixed"
+    first: subprocess.CompletedProcess
+    server: http.server.ThreadingHTTPServer
+    runs: list[subprocess.CompletedProcess] = field(default_factory=list)
+
+    @property
+    def feed_url(self) -> str:
+        return f"{self.base_url}/feed.xml"
+
+    @property
+    def root(self) -> Path:
+        (batch_json,) = self.out.glob("*/batch.json")
+        return batch_json.parent
+
+    def state(self) -> BatchState:
+        return BatchState.model_validate_json((self.root / "batch.json").read_text())
+
+    def entry(self, key: str) -> EntryState:
+        return next(e for e in self.state().entries.values() if e.title == TITLES[key])
+
+
+def _feed_xml(base: str) -> str:
+    items = "".join(
+        f"<item><title>{TITLES[k]}</title><guid isPermaLink=\"false\">talk-{k}</guid>"
+        f"<pubDate>{DATES[k]}</pubDate><enclosure url=\"{base}/talk-{k}.mp4\" "
+        f"type=\"video/mp4\" length=\"1000\"/></item>" for k in TOPICS)
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel>"
+            f"<title>Tokenizer Talks</title><link>{base}/</link><description>Three short talks"
+            f"</description>{items}</channel></rss>")
+
+
+def run_cli(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT)
+
+
+_SHARED: dict[str, FeedBatch] = {}
+
+
+def feed_batch_once(tmp_path_factory) -> FeedBatch:
+    """Generate the videos, serve the feed and run the first batch — once per test session.
+
+    The browser test reuses this batch (its site) instead of paying for the LLM again.
+    """
+    if "fb" in _SHARED:
+        return _SHARED["fb"]
+    from tests.fixtures.media import _QuietHandler
+    from v2a.samples import make_lecture
+
+    base_dir = tmp_path_factory.mktemp("feed")
+    www, gen = base_dir / "www", base_dir / "generated"
+    www.mkdir()
+    media = {k: make_lecture(gen / f"talk-{k}.mp4", topics=t).video for k, t in TOPICS.items()}
+    for k in ("a", "b"):
+        shutil.copy(media[k], www / f"talk-{k}.mp4")  # talk-c.mp4 is missing: HTTP 404
+    srv = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(www)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{srv.server_address[1]}"
+    (www / "feed.xml").write_text(_feed_xml(base_url))
+    out = base_dir / "out"
+    first = run_cli("batch", f"{base_url}/feed.xml", "--out", str(out), "--quiet")
+    _SHARED["fb"] = FeedBatch(out=out, www=www, base_url=base_url, media=media, first=first,
+                              server=srv)
+    return _SHARED["fb"]
+
+
+@pytest.fixture(scope="session")
+def feed_batch(tmp_path_factory):
+    fb = feed_batch_once(tmp_path_factory)
+    yield fb
+    fb.server.shutdown()  # idempotent: the browser test's fixture may get here too
+    fb.server.server_close()
+
+
+def _stage_lines(root: Path, e: EntryState) -> list[dict]:
+    log = root / e.workdir / ".v2a" / "stages.log"
+    return [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)
+def test_batch_feed_end_to_end_failure_isolation_and_resume(feed_batch):
+    fb = feed_batch
+    r1 = fb.first
+    assert r1.returncode == 1, r1.stdout + r1.stderr
+    assert "Traceback" not in r1.stderr
+    assert "3 entries listed" in r1.stderr and "done 2, skipped 0, failed 1" in r1.stderr
+    root = fb.root
+    a, b, c = fb.entry("a"), fb.entry("b"), fb.entry("c")
+    assert (a.status, b.status) == ("done", "done")
+    assert c.status == "failed" and c.phase == "media" and "404" in c.reason, c
+    for e in (a, b):
+        md = (root / e.workdir / "article.md").read_text()
+        assert md.startswith("# ") and f"{fb.base_url}/talk-" in md  # links to the video's times
+        assert (root / e.workdir / "article.html").is_file()
+    index = (root / "site" / "index.html").read_text()
+    assert index.count('/index.html">') >= 2 and "404" in index
+    assert (root / "site" / Path(b.workdir).name / "index.html").is_file()
+
+    # run 2, after the broken enclosure is fixed: only c is processed, then killed -9 mid-way
+    logs_a, logs_b = _stage_lines(root, a), _stage_lines(root, b)
+    shutil.copy(fb.media["c"], fb.www / "talk-c.mp4")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "batch", fb.feed_url,
+                             "--out", str(fb.out), "--quiet"], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and proc.poll() is None:
+            if fb.entry("c").phase == "llm":  # media finished, LLM writing: pull the plug
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "run 2 ended before it could be killed"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    c_killed = fb.entry("c")
+    assert c_killed.status == "running" and c_killed.attempts == 2
+    media_ran = {x["stage"] for x in _stage_lines(root, c_killed) if x["action"] == "ran"}
+    assert {"ingest", "audio", "transcribe", "scenes"} <= media_ran
+
+    # run 3 resumes: c finishes without redoing its media stages; a and b are never touched
+    before = len(_stage_lines(root, c_killed))
+    r3 = run_cli("batch", fb.feed_url, "--out", str(fb.out), "--quiet")
+    fb.runs.append(r3)
+    assert r3.returncode == 0, r3.stdout + r3.stderr
+    assert "done 3, skipped 0, failed 0" in r3.stderr
+    st = {e.title: (e.status, e.attempts) for e in fb.state().entries.values()}
+    assert st == {TITLES["a"]: ("done", 1), TITLES["b"]: ("done", 1), TITLES["c"]: ("done", 3)}
+    assert _stage_lines(root, a) == logs_a and _stage_lines(root, b) == logs_b
+    resumed = {x["stage"]: x["action"] for x in _stage_lines(root, c_killed)[before:]}
+    assert all(resumed[s] == "cached" for s in ("ingest", "audio", "transcribe", "scenes")), resumed
+    assert resumed["render"] == "ran"
+    assert (root / "site" / Path(c_killed.workdir).name / "index.html").is_file()

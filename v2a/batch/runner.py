@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
@@ -33,8 +33,8 @@ _POLL = 0.2  # seconds; how quickly workers and the main thread notice a stop
 class _Job:
     key: str
     label: str  # "[2/5] "
-    t0: float = 0.0
     wall: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def article_title(md: Path) -> str | None:
@@ -50,9 +50,10 @@ def article_title(md: Path) -> str | None:
 
 class BatchRunner:
     def __init__(self, store: StateStore, root: Path, config: Config, *, media_workers: int = 1,
-                 llm_workers: int = 1, progress=None, open_llm=None):
+                 llm_workers: int = 1, progress=None, open_llm=None, overlap: bool = True):
         self.store, self.root, self.config = store, Path(root), config
         self._open_llm = open_llm  # None: v2a.llm.client.open_llm (the embedded server)
+        self.overlap = overlap  # False: one video at a time, start to finish (the benchmark's baseline)
         self.media_workers, self.llm_workers = max(1, media_workers), max(1, llm_workers)
         self.progress = progress or NullProgress()
         self.stop = threading.Event()
@@ -93,10 +94,13 @@ class BatchRunner:
         self._left = n
         for i, e in enumerate(jobs, 1):
             self._media_q.put(_Job(key=e.key, label=f"[{i}/{n}] "))
-        threads = [threading.Thread(target=self._media_worker, daemon=True, name=f"media-{i}")
-                   for i in range(self.media_workers)]
-        threads += [threading.Thread(target=self._llm_worker, daemon=True, name=f"llm-{i}")
-                    for i in range(self.llm_workers)]
+        if self.overlap:
+            threads = [threading.Thread(target=self._media_worker, daemon=True, name=f"media-{i}")
+                       for i in range(self.media_workers)]
+            threads += [threading.Thread(target=self._llm_worker, daemon=True, name=f"llm-{i}")
+                        for i in range(self.llm_workers)]
+        else:
+            threads = [threading.Thread(target=self._serial_worker, daemon=True, name="serial")]
         try:
             with self.progress.task("batch", total=n) as overall:
                 self._overall = overall
@@ -119,15 +123,25 @@ class BatchRunner:
         return [self.store.state.entries[e.key] for e in jobs]
 
     # ---- workers ------------------------------------------------------------------------------
+    def _next_media_job(self) -> tuple[_Job, EntryState] | None:
+        try:
+            job = self._media_q.get_nowait()
+        except queue.Empty:
+            return None
+        e = self.store.update(job.key, status="running", phase="media", reason=None,
+                              attempts=self.store.state.entries[job.key].attempts + 1,
+                              started_at=now(), finished_at=None)
+        return job, e
+
+    def _serial_worker(self) -> None:
+        while not self.stop.is_set() and (nxt := self._next_media_job()):
+            job, e = nxt
+            if self._phase(job, e, "media"):
+                self._llm_phase(job)
+
     def _media_worker(self) -> None:
-        while not self.stop.is_set():
-            try:
-                job = self._media_q.get_nowait()
-            except queue.Empty:
-                return
-            e = self.store.update(job.key, status="running", phase="media", reason=None,
-                                  attempts=self.store.state.entries[job.key].attempts + 1,
-                                  started_at=now(), finished_at=None)
+        while not self.stop.is_set() and (nxt := self._next_media_job()):
+            job, e = nxt
             if self._phase(job, e, "media"):
                 while not self.stop.is_set():
                     try:
@@ -145,10 +159,13 @@ class BatchRunner:
                     if self._left == 0:
                         return
                 continue
-            e = self.store.update(job.key, phase="llm")
-            if self._phase(job, e, "llm"):
-                md = self.root / e.workdir / "article.md"
-                self._finish(job, status="done", article_title=article_title(md))
+            self._llm_phase(job)
+
+    def _llm_phase(self, job: _Job) -> None:
+        e = self.store.update(job.key, phase="llm")
+        if self._phase(job, e, "llm"):
+            md = self.root / e.workdir / "article.md"
+            self._finish(job, status="done", article_title=article_title(md))
 
     def _phase(self, job: _Job, e: EntryState, phase: str) -> bool:
         """Run one phase of one video; record a failure and return False if it fails."""
@@ -156,6 +173,7 @@ class BatchRunner:
         child = self.progress.child(job.label) if hasattr(self.progress, "child") else self.progress
         ctx = Context(ws=Workspace(cfg.workdir).ensure(), config=cfg, src=e.url, progress=child)
         t0 = time.perf_counter()
+        job.timings[phase] = 0.0
         try:
             if phase == "llm":
                 ctx.services["llm"] = self._llm_handle()
@@ -163,17 +181,23 @@ class BatchRunner:
                 run_pipeline(e.url, cfg, target="media" if phase == "media" else "run",
                              progress=child, ctx=ctx)
         except V2AError as exc:
-            job.wall += time.perf_counter() - t0
+            self._clock(job, phase, t0)
             self._fail(job, phase, str(exc))
             return False
         except Exception as exc:  # noqa: BLE001 - a bug on one video must not end the batch
-            job.wall += time.perf_counter() - t0
+            self._clock(job, phase, t0)
             atomic_write_text(ctx.ws.meta / "batch-error.txt", traceback.format_exc())
             self._fail(job, phase, f"internal error ({type(exc).__name__}: {exc}); "
                                    f"traceback in {e.workdir}/.v2a/batch-error.txt")
             return False
-        job.wall += time.perf_counter() - t0
+        self._clock(job, phase, t0)
         return True
+
+    @staticmethod
+    def _clock(job: _Job, phase: str, t0: float) -> None:
+        dt_ = time.perf_counter() - t0
+        job.wall += dt_
+        job.timings[phase] = round(dt_, 2)
 
     def _fail(self, job: _Job, phase: str, reason: str) -> None:
         if self.stop.is_set():
@@ -185,7 +209,8 @@ class BatchRunner:
         if self.stop.is_set() and fields.get("status") != "done":
             return
         fields.setdefault("phase", None)
-        self.store.update(job.key, finished_at=now(), wall_s=round(job.wall, 2), **fields)
+        self.store.update(job.key, finished_at=now(), wall_s=round(job.wall, 2),
+                          timings=dict(job.timings), **fields)
         if self._overall is not None:
             self._overall.advance(1)
         with self._cv:

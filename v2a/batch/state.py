@@ -40,6 +40,7 @@ class EntryState(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     wall_s: float | None = None
+    timings: dict[str, float] = Field(default_factory=dict)  # seconds per phase, last attempt
     article_title: str | None = None  # the article's own H1, for the site's table of contents
 
 
