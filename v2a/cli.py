@@ -234,7 +234,8 @@ def main(argv: list[str] | None = None) -> None:
     except V2AError as exc:
         from rich.markup import escape
 
-        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        # soft_wrap: one line even when stderr is a pipe (rich would wrap at 80 columns)
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         console.print("[yellow]interrupted[/] — run the same command again to resume.")
