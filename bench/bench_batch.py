@@ -53,9 +53,11 @@ def talks(n: int) -> list[Path]:
 def feed_xml(base: str, files: list[Path]) -> str:
     items = "".join(
         f'<item><title>Talk {i}</title><guid isPermaLink="false">talk-{i}</guid>'
+        f'<itunes:duration>{round(_duration(p))}</itunes:duration>'
         f'<enclosure url="{base}/{p.name}" type="video/mp4" length="{p.stat().st_size}"/></item>'
         for i, p in enumerate(files, 1))
-    return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+    return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+            'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>'
             f"<title>Batch bench</title><link>{base}/</link><description>bench</description>"
             f"{items}</channel></rss>")
 

@@ -234,13 +234,36 @@ def test_runner_records_an_llm_that_cannot_start_once_per_video(tmp_path, monkey
 
     def broken(cfg):
         tries.append(1)
-        raise LLMError("embedded model not found")
+        raise LLMError("OpenAI needs an API key: set $OPENAI_API_KEY")
 
     store = _store(tmp_path, 2)
     BatchRunner(store, tmp_path, Config(), open_llm=broken).run()
-    assert len(tries) == 1  # not restarted for every video
+    assert len(tries) == 1  # not retried for every video
     assert [(e.status, e.phase, e.reason) for e in store.state.ordered()] == [
-        ("failed", "llm", "embedded model not found")] * 2
+        ("failed", "llm", "OpenAI needs an API key: set $OPENAI_API_KEY")] * 2
+
+
+# ---- CLI ------------------------------------------------------------------------------------------
+
+def test_cli_single_video_is_a_one_line_error(tmp_path):
+    r = run_cli("batch", str(tmp_path / "talk.mp4"), "--out", str(tmp_path / "out"), timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "single video, not a playlist" in r.stderr and "v2a run" in r.stderr
+
+
+def test_cli_dry_run_plans_a_list_file_and_writes_nothing(tmp_path):
+    for name in ("one.mp4", "two.mp4"):
+        (tmp_path / name).write_bytes(b"\0")
+    listing = tmp_path / "talks.txt"
+    listing.write_text("# my talks\none.mp4\n\ntwo.mp4\n")
+    out = tmp_path / "out"
+    r = run_cli("batch", str(listing), "--out", str(out), "--dry-run", "--match", "two",
+                timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "2 entries listed, 1 selected (1 filtered out)" in r.stderr
+    assert "2. two" in r.stderr and not out.exists()
+    bad = run_cli("batch", str(listing), "--since", "yesterday", timeout=120)
+    assert bad.returncode == 2 and "YYYYMMDD" in bad.stderr and "Traceback" not in bad.stderr
 
 
 # ---- site -----------------------------------------------------------------------------------------
@@ -301,6 +324,7 @@ def test_site_has_every_article_a_toc_and_working_links(tmp_path):
 TOPICS = {"a": [0, 1], "b": [4, 5], "c": [6, 7]}  # b (special tokens, regex pre-splitting) only
 TITLES = {"a": "Why tokens and bytes", "b": "Special tokens and regex splits",
           "c": "Vocabulary size and languages"}
+SECONDS = {"a": 46, "b": 42, "c": 38}  # <itunes:duration>, as podcast feeds list it
 DATES = {"a": "Mon, 02 Nov 2026 10:00:00 +0000", "b": "Tue, 03 Nov 2026 10:00:00 +0000",
          "c": "Wed, 04 Nov 2026 10:00:00 +0000"}
 
@@ -336,9 +360,10 @@ class FeedBatch:
 def _feed_xml(base: str) -> str:
     items = "".join(
         f"<item><title>{TITLES[k]}</title><guid isPermaLink=\"false\">talk-{k}</guid>"
-        f"<pubDate>{DATES[k]}</pubDate><enclosure url=\"{base}/talk-{k}.mp4\" "
+        f"<pubDate>{DATES[k]}</pubDate><itunes:duration>{SECONDS[k]}</itunes:duration><enclosure url=\"{base}/talk-{k}.mp4\" "
         f"type=\"video/mp4\" length=\"1000\"/></item>" for k in TOPICS)
-    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel>"
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\" "
+            "xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\"><channel>"
             f"<title>Tokenizer Talks</title><link>{base}/</link><description>Three short talks"
             f"</description>{items}</channel></rss>")
 

@@ -79,7 +79,8 @@ def batch(
                      max_duration=cfg.max_duration)
     root = Path(cfg.out_root) / plan.root_slug
     store = StateStore.open(root / "batch.json", BatchState(
-        input=src, playlist_id=playlist.id, title=playlist.title, url=playlist.url))
+        input=src, playlist_id=playlist.id, title=playlist.title, url=playlist.url),
+        readonly=dry_run)
     store.merge(plan.selected)
     keys = [e.key for e in plan.selected]
     print_plan(plan, store, keys, estimate([store.state.entries[k] for k in keys
@@ -112,15 +113,21 @@ def print_plan(plan: BatchPlan, store: StateStore, keys: list[str], est: Estimat
     console.print(f"[bold]{escape(plan.playlist.title)}[/]: {len(plan.playlist.entries)} entries "
                   f"listed, {len(entries)} selected"
                   + (f" ({plan.filtered_out} filtered out)" if plan.filtered_out else ""))
-    line = f"  to do {todo}, done already {done}, skipped {skipped}; length {fmt_time(dur)}"
-    console.print(line + (f" + {unknown} of unknown length" if unknown else ""))
-    tokens = f"~{est.prompt_tokens:,} prompt + {est.completion_tokens:,} completion tokens"
-    if est.unknown_durations:
-        tokens += f" (+ {est.unknown_durations} entries of unknown length)"
+    length = fmt_time(dur) if dur else ""
+    if unknown:
+        length += f"{' + ' if dur else ''}{unknown} of unknown length"
+    console.print(f"  to do {todo}, done already {done}, skipped {skipped}; length {length}")
+    if est.prompt_tokens:
+        tokens = f"~{est.prompt_tokens:,} prompt + {est.completion_tokens:,} completion tokens"
+        if est.unknown_durations:
+            tokens += f" (+ {est.unknown_durations} entries of unknown length)"
+    else:
+        tokens = "tokens unknown (the listing gives no durations)" if est.unknown_durations \
+            else "nothing to write"
     if est.local:
         cost = "no cost (local model)"
     elif est.cost_usd is not None:
-        cost = f"~${est.cost_usd:.2f}"
+        cost = f"~${est.cost_usd:.2f}" if est.cost_usd >= 0.1 else f"~${est.cost_usd:.4f}"
     else:
         cost = "price unknown"
     console.print(f"  LLM estimate ({escape(est.model)}): {tokens}, {cost}")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
-from ..errors import V2AError
+from ..errors import LLMError, V2AError
 from ..pipeline import Context, run_pipeline
 from ..progress import NullProgress
 from ..workspace import Workspace, atomic_write_text
@@ -52,7 +52,7 @@ class BatchRunner:
     def __init__(self, store: StateStore, root: Path, config: Config, *, media_workers: int = 1,
                  llm_workers: int = 1, progress=None, open_llm=None, overlap: bool = True):
         self.store, self.root, self.config = store, Path(root), config
-        self._open_llm = open_llm  # None: v2a.llm.client.open_llm (the embedded server)
+        self._open_llm = open_llm  # None: v2a.llm.client.open_llm, lazy (embedded server)
         self.overlap = overlap  # False: one video at a time, start to finish (the benchmark's baseline)
         self.media_workers, self.llm_workers = max(1, media_workers), max(1, llm_workers)
         self.progress = progress or NullProgress()
@@ -101,6 +101,7 @@ class BatchRunner:
                         for i in range(self.llm_workers)]
         else:
             threads = [threading.Thread(target=self._serial_worker, daemon=True, name="serial")]
+        self._open_shared_llm()
         try:
             with self.progress.task("batch", total=n) as overall:
                 self._overall = overall
@@ -218,22 +219,29 @@ class BatchRunner:
             self._cv.notify_all()
 
     # ---- the shared LLM ------------------------------------------------------------------------
-    def _llm_handle(self):
-        """One LLM handle (one embedded server) for the whole batch, opened on first need."""
-        with self._llm_lock:
-            if self._llm_error is not None:
-                raise self._llm_error
-            if self._llm is None:
-                if self._open_llm is None:
-                    from ..llm.client import open_llm
+    def _open_shared_llm(self) -> None:
+        """One LLM handle for the whole batch, opened from the main thread.
 
-                    self._open_llm = open_llm
-                try:
-                    self._llm = self._open_llm(self.config)
-                except V2AError as exc:
-                    self._llm_error = exc  # don't restart a server that cannot start, per video
-                    raise
-            return self._llm
+        The default is the client's lazy handle: the embedded server starts on the first call
+        that misses a work folder's LLM cache (so a fully cached resume never starts it), and
+        opening from the main thread lets it install its SIGTERM handler. An endpoint that
+        cannot be used (e.g. no API key) is recorded once and fails each video's LLM phase.
+        """
+        if self._open_llm is None:
+            from ..llm.client import open_llm
+
+            self._open_llm = lambda cfg: open_llm(cfg, self.progress, lazy=True)
+        try:
+            self._llm = self._open_llm(self.config)
+        except V2AError as exc:
+            self._llm_error = exc
+
+    def _llm_handle(self):
+        if self._llm_error is not None:
+            raise self._llm_error
+        if self._llm is None:  # closed: the batch is stopping; never let a stage open its own
+            raise LLMError("the batch is stopping")
+        return self._llm
 
     def _close_llm(self) -> None:
         with self._llm_lock:

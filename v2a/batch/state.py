@@ -63,13 +63,14 @@ class BatchState(BaseModel):
 class StateStore:
     """Thread-safe owner of one batch.json; every mutation is written before it returns."""
 
-    def __init__(self, path: Path, state: BatchState):
+    def __init__(self, path: Path, state: BatchState, readonly: bool = False):
         self.path = Path(path)
         self.state = state
+        self.readonly = readonly  # --dry-run: plan against the saved state, write nothing
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: Path, fresh: BatchState) -> "StateStore":
+    def open(cls, path: Path, fresh: BatchState, readonly: bool = False) -> "StateStore":
         """Load ``path`` if it exists (resetting interrupted entries), else start from ``fresh``."""
         path = Path(path)
         if path.exists():
@@ -84,11 +85,13 @@ class StateStore:
                     e.status, e.phase = "pending", None
         else:
             state = fresh
-        store = cls(path, state)
+        store = cls(path, state, readonly)
         store.save()
         return store
 
     def save(self) -> None:
+        if self.readonly:
+            return
         with self._lock:
             self.state.updated_at = now()
             write_json(self.path, self.state)
