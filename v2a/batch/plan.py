@@ -13,17 +13,6 @@ from ..models import Playlist, PlaylistEntry
 from ..workspace import source_slug
 from .state import EntryState, entry_from_playlist
 
-# USD per million tokens (input, output) of common remote models; others show tokens only.
-PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "gpt-5": (1.25, 10.00),
-    "gpt-5-mini": (0.25, 2.00),
-    "gpt-5-nano": (0.05, 0.40),
-}
 # Rough transcript size: ~150 spoken words a minute, ~1.3 tokens a word, +30% for segment ids.
 TOKENS_PER_SECOND = 4.3
 CHAPTER_SECONDS = 180.0  # typical chapter length the outline stage produces
@@ -137,25 +126,22 @@ def _keyed(e: PlaylistEntry, seen: dict[str, int], max_duration: float | None) -
     return state
 
 
-def is_local_llm(config: Config) -> bool:
-    """True when the LLM runs on this machine (embedded server or a loopback endpoint)."""
-    import os
-
-    base = config.llm_base_url or os.environ.get("OPENAI_BASE_URL")
-    if not base:
-        return True
-    host = urlsplit(base).hostname or ""
+def is_loopback(url: str | None) -> bool:
+    host = (urlsplit(url).hostname or "") if url else ""
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def estimate(entries: list[EntryState], config: Config) -> Estimate:
-    """Tokens of the outline call plus one call per chapter; cost when the model's price is known.
+    """Tokens of the outline call plus one call per chapter; cost from the LLM price table.
 
     A rough figure for planning: it assumes ~150 spoken words a minute and ~3-minute chapters.
     """
-    local = is_local_llm(config)
-    model = config.llm_model or (config.local_model if local else "gpt-4o-mini")
-    est = Estimate(model=model, local=local)
+    from ..llm.client import describe
+    from ..llm.usage import cost
+
+    target = describe(config)  # also turns a misconfigured endpoint into a one-line error now
+    local = target.embedded or is_loopback(target.base_url)
+    est = Estimate(model=target.model_name, local=local)
     for e in entries:
         if e.duration is None:
             est.unknown_durations += 1
@@ -164,9 +150,6 @@ def estimate(entries: list[EntryState], config: Config) -> Estimate:
         chapters = max(1.0, e.duration / CHAPTER_SECONDS)
         est.prompt_tokens += int(transcript + 600 + transcript + 400 * chapters)
         est.completion_tokens += int(60 * chapters + 0.5 * transcript)
-    price = PRICES.get(model.split(":")[-1].split("/")[-1]) if not local else None
-    if local:
-        est.cost_usd = 0.0
-    elif price:
-        est.cost_usd = (est.prompt_tokens * price[0] + est.completion_tokens * price[1]) / 1e6
+    est.cost_usd = 0.0 if local else cost(target.model_name, est.prompt_tokens,
+                                          est.completion_tokens)
     return est
