@@ -27,7 +27,8 @@ def list_entries(src: str, config: Config | None = None) -> Playlist | None:
         if p.is_file() and p.suffix.lower() in LIST_SUFFIXES:
             return _from_list_file(p)
         return None
-    info = extract(src, config)
+    # a watch URL that also names a list (YouTube's ?v=..&list=..) means the list here
+    info = extract(src, config, noplaylist=False)
     if info.get("_type") != "playlist":
         return None
     entries = []
