@@ -14,9 +14,9 @@ import markdown
 import pytest
 from markdown_it import MarkdownIt
 
-from tests.fixtures.render import XSS_IMG, context, save_artifacts, synthetic_workdir
+from tests.fixtures.render import context, synthetic_workdir
 from v2a.errors import V2AError
-from v2a.models import Outline, Scenes, Source, Transcript
+from v2a.models import Outline, Scenes, Source
 from v2a.render import sanitize
 from v2a.render.stage import fingerprint, run
 from v2a.workspace import read_model

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..links import fmt_time, timestamp_url
-from ..models import ChapterText, Draft, Outline, OutlineChapter, Scenes, Source, Transcript
+from ..models import Draft, Outline, OutlineChapter, Scenes, Source, Transcript
 from .sanitize import md_prose, safe_href
 
 PARAGRAPH_S = 30.0  # transcript excerpt: a new timestamped paragraph about every 30 s
@@ -140,22 +140,20 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
     figures = _figures(scenes, chapters, root, link)
     sections = []
     for n, ch in enumerate(chapters, 1):
-        text = texts.get(ch.index)
         segs = [s for s in transcript.segments if ch.first_segment <= s.id <= ch.last_segment]
         sec_title = ch.title.strip() or f"Part {n}"
+        text = texts.get(ch.index)
+        figs = figures.get(ch.index, [])
+        if text and text.status == "ok" and text.markdown.strip():
+            status, error = "ok", None
+            blocks = _interleave(_strip_title(md_prose(text.markdown), sec_title), figs, ch)
+        else:
+            status, blocks = "failed", list(figs)
+            error = (text.error if text else None) or "no text was written for this chapter"
         sections.append(Section(
             number=n, title=sec_title, anchor=slug(f"{n}. {sec_title}"), start=ch.start,
-            end=ch.end, href=link(ch.start),
-            status="ok" if text and text.status == "ok" and text.markdown.strip() else "failed",
-            error=(text.error if text else "no text was written for this chapter"),
-            blocks=[], transcript=_paragraphs(segs, link)))
-        sec = sections[-1]
-        if sec.status == "ok":
-            sec.blocks = _interleave(_strip_title(md_prose(text.markdown), sec_title),
-                                     figures.get(ch.index, []), ch)
-        else:
-            sec.error = sec.error or "the writer returned no text"
-            sec.blocks = list(figures.get(ch.index, []))
+            end=ch.end, href=link(ch.start), status=status, error=error, blocks=blocks,
+            transcript=_paragraphs(segs, link)))
     duration = source.duration or transcript.duration or (
         transcript.segments[-1].end if transcript.segments else None)
     return Article(
