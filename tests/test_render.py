@@ -275,3 +275,14 @@ def test_md_text_and_safe_href():
     assert sanitize.safe_href("javascript:alert(1)") == "#"
     assert sanitize.safe_href("https://x.test/a b)<") == "https://x.test/a%20b%29%3C"
     assert sanitize.safe_href("media/a%20b.mp4#t=3") == "media/a%20b.mp4#t=3"
+
+
+def test_runner_caches_render_and_reruns_on_self_contained(work):
+    from v2a.pipeline import run_stage
+
+    assert run_stage(context(work), "render").status == "ran"
+    assert run_stage(context(work), "render").status == "cached"
+    assert run_stage(context(work, self_contained=True), "render").status == "ran"
+    assert "data:image/jpeg;base64," in work.path("article.html").read_text("utf-8")
+    assert [e["action"] for e in work.stage_log() if e["stage"] == "render"] == \
+        ["ran", "cached", "ran"]
