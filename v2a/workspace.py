@@ -26,6 +26,8 @@ from pydantic import BaseModel
 T = TypeVar("T", bound=BaseModel)
 
 _SLUG_BAD = re.compile(r"[^a-z0-9]+")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def slugify(text: str, max_len: int = 60) -> str:
@@ -61,6 +63,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes 0600 files; artifacts are meant to be served and shared like any file
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
