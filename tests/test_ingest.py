@@ -151,6 +151,8 @@ def test_missing_and_odd_local_inputs(tmp_path):
         locate_workspace("nope.mp4", cfg)
     with pytest.raises(InputError, match=r"URLs need http:// or https://"):
         locate_workspace("youtube.com/watch?v=abc", cfg)
+    with pytest.raises(InputError, match="file not found: videos/talk.mp4$"):
+        locate_workspace("videos/talk.mp4", cfg)
     with pytest.raises(InputError, match="is a folder"):
         locate_workspace(str(tmp_path), cfg)
 
@@ -226,3 +228,32 @@ def test_local_list_file(lecture, tmp_path):
     lst.write_text("missing.mp4\n")
     with pytest.raises(InputError, match="file not found: missing.mp4"):
         list_entries(str(lst))
+
+
+def test_platform_metadata_mapping(tmp_path):
+    """yt-dlp's info dict of a platform video (shape as YouTube returns it) → Source fields."""
+    from v2a.ingest import ytdlp
+
+    (tmp_path / "media").mkdir()
+    got = tmp_path / "media" / "source.en.vtt"
+    got.write_text("WEBVTT\n")
+    fmt = lambda ext, lang: {"ext": ext, "url": f"https://x/{lang}.{ext}"}  # noqa: E731
+    info = {
+        "subtitles": {"en": [fmt("json3", "en"), fmt("vtt", "en")], "live_chat": [fmt("json", "c")],
+                      "fr": [fmt("srv3", "fr")]},
+        "automatic_captions": {lang: [fmt("vtt", lang)] for lang in ("en", "en-orig", "de", "ja")},
+        "requested_subtitles": {"en": {"ext": "vtt", "url": "https://x/en.vtt", "filepath": str(got)}},
+        "chapters": [{"start_time": 0.0, "end_time": 30.0, "title": " Intro "},
+                     {"start_time": 30.0, "end_time": 90.0, "title": ""}],
+        "timestamp": 1672653600,
+    }
+    tracks = ytdlp.subtitle_tracks(info, tmp_path, ["en", "en-US"])
+    assert [(t.lang, t.automatic, t.ext, t.path) for t in tracks] == [
+        ("en", False, "vtt", "media/source.en.vtt"),  # the downloaded file belongs to the human track
+        ("fr", False, "srv3", None),
+        ("en", True, "vtt", None),
+        ("en-orig", True, "vtt", None),  # machine translations (de, ja) are not listed
+    ]
+    assert [(c.title, c.start, c.end) for c in ytdlp.chapters(info)] == [
+        ("Intro", 0.0, 30.0), ("Chapter 2", 30.0, 90.0)]
+    assert ytdlp.upload_date(info) == "20230102"

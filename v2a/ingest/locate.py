@@ -7,6 +7,7 @@ to its folder name. Only a source never seen before costs a yt-dlp metadata requ
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .local import local_id
 from .ytdlp import extract, is_url
 
 INDEX = ".sources.json"
+_DOMAIN = re.compile(r"^(?:www\.)?[\w-]+(?:\.[a-z]{2,})+/", re.I)  # youtube.com/watch?v=...
 _lock = threading.Lock()  # batch runs locate several sources from threads
 
 
@@ -29,7 +31,7 @@ def local_path(src: str) -> Path:
     """The media file for a local input, or a one-line error saying why there is none."""
     p = Path(src).expanduser()
     if not p.exists():
-        hint = " (URLs need http:// or https://)" if "/" in src and not src.startswith((".", "/", "~")) else ""
+        hint = " (URLs need http:// or https://)" if _DOMAIN.match(src) else ""
         raise InputError(f"file not found: {src}{hint}")
     if p.is_dir():
         raise InputError(f"{src} is a folder, not a media file")
@@ -61,15 +63,13 @@ def locate_workspace(src: str, config: Config) -> Path:
     src = src.strip()
     if not src:
         raise InputError("no source given")
+    if not is_url(src):
+        local_path(src)  # fail early and clearly on a missing file
     if config.workdir:
-        if not is_url(src):
-            local_path(src)  # fail early and clearly on a missing file
         return Path(config.workdir)
     root = Path(config.out_root)
     index_path = root / INDEX
     key = source_key(src)
-    if not is_url(src):
-        local_path(src)
     with _lock:
         slug = _read_index(index_path).get(key)
     if slug:

@@ -126,8 +126,9 @@ def subtitle_tracks(info: dict, root: Path, langs: list[str]) -> list[SubtitleTr
     Auto-captions are filtered because platforms offer machine translations into ~100 languages.
     """
     got = info.get("requested_subtitles") or {}
+    human = info.get("subtitles") or {}
     tracks = []
-    for automatic, table in ((False, info.get("subtitles") or {}), (True, info.get("automatic_captions") or {})):
+    for automatic, table in ((False, human), (True, info.get("automatic_captions") or {})):
         for lang, fmts in table.items():
             if lang == "live_chat" or (automatic and not (_wanted(lang, langs) or lang.endswith("-orig"))):
                 continue
@@ -135,11 +136,10 @@ def subtitle_tracks(info: dict, root: Path, langs: list[str]) -> list[SubtitleTr
             chosen = next((f for ext in SUB_EXTS for f in fmts if f.get("ext") == ext), fmts[-1] if fmts else {})
             path = None
             dl = got.get(lang)
-            if dl and dl.get("filepath") and Path(dl["filepath"]).exists():
-                # yt-dlp downloads one table per language: human wins over automatic
-                if automatic == (lang not in (info.get("subtitles") or {})):
-                    chosen = dl
-                    path = Path(dl["filepath"]).resolve().relative_to(root.resolve()).as_posix()
+            # yt-dlp downloads one file per language, the human track when there is one
+            if dl and dl.get("filepath") and Path(dl["filepath"]).exists() and automatic == (lang not in human):
+                chosen = dl
+                path = Path(dl["filepath"]).resolve().relative_to(root.resolve()).as_posix()
             tracks.append(SubtitleTrack(lang=lang, ext=chosen.get("ext") or "vtt", automatic=automatic,
                                         url=chosen.get("url"), path=path))
     return tracks
