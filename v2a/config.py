@@ -47,10 +47,11 @@ class Config(BaseModel):
     vad: bool = True
 
     # scenes
-    scene_threshold: float = 3.0
+    scene_threshold: float = 1.5  # luma+edges score; generated slides: cuts >= 2.8, noise <= 0.2
     scene_min_len: float = 2.0  # seconds
     scene_downscale_width: int = 320
-    dedupe_distance: int = 6  # perceptual-hash Hamming distance below which keyframes are dupes
+    dedupe_distance: int = 4  # phash Hamming distance below which keyframes are dupes (same
+    # slide re-shown: 0-2; different bullets on the same slide theme: >= 6)
 
     # LLM
     llm_base_url: str | None = None  # None: embedded local server (or OPENAI_BASE_URL if set)

@@ -1,0 +1,1 @@
+"""Scene (slide) detection and keyframes."""

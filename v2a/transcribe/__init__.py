@@ -1,0 +1,1 @@
+"""Transcription: subtitle reuse or Whisper (faster-whisper / openai-whisper)."""

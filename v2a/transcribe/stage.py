@@ -1,0 +1,102 @@
+"""The ``transcribe`` stage: reuse subtitles or run Whisper → transcript.json/.srt/.vtt.
+
+``--asr auto`` takes a usable subtitle track (human ones; platform auto-captions only with
+``--auto-captions``) without loading Whisper; ``always`` runs Whisper; ``never`` uses
+subtitles or stops with an error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+from ..models import Transcript
+from ..subtitles import parse_subtitles, pick_subtitle_track, write_srt, write_vtt
+from ..workspace import write_json
+
+# below this many words per second of detected speech a transcript is suspiciously empty
+# (English speech runs ~2.5 words/s); .en models can stay silent on other languages
+_SPARSE_WPS = 0.3
+# tiny.en on German espeak speech: mean word probability 0.38 (fluent-looking gibberish);
+# on the English sample lecture 0.83
+_LOW_CONFIDENCE = 0.55
+
+
+def _from_subtitles(ctx, track) -> Transcript | None:
+    segments = parse_subtitles(ctx.ws.resolve(track.path))
+    if not segments:
+        return None
+    duration = ctx.source.duration or segments[-1].end
+    return Transcript(language=track.lang, origin="subtitles", backend="subtitles",
+                      model=f"{track.lang} ({'automatic' if track.automatic else 'human'})",
+                      duration=duration, segments=segments)
+
+
+def _audio_path(ctx):
+    wav = ctx.ws.path("audio.wav")
+    return wav if wav.exists() else ctx.ws.resolve(ctx.source.media_path)
+
+
+def _whisper(ctx) -> tuple[Transcript, list[str]]:
+    from .base import get_backend
+
+    cfg = ctx.config
+    notes: list[str] = []
+    english_only = Path(cfg.whisper_model).name.endswith(".en")
+    if english_only and cfg.language and cfg.language.split("-")[0] != "en":
+        raise InputError(f"--language {cfg.language} needs a multilingual model; "
+                         f"{cfg.whisper_model} is English-only: use --whisper-model base")
+    backend = get_backend(cfg)
+    total = ctx.source.duration
+    with ctx.progress.task("transcribe", total=total) as task:
+        tr = backend.transcribe(_audio_path(ctx), cfg.language,
+                                on_progress=lambda t: task.update(completed=t))
+    words = sum(len(s.text.split()) for s in tr.segments)
+    probs = [w.probability for s in tr.segments for w in s.words if w.probability is not None]
+    confidence = sum(probs) / len(probs) if probs else None
+    speech = tr.timings.get("speech_s") or tr.duration or 0.0
+    hint = " — if the audio is not in English, try --whisper-model base" if english_only else ""
+    if speech > 5 and words / speech < _SPARSE_WPS:
+        notes.append(f"only {words} words in {speech:.0f} s of speech{hint}")
+    elif english_only and confidence is not None and confidence < _LOW_CONFIDENCE:
+        notes.append(f"low word confidence {confidence:.2f}{hint}")
+    for note in notes:
+        ctx.progress.log(f"[yellow]warning:[/] transcript: {note}")
+    return tr, notes
+
+
+def run(ctx) -> str:
+    cfg = ctx.config
+    source = ctx.source
+    transcript = None
+    notes: list[str] = []
+    if cfg.asr in ("auto", "never"):
+        track = pick_subtitle_track(source, cfg)
+        if track is not None:
+            transcript = _from_subtitles(ctx, track)
+            if transcript is None:
+                notes.append(f"subtitles {track.lang} are empty")
+        if transcript is None and cfg.asr == "never":
+            what = "auto-captions or subtitles" if cfg.auto_captions else "subtitles"
+            raise InputError(f"--asr never: the source has no usable {what} "
+                             f"(languages {', '.join(cfg.sub_langs)}); "
+                             "use --asr auto to run Whisper")
+    if transcript is None:
+        transcript, more = _whisper(ctx)
+        notes += more
+
+    ws = ctx.ws
+    write_json(ws.path("transcript.json"), transcript)
+    write_srt(transcript.segments, ws.path("transcript.srt"))
+    write_vtt(transcript.segments, ws.path("transcript.vtt"))
+
+    if transcript.origin == "subtitles":
+        detail = f"subtitles {transcript.model}"
+    else:
+        rtf = transcript.timings.get("rtf")
+        detail = f"{transcript.backend} {transcript.model}, {transcript.language}" + (
+            f", RTF {rtf:.2f}" if rtf is not None else "")
+    detail += f", {len(transcript.segments)} segments"
+    if not transcript.segments:
+        detail += " (empty transcript)"
+    return "; ".join([detail, *notes])
