@@ -41,6 +41,7 @@ class StageSpec:
     deps: tuple[str, ...] = ()
     config: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()  # small artifacts hashed into the record (existence checked)
+    files: tuple[str, ...] = ()  # big outputs: existence checked, not hashed (a function of key)
     extra_key: str | None = None  # "module:function(ctx) -> jsonable" e.g. prompt hashes
     version: int = 1
     help: str = ""
@@ -58,7 +59,7 @@ STAGES: dict[str, StageSpec] = {
         StageSpec("ingest", "v2a.ingest.stage:run", (), ("max_duration",), ("source.json",),
                   extra_key="v2a.ingest.stage:fingerprint",
                   help="resolve the source, download it, record metadata"),
-        StageSpec("audio", "v2a.audio:run", ("ingest",), (), (),
+        StageSpec("audio", "v2a.audio:run", ("ingest",), (), (), files=("audio.wav",),
                   help="16 kHz mono WAV for ASR"),
         StageSpec("transcribe", "v2a.transcribe.stage:run", ("ingest", "audio"),
                   ("asr", "auto_captions", "sub_langs", "asr_backend", "whisper_model",
@@ -154,7 +155,7 @@ def is_fresh(ctx: Context, spec: StageSpec, key: str) -> bool:
     rec = ctx.ws.read_record(spec.name)
     if not rec or rec.get("key") != key:
         return False
-    return all(ctx.ws.path(o).exists() for o in spec.outputs)
+    return all(ctx.ws.path(o).exists() for o in spec.outputs + spec.files)
 
 
 def run_stage(ctx: Context, name: str) -> StageReport:
