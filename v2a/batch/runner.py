@@ -13,6 +13,7 @@ the LLM server's own process. Workers are daemon threads so Ctrl-C never waits f
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 import traceback
@@ -42,7 +43,7 @@ def article_title(md: Path) -> str | None:
     try:
         for line in md.read_text("utf-8").splitlines():
             if line.startswith("# "):
-                return line[2:].strip() or None
+                return re.sub(r"\\(.)", r"\1", line[2:]).strip() or None  # unescape Markdown
     except OSError:
         pass
     return None
@@ -144,6 +145,7 @@ class BatchRunner:
         while not self.stop.is_set() and (nxt := self._next_media_job()):
             job, e = nxt
             if self._phase(job, e, "media"):
+                self.store.update(job.key, phase="waiting")  # media done, queued for the LLM
                 while not self.stop.is_set():
                     try:
                         self._llm_q.put(job, timeout=_POLL)

@@ -34,7 +34,7 @@ class EntryState(BaseModel):
     upload_date: str | None = None
     workdir: str  # relative to the batch root
     status: Status = "pending"
-    phase: str | None = None  # "media" / "llm" while running; where it failed otherwise
+    phase: str | None = None  # "media"/"waiting"/"llm" while running; where it failed otherwise
     reason: str | None = None  # why it failed or was skipped
     attempts: int = 0
     started_at: str | None = None
