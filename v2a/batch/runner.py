@@ -232,7 +232,9 @@ class BatchRunner:
         if self._open_llm is None:
             from ..llm.client import open_llm
 
-            self._open_llm = lambda cfg: open_llm(cfg, self.progress, lazy=True)
+            # a child reporter removes its bars when done (e.g. "starting local model")
+            prog = self.progress.child("") if hasattr(self.progress, "child") else self.progress
+            self._open_llm = lambda cfg: open_llm(cfg, prog, lazy=True)
         try:
             self._llm = self._open_llm(self.config)
         except V2AError as exc:

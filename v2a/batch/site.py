@@ -70,7 +70,8 @@ def build_site(root: Path, state: BatchState, *, build: bool = True) -> SiteResu
             source = _source(wd)
             _write_page(page, wd, root)
             pages.append(page)
-            title = e.article_title or e.title
+            # the listing's title is the human one (a feed item's); a URL or path is not
+            title = (e.article_title or e.title) if re.search(r"://|[/\\]", e.title) else e.title
             nav.append({title: f"{slug}/index.md"})
             rows.append((e, title, f"{slug}/index.md", source))
         elif e.status in ("failed", "skipped", "pending", "running"):
