@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import jiwer
+import numpy as np
 import pytest
 
 from v2a.config import Config
@@ -112,6 +113,27 @@ def test_rerun_is_cached(lecture, lecture_run):
     wd, _, _ = lecture_run
     report = run_pipeline(str(lecture.video), Config(workdir=wd), target="transcribe")
     assert {s.name: s.status for s in report.stages}["transcribe"] == "cached"
+
+
+def test_long_audio_is_chunked_at_pauses(lecture, lecture_run, monkeypatch):
+    """Chunking (which bounds feature memory on long audio) on the lecture with 30 s chunks."""
+    from v2a.transcribe import faster
+
+    monkeypatch.setattr(faster, "CHUNK_S", 30.0)
+    monkeypatch.setattr(faster, "SEARCH_S", 10.0)
+    wd, _, whole = lecture_run
+    audio = faster._Audio(wd / "audio.wav")
+    bounds = faster.chunk_bounds(audio)
+    assert len(bounds) >= 2 and bounds[0][0] == 0 and bounds[-1][1] == audio.duration
+    for (_, end), (start, _) in zip(bounds, bounds[1:]):
+        assert end == start
+        around = audio.read(end - 0.1, end + 0.1)
+        assert float(np.sqrt(np.mean(around ** 2))) < 0.01, f"cut at {end} s is not a pause"
+    audio.close()
+    tr = faster.FasterWhisperBackend(Config()).transcribe(wd / "audio.wav", None, lambda t: None)
+    assert [s.start for s in tr.segments] == sorted(s.start for s in tr.segments)
+    assert tr.duration == whole.duration
+    assert jiwer.wer(_norm(lecture.script), _norm(tr.text)) < WER_BOUND
 
 
 # --- the multilingual base model --------------------------------------------------------------

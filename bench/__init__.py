@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench` (all) or one part, e.g. `python -m bench.bench_media`."""
