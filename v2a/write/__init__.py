@@ -1,0 +1,1 @@
+"""The writing stages: outline (chapters with times) and chapters (prose per chapter)."""

@@ -1,0 +1,174 @@
+"""Deterministic chapter-boundary candidates: lexical topic shifts, scene cuts, long pauses.
+
+A small model is poor at *placing* boundaries but fair at *choosing* among sensible ones, so
+code proposes them: a TextTiling-style lexical cohesion score between the words before and
+after every segment gap (no embeddings, no torch), slide/scene cuts, and pauses in speech.
+Every candidate is a segment id, so times always come from the transcript, never from a model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..models import Segment
+
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# function words carry no topic; the list is short on purpose (language-agnostic fallback:
+# very frequent words are dropped per transcript below)
+_STOP = set("""a about above after again all also am an and any are as at be because been before
+being below between both but by can could did do does doing down during each even every few for
+from further get gets got had has have having he her here hers him his how i if in into is it its
+just let like lot many me more most much my no nor not now of off on once one only or other our
+out over own really right same say she should so some such than that the their them then there
+these they thing things this those through to too two under until up us very was way we well were
+what when where which while who why will with would yeah you your okay ok gonna going want know
+see look basically actually kind sort mean""".split())
+
+
+def tokens(text: str) -> list[str]:
+    out = []
+    for w in _WORD.findall(text.lower()):
+        if len(w) < 3 or w in _STOP:
+            continue
+        # crude stemming: plural/verb endings, so "merge"/"merges"/"merged" count together
+        for suf in ("ing", "ed", "es", "s"):
+            if len(w) > len(suf) + 3 and w.endswith(suf):
+                w = w[: -len(suf)]
+                break
+        out.append(w)
+    return out
+
+
+@dataclass
+class Candidate:
+    segment_id: int  # the chapter would start at this segment
+    index: int  # position in the segment list
+    time: float  # the segment's start (before snapping)
+    score: float = 0.0
+    lexical: float = 0.0  # depth score, 0..1
+    reasons: list[str] = field(default_factory=list)
+
+
+def _cosine(a: Counter, b: Counter) -> float:
+    if not a or not b:
+        return 0.0
+    dot = sum(v * b.get(k, 0) for k, v in a.items())
+    return dot / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+
+
+def lexical_depths(segments: list[Segment], window_words: int | None = None) -> list[float]:
+    """TextTiling depth score at each gap i (before segment i); index 0 is 0."""
+    toks = [tokens(s.text) for s in segments]
+    total = sum(len(t) for t in toks)
+    if len(segments) < 3 or total == 0:
+        return [0.0] * len(segments)
+    # words that occur everywhere say nothing about topic changes
+    df = Counter(w for t in toks for w in set(t))
+    common = {w for w, n in df.items() if n > 0.5 * len(toks) and len(toks) >= 8}
+    toks = [[w for w in t if w not in common] for t in toks]
+    w = window_words or int(min(150, max(25, total / 12)))
+
+    def block(start: int, step: int) -> Counter:
+        c: Counter = Counter()
+        i, n = start, 0
+        while 0 <= i < len(toks) and n < w:
+            c.update(toks[i])
+            n += len(toks[i])
+            i += step
+        return c
+
+    sims = [0.0] + [_cosine(block(i - 1, -1), block(i, 1)) for i in range(1, len(toks))]
+    depths = [0.0] * len(toks)
+    for i in range(1, len(toks)):
+        # climb to the nearest peaks on each side (TextTiling)
+        lp = sims[i]
+        j = i - 1
+        while j >= 1 and sims[j] >= lp:
+            lp = sims[j]
+            j -= 1
+        rp = sims[i]
+        j = i + 1
+        while j < len(sims) and sims[j] >= rp:
+            rp = sims[j]
+            j += 1
+        depths[i] = (lp - sims[i]) + (rp - sims[i])
+    return depths
+
+
+def snap_time(segments: list[Segment], index: int, cuts: list[float],
+              before: float = 3.0, after: float = 1.0) -> float:
+    """A chapter starting at segment ``index`` starts at a scene cut just before/after its first
+    words when there is one (the slide change), else at the segment's own start."""
+    seg = segments[index]
+    lo = seg.start - before
+    if index > 0:  # never before the previous segment has finished (its words belong earlier)
+        lo = max(lo, segments[index - 1].end - 0.25)
+    near = [c for c in cuts if lo <= c <= seg.start + after]
+    if not near:
+        return seg.start
+    return min(near, key=lambda c: abs(c - seg.start))
+
+
+def propose(segments: list[Segment], cuts: list[float] | None = None,
+            duration: float | None = None, max_candidates: int | None = None) -> list[Candidate]:
+    """Scored candidates (segment ids after the first), in time order."""
+    cuts = sorted(cuts or [])
+    if len(segments) < 2:
+        return []
+    duration = duration or segments[-1].end
+    depths = lexical_depths(segments)
+    top = max(depths) or 1.0
+    gaps = [segments[i].start - segments[i - 1].end for i in range(1, len(segments))]
+    long_pause = max(1.0, statistics.quantiles(gaps, n=4)[-1]) if len(gaps) >= 4 else 1.0
+
+    cands: list[Candidate] = []
+    for i in range(1, len(segments)):
+        s = segments[i]
+        c = Candidate(segment_id=s.id, index=i, time=s.start, lexical=round(depths[i] / top, 3))
+        if c.lexical >= 0.2:
+            c.reasons.append("topic")
+        lo = max(s.start - 3.0, segments[i - 1].end - 0.25)
+        if any(lo <= t <= s.start + 1.0 for t in cuts):
+            c.reasons.append("scene")
+        if gaps[i - 1] >= long_pause:
+            c.reasons.append("pause")
+        c.score = round(c.lexical + 0.35 * ("scene" in c.reasons) + 0.2 * ("pause" in c.reasons), 3)
+        if c.reasons:
+            cands.append(c)
+
+    # keep the best, spaced out: chapters shorter than this are not useful to a reader
+    min_gap = min(45.0, max(3.0, duration / 60))
+    cap = max_candidates or int(min(400, max(12, duration / 20)))
+    chosen: list[Candidate] = []
+    for c in sorted(cands, key=lambda c: (-c.score, c.time)):
+        if len(chosen) >= cap:
+            break
+        if c.time - segments[0].start < min_gap / 2 or duration - c.time < min_gap / 2:
+            continue
+        if all(abs(c.time - o.time) >= min_gap for o in chosen):
+            chosen.append(c)
+    return sorted(chosen, key=lambda c: c.time)
+
+
+def depth_cutoff(cands: list[Candidate]) -> float:
+    """TextTiling's boundary cutoff (mean - sd/2) over the candidates' lexical depths."""
+    vals = [c.lexical for c in cands]
+    if len(vals) < 2:
+        return 0.5
+    return statistics.mean(vals) - statistics.pstdev(vals) / 2
+
+
+def target_chapters(duration: float, n_candidates: int) -> tuple[int, int, int]:
+    """(suggested, min, max) chapter counts for a video of this length.
+
+    Short videos get short chapters (~25-40 s for a 2-minute clip), long ones a few minutes each;
+    the count levels off near a dozen, which is what a reader can scan.
+    """
+    target = max(1, round(duration / (25 + duration / 12)))
+    hi = min(n_candidates + 1, max(2, 2 * target), 30)
+    lo = min(hi, max(1, target // 2))
+    return min(target, hi), lo, hi

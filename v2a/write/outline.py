@@ -1,0 +1,303 @@
+"""Outline stage: chapters (segment ids → times), titles and one-line summaries → outline.json.
+
+Order of preference: the video's own chapters (when it has them and they are wanted), the
+LLM choosing among deterministic candidates (validated, repaired with the error, windowed and
+merged when the transcript does not fit the context), and a deterministic fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ..links import fmt_time
+from ..llm.client import EndpointError, OutputError, describe, get_llm
+from ..llm.prompts import language_name, render, template_hash
+from ..llm.usage import count_tokens
+from ..models import Outline, OutlineChapter, Scenes, Segment, Transcript, Usage
+from ..pipeline import StageResult
+from ..workspace import read_model, write_json
+from . import candidates as cand
+from . import fallback
+
+REPAIRS = 2  # extra calls that show the model its validation error
+REMOTE_CTX = 32000  # context assumed for a remote model (the embedded one uses config.local_ctx)
+
+
+@dataclass
+class Block:
+    """A run of segments between two candidate boundaries: the unit the model picks from."""
+
+    id: int  # segment id of its first segment (what the model answers)
+    index: int  # position of that segment in the transcript
+    text: str
+
+
+@dataclass
+class Choice:
+    index: int  # segment index where the chapter starts
+    title: str
+    summary: str
+
+
+class Invalid(Exception):
+    """A reply that parsed but does not make a usable outline."""
+
+
+def reply_schema(ids: list[int], max_chapters: int) -> type[BaseModel]:
+    """The reply shape, with ``start`` limited to the offered block numbers (an enum, so a
+    grammar-constrained model cannot even write another number)."""
+    forbid = ConfigDict(extra="forbid")
+    chapter = create_model(
+        "Chapter", __config__=forbid,
+        start=(Literal[tuple(ids)], Field(description="block number where the chapter starts")),
+        title=(str, ...), summary=(str, ...))
+    return create_model("OutlineReply", __config__=forbid, title=(str, ...),
+                        chapters=(list[chapter], Field(min_length=1, max_length=max_chapters)))
+
+
+def make_blocks(segments: list[Segment], cands: list[cand.Candidate]) -> list[Block]:
+    starts = [0] + [c.index for c in cands]
+    bounds = starts + [len(segments)]
+    return [Block(id=segments[a].id, index=a,
+                  text=" ".join(s.text.strip() for s in segments[a:b]))
+            for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def split_windows(blocks: list[Block], budget_tokens: int) -> list[list[Block]]:
+    """Consecutive groups of blocks whose text fits ``budget_tokens`` (at least one block each)."""
+    windows: list[list[Block]] = [[]]
+    used = 0
+    for b in blocks:
+        n = count_tokens(b.text) + 6
+        if windows[-1] and used + n > budget_tokens:
+            windows.append([])
+            used = 0
+        windows[-1].append(b)
+        used += n
+    return windows
+
+
+class Outliner:
+    """One outline job: holds the LLM, the notes and the usage of every call."""
+
+    def __init__(self, ctx, transcript: Transcript, cuts: list[float]):
+        self.ctx, self.config = ctx, ctx.config
+        self.segments = transcript.segments
+        self.duration = transcript.duration or self.segments[-1].end
+        self.cuts = cuts
+        self.title = ctx.source.title if ctx.ws.source_json.exists() else "video"
+        self.notes: list[str] = []
+        self.usage = Usage()
+        self.llm = get_llm(ctx)
+        self.language = language_name(self.config.lang) if self.config.lang else None
+
+    # -- one validated call, repaired with its own error ------------------------------------
+    def ask(self, user_template: str, variables: dict, ids: list[int], lo: int, hi: int,
+            label: str, task) -> list[Choice] | None:
+        system = render(self.config, "outline.system.j2", language=self.language)
+        user = render(self.config, user_template, **variables)
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        schema = reply_schema(ids, hi)
+        tag = {name: template_hash(self.config, name)
+               for name in ("outline.system.j2", user_template, "repair.user.j2")}
+        max_tokens = min(4000, 120 + 90 * hi)
+        for attempt in range(REPAIRS + 1):
+            text = ""
+            try:
+                c = self.llm.complete(messages, schema=schema, max_tokens=max_tokens,
+                                      temperature=self.config.temperature, tag=tag)
+                self.usage = self.usage.add(c.usage)
+                text = c.text
+                if c.parsed.title.strip() and label in ("outline", "merge"):
+                    self.article_title = c.parsed.title.strip()
+                return self.check(c.parsed.chapters, ids, lo, hi)
+            except OutputError as exc:
+                text, error = exc.text, exc.detail or str(exc)
+                self.usage = self.usage.add(exc.usage)
+            except Invalid as exc:
+                error = str(exc)
+            finally:
+                task.advance(1)
+            self.notes.append(f"{label}: reply {attempt + 1} rejected: {error}")
+            messages = messages + [
+                {"role": "assistant", "content": text or "(empty)"},
+                {"role": "user", "content": render(self.config, "repair.user.j2", error=error)}]
+        return None
+
+    def check(self, chapters, ids: list[int], lo: int, hi: int) -> list[Choice]:
+        """Semantic checks pydantic cannot do; harmless slips are fixed, the rest re-asked."""
+        by_id = {s.id: i for i, s in enumerate(self.segments)}
+        starts = [ch.start for ch in chapters]
+        if starts != sorted(starts):
+            self.notes.append("chapters were out of order; sorted them")
+        seen: dict[int, Choice] = {}
+        for ch in chapters:
+            title = " ".join(ch.title.split()).strip(" #*")
+            if not title:
+                raise Invalid(f"the chapter starting at block {ch.start} has an empty title")
+            if ch.start in seen:
+                self.notes.append(f"dropped a second chapter starting at block {ch.start}")
+                continue
+            seen[ch.start] = Choice(by_id[ch.start], title[:120], " ".join(ch.summary.split()))
+        out = sorted(seen.values(), key=lambda c: c.index)
+        first = by_id[ids[0]]
+        if out[0].index != first:
+            # the text before the model's first choice still belongs somewhere: the first chapter
+            self.notes.append(f"first chapter moved from block {self.segments[out[0].index].id} "
+                              f"to block {ids[0]}")
+            out[0].index = first
+        if len(out) < lo:
+            raise Invalid(f"{len(out)} chapters is too few: give at least {lo}")
+        return out
+
+    # -- strategies ---------------------------------------------------------------------------
+    def outline_llm(self, cands: list[cand.Candidate], task) -> list[Choice] | None:
+        blocks = make_blocks(self.segments, cands)
+        ctx_tokens = self.config.local_ctx if describe(self.config).embedded else max(
+            self.config.local_ctx, REMOTE_CTX)
+        overhead = count_tokens(render(self.config, "outline.system.j2",
+                                       language=self.language)) + 300
+        target, lo, hi = cand.target_chapters(self.duration, len(cands))
+        budget = max(256, ctx_tokens - overhead - (120 + 90 * hi)) * 3 // 4
+        windows = split_windows(blocks, budget)
+        task.update(total=(REPAIRS + 1) * (len(windows) + (len(windows) > 1)))
+        if len(windows) == 1:
+            return self.ask("outline.user.j2", self._vars(blocks, 1, 1, target, lo, hi),
+                            [b.id for b in blocks], lo, hi, "outline", task)
+
+        # hierarchical: outline each window, then merge the sections into one outline
+        self.notes.append(f"transcript outlined in {len(windows)} windows, then merged")
+        sections: list[Choice] = []
+        for k, win in enumerate(windows, 1):
+            share = sum(len(b.text) for b in win) / max(1, sum(len(b.text) for b in blocks))
+            wt = max(1, round(target * share * 1.5))
+            got = self.ask("outline.user.j2", self._vars(win, k, len(windows), wt, 1,
+                                                         min(len(win), 2 * wt + 1)),
+                           [b.id for b in win], 1, min(len(win), 2 * wt + 1),
+                           f"window {k}", task)
+            if got is None:
+                got = self._fallback_window(win, cands, wt)
+                self.notes.append(f"window {k}: deterministic sections")
+            sections += got
+        if len(sections) <= hi:
+            return sections
+        ids = [self.segments[s.index].id for s in sections]
+        merged = self.ask("outline_merge.user.j2", {
+            "title": self.title, "duration": fmt_time(self.duration),
+            "sections": [{"id": i, "title": s.title, "summary": s.summary}
+                         for i, s in zip(ids, sections)],
+            "target": target, "min_chapters": lo, "max_chapters": hi},
+            ids, lo, hi, "merge", task)
+        if merged is None:
+            self.notes.append("merge failed; kept the strongest section starts")
+            keep = set(fallback.choose_starts(
+                [c for c in cands if c.index in {s.index for s in sections}],
+                self.duration, hi))
+            merged = [s for s in sections if s.index in keep or s is sections[0]]
+        return merged
+
+    def _fallback_window(self, win: list[Block], cands: list[cand.Candidate],
+                         count: int) -> list[Choice]:
+        inside = {b.index for b in win[1:]}
+        starts = [win[0].index] + fallback.choose_starts(
+            [c for c in cands if c.index in inside], self.duration, count)[1:]
+        # the window ends where the next block (the next candidate) begins
+        end = min((c.index for c in cands if c.index > win[-1].index), default=len(self.segments))
+        return [Choice(i, t, s) for i, (t, s) in
+                zip(starts, fallback.describe(self.segments, starts, end))]
+
+    def _vars(self, blocks, part, parts, target, lo, hi) -> dict:
+        return {"title": self.title, "duration": fmt_time(self.duration), "blocks": blocks,
+                "part": part, "parts": parts, "target": target, "min_chapters": lo,
+                "max_chapters": hi}
+
+    def to_outline(self, choices: list[Choice], method: str, model: str | None) -> Outline:
+        starts = [c.index for c in choices]
+        times = [self.segments[0].start if k == 0 else
+                 cand.snap_time(self.segments, i, self.cuts) for k, i in enumerate(starts)]
+        chapters = []
+        for k, (c, t) in enumerate(zip(choices, times)):
+            last = (starts[k + 1] - 1) if k + 1 < len(starts) else len(self.segments) - 1
+            end = times[k + 1] if k + 1 < len(times) else max(self.duration,
+                                                                self.segments[-1].end)
+            chapters.append(OutlineChapter(
+                index=k, title=c.title, summary=c.summary,
+                first_segment=self.segments[c.index].id, last_segment=self.segments[last].id,
+                start=round(t, 3), end=round(end, 3)))
+        return Outline(method=method, model=model, title=getattr(self, "article_title", None),
+                       chapters=chapters, notes=self.notes, usage=self.usage)
+
+
+def from_platform(ctx, transcript: Transcript) -> Outline | None:
+    """The video's own chapters, mapped onto the segment where each begins."""
+    src = ctx.source
+    segs = transcript.segments
+    out: list[OutlineChapter] = []
+    for pc in sorted(src.chapters, key=lambda c: c.start):
+        i = next((k for k, s in enumerate(segs) if s.end > pc.start + 0.5), None)
+        if i is None or (out and segs[i].id <= out[-1].first_segment):
+            continue  # no speech in it, or shares its first segment with the previous chapter
+        out.append(OutlineChapter(index=len(out), title=pc.title.strip() or f"Part {len(out) + 1}",
+                                  first_segment=segs[i].id, last_segment=segs[i].id,
+                                  start=round(pc.start, 3), end=round(pc.end or 0.0, 3)))
+    if len(out) < 2:
+        return None
+    end = transcript.duration or src.duration or segs[-1].end
+    for k, ch in enumerate(out):
+        nxt = out[k + 1] if k + 1 < len(out) else None
+        ch.end = nxt.start if nxt else max(end, ch.start)
+        ids = [s.id for s in segs]
+        ch.last_segment = (ids[ids.index(nxt.first_segment) - 1] if nxt else ids[-1])
+    return Outline(method="platform", title=src.title, chapters=out,
+                   notes=["chapters from the video's own chapter list"])
+
+
+def _scenes_cuts(ctx) -> list[float]:
+    p = ctx.ws.path("scenes.json")
+    if not p.exists():
+        return []
+    return read_model(p, Scenes).cuts
+
+
+def run(ctx) -> StageResult:
+    transcript = read_model(ctx.ws.path("transcript.json"), Transcript)
+    out_path = ctx.ws.path("outline.json")
+    if not transcript.segments:
+        outline = Outline(method="fallback", chapters=[], notes=["the transcript is empty"])
+        write_json(out_path, outline)
+        return StageResult(detail="empty transcript: no chapters")
+
+    if ctx.config.use_platform_chapters and ctx.ws.source_json.exists() and ctx.source.chapters:
+        outline = from_platform(ctx, transcript)
+        if outline is not None:
+            write_json(out_path, outline)
+            return StageResult(detail=f"{len(outline.chapters)} chapters from the video itself")
+
+    job = Outliner(ctx, transcript, _scenes_cuts(ctx))
+    cands = cand.propose(transcript.segments, job.cuts, job.duration)
+    choices = None
+    with ctx.progress.task("outline (LLM)", total=REPAIRS + 1) as task:
+        if len(transcript.segments) == 1 or not cands:
+            job.notes.append("too short to split: one chapter")
+        else:
+            try:
+                choices = job.outline_llm(cands, task)
+            except EndpointError:
+                raise  # misconfiguration: the user must see it, not a silent fallback
+    if choices is None and cands:
+        job.notes.append("no usable model outline: deterministic segmentation")
+    if choices is None:
+        starts = fallback.choose_starts(cands, job.duration) if cands else [0]
+        choices = [Choice(i, t, s) for i, (t, s) in
+                   zip(starts, fallback.describe(transcript.segments, starts))]
+        outline = job.to_outline(choices, "fallback", None)
+    else:
+        outline = job.to_outline(choices, "llm", job.llm.model_name)
+    write_json(out_path, outline)
+    cached = job.usage.cached_calls
+    detail = f"{len(outline.chapters)} chapters ({outline.method}"
+    detail += f", {cached} cached call{'s' * (cached != 1)})" if cached else ")"
+    return StageResult(detail=detail, usage=outline.usage)
