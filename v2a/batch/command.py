@@ -60,6 +60,9 @@ def batch(
     Shows the plan (count, length, LLM estimate), then overlaps downloads/ASR with LLM writing.
     A broken entry is recorded and the rest go on; running the same command again resumes:
     finished videos are kept, failed ones retried. Exit code 1 if any entry failed.
+
+    Output in OUT/<playlist>/: videos/<video>/ (one work folder each), batch.json (state) and
+    site/index.html (MkDocs Material: table of contents + full-text search).
     """
     cfg = _config(out_root=out, asr=asr, auto_captions=auto_captions, asr_backend=asr_backend,
                   whisper_model=whisper_model, language=language,
