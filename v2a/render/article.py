@@ -132,7 +132,12 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
         return safe_href(timestamp_url(source, t, href))
 
     slug = Slugger()
-    title = source.title.strip() or "Untitled video"
+    title = source.title.strip()
+    if outline.title and (not title or (source.kind == "local" and
+                                        title == Path(source.media_path).stem)):
+        # a local file's name ("lec", "VID_2031") is a poor title; the outline proposes one
+        title = outline.title.strip()
+    title = title or "Untitled video"
     anchor = slug(title)
     toc_anchor = slug("Contents")
     chapters = sorted(outline.chapters, key=lambda c: c.start)
