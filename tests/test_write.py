@@ -18,7 +18,7 @@ from v2a.write.chapters import clean
 
 def _chapter_calls(requests) -> list:
     return [r for r in requests if r.path.endswith("/chat/completions")
-            and "Write chapter" in json.dumps(r.body.get("messages", ""))]
+            and "Transcript of chapter" in json.dumps(r.body.get("messages", ""))]
 
 
 @pytest.mark.slow
@@ -112,7 +112,7 @@ def test_failed_chapter_is_reported_kept_and_retried(lecture_media, tmp_path, fa
 
     def reply(body, n, headers):
         user = body["messages"][-1]["content"]
-        if broken["on"] and user.startswith("Write chapter 2"):
+        if broken["on"] and user.startswith("Chapter 2:"):
             return 500, {"error": {"message": "kaput"}}
         return 200, chat_reply(f"Prose of {user.split(':')[0]}.")
 
@@ -122,7 +122,7 @@ def test_failed_chapter_is_reported_kept_and_retried(lecture_media, tmp_path, fa
     draft = read_model(wd / "chapters.json", Draft)
     assert [c.status for c in draft.chapters] == ["ok", "failed", "ok"]
     assert "HTTP 500" in draft.chapters[1].error and "kaput" in draft.chapters[1].error
-    assert draft.chapters[0].markdown == "Prose of Write chapter 1."
+    assert draft.chapters[0].markdown == "Prose of Chapter 1."
     assert "1 failed" in reports[0].detail
     assert not (wd / ".v2a/stages/write.json").exists()  # incomplete: re-run next time
     fake.bodies.clear()
@@ -143,11 +143,14 @@ def test_other_language_titles_and_prompt(lecture_media, tmp_path, fake_endpoint
     assert draft.lang == "ja"
     assert [c.title for c in draft.chapters] == ["トークン化", "トークン化"]
     assert draft.chapters[0].markdown == "本文です。"
-    assert "Write the article in Japanese" in fake.bodies[0]["messages"][0]["content"]
+    assert "Write in Japanese" in fake.bodies[0]["messages"][0]["content"]
 
 
 def test_clean_strips_fences_and_repeated_heading():
     assert clean("```markdown\n## Intro\n\nText.\n```", "Intro", False) == ("Text.", "Intro")
+    ran_on = "Text.\n\n### Detail\n\nMore.\n\n## Next chapter\n\nOther.\n\n---\n**Note:** x"
+    assert clean(ran_on, "Intro", False) == ("Text.\n\n### Detail\n\nMore.", None)
+    assert clean("Text.\n\n---\n\n**Note:** this continues.", "I", False) == ("Text.", None)
     assert clean("Plain text.", "Intro", False) == ("Plain text.", None)
     assert clean("# Other\nBody", "Intro", True) == ("Body", "Other")
 

@@ -24,6 +24,8 @@ CONTEXT_WORDS = 40  # of each neighbouring chapter, for continuity
 REMOTE_CTX = 32000
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_TOP_HEADING = re.compile(r"^\s{0,3}#{1,2}\s", re.MULTILINE)  # another chapter starting
+_NOTE = re.compile(r"\n\s*(?:-{3,}|\*{3,})\s*\n+\s*(?:\*\*)?note\b.*$", re.DOTALL | re.IGNORECASE)
 _FENCED = re.compile(r"^```(?:markdown|md)?\s*\n(.*)\n```\s*$", re.DOTALL)
 
 
@@ -45,6 +47,11 @@ def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]
                   or len(lines) > 1):
             heading = h.group(1).strip(" *")
             text = "\n".join(lines[1:]).strip()
+    # small models run on into the next chapters or add a note: keep this chapter's text only
+    m = _TOP_HEADING.search(text)
+    if m and m.start() > 0:
+        text = text[: m.start()].rstrip()
+    text = _NOTE.sub("", text).rstrip()
     return text, heading
 
 
@@ -113,7 +120,8 @@ class Writer:
                 part=p + 1, parts=len(parts))
             messages = [{"role": "system", "content": self.system},
                         {"role": "user", "content": user}]
-            max_tokens = min(4096, int(count_tokens(text) * 1.6) + 200)
+            # about as long as the transcript: a tight cap also stops a rambling small model
+            max_tokens = min(4096, int(count_tokens(text) * 1.4) + 80)
             c = self.llm.complete(messages, max_tokens=max_tokens,
                                   temperature=self.config.temperature, tag=self.tag)
             usage = usage.add(c.usage)
