@@ -246,6 +246,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         sys.exit(exc.exit_code)
+    if rv == 130:  # typer returns 130 for Ctrl-C when not in standalone mode
+        console.print("[yellow]interrupted[/] — run the same command again to resume.")
     sys.exit(rv if isinstance(rv, int) else 0)
