@@ -1,0 +1,87 @@
+"""`v2a run` end to end on the generated lecture, on the embedded default (real Whisper weights,
+real scenedetect, the packaged GGUF behind a real llama.cpp server that v2a starts itself)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from bench.metrics import article_sections
+from v2a.models import Outline, RunReport
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _v2a(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True,
+                          text=True, timeout=1500)
+
+
+@pytest.fixture(scope="module")
+def article(lecture, tmp_path_factory):
+    wd = tmp_path_factory.mktemp("e2e") / "work"
+    first = _v2a("run", str(lecture.video), "--workdir", str(wd), "-q")
+    assert first.returncode == 0, first.stderr[-3000:]
+    return wd, first
+
+
+def test_one_section_per_chapter_with_times_inside(article):
+    wd, _ = article
+    outline = Outline.model_validate_json((wd / "outline.json").read_text())
+    sections = article_sections((wd / "article.md").read_text())
+    assert len(sections) == len(outline.chapters) >= 2
+    chapters = sorted(outline.chapters, key=lambda c: c.start)
+    for sec, ch in zip(sections, chapters):
+        # links use whole seconds: floor(start) may sit up to 1 s before the chapter start
+        assert ch.start - 1 < sec["t"] <= ch.end, (sec, ch)
+        for t in sec["images"]:
+            assert ch.start - 1 < t <= ch.end, (t, ch)
+    assert sum(len(s["images"]) for s in sections) >= 4  # 8 slides, some may be near-dupes
+
+
+def test_links_and_images_resolve(article):
+    wd, _ = article
+    md = (wd / "article.md").read_text()
+    targets = _LINK.findall(md)
+    assert targets
+    for href in targets:
+        if href.startswith("#") or href.startswith("http"):
+            continue
+        path = unquote(href.split("#")[0])
+        assert (wd / path).resolve().exists(), href
+    html = (wd / "article.html").read_text()
+    for src in re.findall(r'<img[^>]+src="([^"]+)"', html):
+        if not src.startswith("data:"):
+            assert (wd / unquote(src)).exists(), src
+
+
+def test_outputs_and_run_report(article):
+    wd, first = article
+    for name in ("transcript.json", "transcript.srt", "transcript.vtt", "scenes.json",
+                 "outline.json", "chapters.json", "article.md", "article.html", "run.json"):
+        assert (wd / name).stat().st_size > 0, name
+    report = RunReport.model_validate_json((wd / "run.json").read_text())
+    assert report.ok and [s.status for s in report.stages] == ["ran"] * 7
+    assert report.usage.calls >= 2 and report.usage.completion_tokens > 0
+    assert "article.html" in first.stderr + first.stdout  # the summary says where it is
+
+
+def test_second_run_does_no_work(article):
+    wd, _ = article
+    log_before = len((wd / ".v2a" / "stages.log").read_text().splitlines())
+    again = _v2a("run", str(Path(json.loads((wd / "source.json").read_text())["media_path"])),
+                 "--workdir", str(wd), "-q")
+    assert again.returncode == 0, again.stderr[-2000:]
+    new = [json.loads(line) for line in
+           (wd / ".v2a" / "stages.log").read_text().splitlines()[log_before:]]
+    assert [e["action"] for e in new] == ["cached"] * 7
+    assert "starting local model" not in again.stderr  # the LLM server was never started
