@@ -76,7 +76,14 @@ def test_outputs_and_run_report(article):
 
 
 def test_second_run_does_no_work(article):
+    from v2a.config import default_cache_dir
+
     wd, _ = article
+    logs = default_cache_dir() / "logs"
+    def server_logs() -> dict:
+        return {p.name: p.stat().st_mtime_ns for p in logs.glob("*.log")} if logs.exists() else {}
+
+    before = server_logs()
     log_before = len((wd / ".v2a" / "stages.log").read_text().splitlines())
     again = _v2a("run", str(Path(json.loads((wd / "source.json").read_text())["media_path"])),
                  "--workdir", str(wd), "-q")
@@ -84,4 +91,7 @@ def test_second_run_does_no_work(article):
     new = [json.loads(line) for line in
            (wd / ".v2a" / "stages.log").read_text().splitlines()[log_before:]]
     assert [e["action"] for e in new] == ["cached"] * 7
-    assert "starting local model" not in again.stderr  # the LLM server was never started
+    report = RunReport.model_validate_json((wd / "run.json").read_text())
+    assert report.usage.calls == 0 and report.usage.cached_calls >= 2
+    # no LLM server was started: each start writes a new log file named by its port
+    assert server_logs() == before

@@ -239,7 +239,7 @@ def run_pipeline(src: str, config: Config, target: str = "run",
     finally:
         ctx.close()
         report.finished_at = dt.datetime.now().isoformat(timespec="seconds")
-        report.usage = _collect_usage(ctx.ws)
+        report.usage = _collect_usage(ctx.ws, report.stages)
         report.outputs = {n: str(ctx.ws.path(n)) for n in
                           ("article.md", "article.html", "transcript.json", "transcript.srt",
                            "transcript.vtt", "scenes.json", "outline.json", "chapters.json")
@@ -248,18 +248,24 @@ def run_pipeline(src: str, config: Config, target: str = "run",
     return report
 
 
-def _collect_usage(ws: Workspace) -> Usage:
-    """LLM usage of the artifacts as they stand (calls made now + those served from cache)."""
+def _collect_usage(ws: Workspace, stages: list[StageReport]) -> Usage:
+    """LLM usage of this run: calls made by stages that ran; a cached stage's calls count as
+    cached (so a re-run reports 0 calls, not the first run's)."""
     from .models import Draft, Outline
 
+    status = {s.name: s.status for s in stages}
     total = Usage()
-    for name, cls in (("outline.json", Outline), ("chapters.json", Draft)):
+    for stage, name, cls in (("outline", "outline.json", Outline), ("write", "chapters.json", Draft)):
         p = ws.path(name)
-        if p.exists():
-            try:
-                total = total.add(read_model(p, cls).usage)
-            except Exception:  # noqa: BLE001 - a report must not fail on an odd artifact
-                pass
+        if stage not in status or not p.exists():
+            continue
+        try:
+            u = read_model(p, cls).usage
+        except Exception:  # noqa: BLE001 - a report must not fail on an odd artifact
+            continue
+        if status[stage] != "ran":
+            u = Usage(cached_calls=u.calls + u.cached_calls)
+        total = total.add(u)
     return total
 
 
