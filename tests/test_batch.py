@@ -360,7 +360,8 @@ class FeedBatch:
 def _feed_xml(base: str) -> str:
     items = "".join(
         f"<item><title>{TITLES[k]}</title><guid isPermaLink=\"false\">talk-{k}</guid>"
-        f"<pubDate>{DATES[k]}</pubDate><itunes:duration>{SECONDS[k]}</itunes:duration><enclosure url=\"{base}/talk-{k}.mp4\" "
+        f"<pubDate>{DATES[k]}</pubDate><itunes:duration>{SECONDS[k]}</itunes:duration>"
+        f"<enclosure url=\"{base}/talk-{k}.mp4\" "
         f"type=\"video/mp4\" length=\"1000\"/></item>" for k in TOPICS)
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\" "
             "xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\"><channel>"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 import subprocess
 import sys
 
@@ -174,7 +175,8 @@ def test_cli_reports_llm_errors_in_one_line(lecture_media, tmp_path):
     shutil.copytree(lecture_media, wd)
     src = json.loads((wd / "source.json").read_text())["input"]
     url = f"http://127.0.0.1:{closed_port()}/v1"
-    r = subprocess.run([sys.executable, "-m", "v2a.cli", "run", src, "--workdir", str(wd), "-q",
+    cli = Path(__file__).resolve().parent.parent / "cli.py"
+    r = subprocess.run([sys.executable, str(cli), "run", src, "--workdir", str(wd), "-q",
                         "--llm-base-url", url, "--model", "m"], capture_output=True, text=True,
                        timeout=300, input="")
     assert r.returncode == 1, r.stderr

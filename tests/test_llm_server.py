@@ -73,7 +73,7 @@ def test_no_orphan_server(how, tmp_path):
     """However v2a ends, its server goes too (SIGKILL: the kernel's parent-death signal)."""
     code = CHILD if how != "close" else CHILD.replace("time.sleep(600)", "pass")
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                             cwd=Path(__file__).resolve().parent.parent)
+                             stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
     try:
         pid = int(child.stdout.readline())
         if how == "ctrl-c":

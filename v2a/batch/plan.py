@@ -122,7 +122,8 @@ def _keyed(e: PlaylistEntry, seen: dict[str, int], max_duration: float | None) -
     seen[key] = e.index
     if max_duration is not None and e.duration is not None and e.duration > max_duration:
         state.status = "skipped"
-        state.reason = f"too long ({e.duration / 60:.0f} min > --max-duration {max_duration / 60:.0f} min)"
+        state.reason = (f"too long ({e.duration / 60:.0f} min > --max-minutes "
+                        f"{max_duration / 60:g})")
     return state
 
 

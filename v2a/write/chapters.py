@@ -20,7 +20,7 @@ from ..models import ChapterText, Draft, Outline, OutlineChapter, Transcript, Us
 from ..pipeline import StageResult
 from ..workspace import read_model, write_json
 
-CONTEXT_WORDS = 40  # of each neighbouring chapter, for continuity
+CONTEXT_WORDS = 20  # of each neighbouring chapter: enough for continuity, too little to copy
 REMOTE_CTX = 32000
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
