@@ -34,7 +34,7 @@ def batch(
         "--match", help="Only entries whose title matches this regular expression "
                         "(case-insensitive).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option(
-        "--max-minutes", min=0.1, help="Skip entries longer than this (minutes).")] = None,
+        "--max-duration", min=0.1, help="Skip entries longer than this many minutes.")] = None,
     media_workers: Annotated[int, typer.Option(
         "--media-workers", min=1, help="Videos downloaded/transcribed/scene-cut at once.")] = 1,
     llm_workers: Annotated[int, typer.Option(

@@ -122,8 +122,8 @@ def _keyed(e: PlaylistEntry, seen: dict[str, int], max_duration: float | None) -
     seen[key] = e.index
     if max_duration is not None and e.duration is not None and e.duration > max_duration:
         state.status = "skipped"
-        state.reason = (f"too long ({e.duration / 60:.0f} min > --max-minutes "
-                        f"{max_duration / 60:g})")
+        state.reason = (f"too long ({e.duration / 60:.1f} min, over the --max-duration limit "
+                        f"of {max_duration / 60:.1f} min)")
     return state
 
 
