@@ -121,8 +121,11 @@ def bench_pipeline(media: Path, model: str, server: str, chapters_truth: list[fl
             t = time.perf_counter()
             stages = {n: run_stage(ctx, n).status for n in ("outline", "write")}
             cached = ctx.services["llm.cached"]
+            usage = read_model(wd / "outline.json", Outline).usage.add(
+                read_model(wd / "chapters.json", Draft).usage)
             out[run] = {"wall_s": round(time.perf_counter() - t, 1), "stages": stages,
-                        "llm_calls": cached.calls, "cache_hits": cached.cache.hits}
+                        "llm_calls": cached.calls, "cache_hits": cached.cache.hits,
+                        "usage": usage.model_dump()}
     finally:
         handle.close()
     outline = read_model(wd / "outline.json", Outline)
@@ -136,9 +139,15 @@ def bench_pipeline(media: Path, model: str, server: str, chapters_truth: list[fl
     out["write"] = {"ok": sum(c.status == "ok" for c in draft.chapters),
                     "chapters": len(draft.chapters), "words": len(prose.split()),
                     "grounding": grounding(prose, transcript.text)}
-    out["usage"] = outline.usage.add(draft.usage).model_dump()
-    out["sample"] = draft.chapters[0].markdown[:600] if draft.chapters else ""
+    out["sample"] = [c.markdown[:400] for c in draft.chapters]
     return out
+
+
+def save(result: dict) -> None:
+    """Written after every section, so an interrupted run keeps what it measured."""
+    result["machine"]["load_avg_end"] = os.getloadavg()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
 
 
 def main() -> None:
@@ -156,6 +165,7 @@ def main() -> None:
         print(f"== server {kind}", flush=True)
         result["servers"].append(bench_server(kind, models[0]))
         print(json.dumps(result["servers"][-1]), flush=True)
+        save(result)
     if not args.skip_pipeline:
         with tempfile.TemporaryDirectory(prefix="v2a-bench-llm-") as tmp:
             tmp = Path(tmp)
@@ -169,9 +179,8 @@ def main() -> None:
                 result["pipeline"].append(bench_pipeline(media, model, args.servers.split(",")[0],
                                                          truth, tmp))
                 print(json.dumps(result["pipeline"][-1])[:2000], flush=True)
-    result["machine"]["load_avg_end"] = os.getloadavg()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+                save(result)
+    save(result)
     print(f"wrote {RESULTS}")
 
 
