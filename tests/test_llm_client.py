@@ -183,3 +183,34 @@ def test_cli_reports_llm_errors_in_one_line(lecture_media, tmp_path):
     assert "Traceback" not in r.stderr
     errs = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
     assert len(errs) == 1 and f"cannot reach the LLM endpoint {url}" in r.stderr
+
+
+def test_langchain_provider_plumbing_and_errors(fake_endpoint, monkeypatch):
+    """The optional LangChain adapter: usage comes through, tool-call structured output is
+    validated, and an unreachable endpoint is one clear message."""
+    pytest.importorskip("langchain_openai")
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
+
+    def reply(body, n, headers):
+        if body.get("tools"):
+            msg = {"role": "assistant", "content": None, "tool_calls": [{
+                "id": "c1", "type": "function", "function": {
+                    "name": body["tools"][0]["function"]["name"],
+                    "arguments": json.dumps({"name": "z", "n": 4})}}]}
+            out = chat_reply("")
+            out["choices"][0]["message"] = msg
+            return 200, out
+        return 200, chat_reply("plain")
+
+    fake = fake_endpoint(reply)
+    cfg = Config(llm_provider="langchain", llm_model="openai:fake-model",
+                 llm_base_url=fake.base_url, llm_retries=0)
+    with open_llm(cfg) as h:
+        c = h.llm.complete(MSG, max_tokens=5, temperature=0)
+        assert c.text == "plain" and c.usage.prompt_tokens == 10 and not c.usage.estimated
+        assert h.llm.complete(MSG, schema=Pick, max_tokens=20, temperature=0).parsed.n == 4
+    assert 5 in (fake.bodies[0].get("max_tokens"), fake.bodies[0].get("max_completion_tokens"))
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    with open_llm(cfg.model_copy(update={"llm_base_url": url})) as h:
+        with pytest.raises(EndpointError, match="cannot reach"):
+            h.llm.complete(MSG, max_tokens=5, temperature=0)
