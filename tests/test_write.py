@@ -152,6 +152,7 @@ def test_clean_strips_fences_and_repeated_heading():
     assert clean(ran_on, "Intro", False) == ("Text.\n\n### Detail\n\nMore.", None)
     assert clean("Text.\n\n---\n\n**Note:** this continues.", "I", False) == ("Text.", None)
     assert clean("Plain text.", "Intro", False) == ("Plain text.", None)
+    assert clean('"""\nQuoted back.\n"""', "Intro", False) == ("Quoted back.", None)
     assert clean("# Other\nBody", "Intro", True) == ("Body", "Other")
 
 

@@ -39,6 +39,8 @@ def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]
     m = _FENCED.match(text)
     if m:
         text = m.group(1).strip()
+    if text.startswith('"""'):  # echoing the prompt's transcript delimiters
+        text = text[3:].removesuffix('"""').strip()
     heading = None
     lines = text.splitlines()
     if lines:
