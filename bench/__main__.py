@@ -18,6 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.lectures import lecture
 from bench.metrics import article_quality
 from bench.procmon import TreeMonitor
 
@@ -25,17 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
 RESULTS = ROOT / "bench" / "results"
 console = Console()
-
-
-def lecture(minutes: float) -> Path:
-    """A generated lecture of about ``minutes`` (cached: generating 60 min takes a few minutes)."""
-    from v2a.samples import make_lecture
-
-    path = CACHE / f"lecture-{int(minutes)}m.mp4"
-    if not path.exists() or not path.with_suffix(".script.json").exists():
-        console.print(f"generating a {minutes:g}-minute lecture → {path}")
-        make_lecture(path, minutes=minutes)
-    return path
 
 
 def v2a_cmd(*args: str) -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.lectures import lecture
 from bench.metrics import boundary_prf, wer
 from v2a.config import Config
 from v2a.models import Scenes, Transcript
@@ -32,17 +33,6 @@ CACHE = ROOT / "bench" / ".cache"
 RESULTS = ROOT / "bench" / "results"
 CUT_TOLERANCE_S = 0.5
 console = Console()
-
-
-def lecture(minutes: float) -> Path:
-    """The same cached lecture `python -m bench` uses for its end-to-end runs."""
-    from v2a.samples import make_lecture
-
-    path = CACHE / f"lecture-{int(minutes)}m.mp4"
-    if not path.exists() or not path.with_suffix(".script.json").exists():
-        console.print(f"generating a {minutes:g}-minute lecture → {path}")
-        make_lecture(path, minutes=minutes)
-    return path
 
 
 def _cpu_s() -> float:
