@@ -29,6 +29,11 @@ LANGUAGES = {
 }
 
 
+# ``v2a/prompts`` is a symlink to the top-level ``prompts/`` in a checkout (where editors edit
+# them) and a real folder inside a built wheel, so one path serves both installs
+SHIPPED = Path(v2a.__file__).parent / "prompts"
+
+
 def language_name(code: str | None) -> str | None:
     if not code:
         return None
@@ -36,13 +41,13 @@ def language_name(code: str | None) -> str | None:
 
 
 def prompts_dir(config) -> Path:
-    """``config.prompts_dir`` if set, else the repository's top-level ``prompts/``."""
+    """``config.prompts_dir`` if set, else the shipped ``prompts/``."""
     if getattr(config, "prompts_dir", None):
         d = Path(config.prompts_dir)
         if not d.is_dir():
             raise V2AError(f"prompts folder {d} does not exist")
         return d
-    return Path(v2a.__file__).resolve().parent.parent / "prompts"
+    return SHIPPED
 
 
 def _path(config, name: str) -> Path:
@@ -50,7 +55,7 @@ def _path(config, name: str) -> Path:
     own = prompts_dir(config) / name
     if own.is_file():
         return own
-    shipped = Path(v2a.__file__).resolve().parent.parent / "prompts" / name
+    shipped = SHIPPED / name
     if shipped.is_file():
         return shipped
     raise V2AError(f"prompt template {name} not found in {prompts_dir(config)}")
