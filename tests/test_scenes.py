@@ -53,6 +53,16 @@ def test_every_slide_change_found_and_nothing_else(lecture, lecture_scenes):
     assert sc.timings["detect_s"] > 0 and sc.timings["fps_processed"] > 0
 
 
+def test_slide_title_changes_are_the_chapter_starts(lecture, lecture_scenes):
+    """Every slide of a chapter shares its title: the title band changes exactly at chapters."""
+    _, _, sc = lecture_scenes
+    assert all(s.head_phash for s in sc.scenes)
+    got = sc.heading_changes()
+    want = [c["start"] for c in lecture.chapters[1:]]
+    assert len(got) == len(want), f"title changes at {got}, chapters start at {want}"
+    assert all(abs(g - w) <= 0.5 for g, w in zip(got, want))
+
+
 def test_one_keyframe_per_slide_showing_that_slide(lecture, lecture_scenes, tmp_path):
     wd, _, sc = lecture_scenes
     assert len(sc.scenes) == len(lecture.slides)

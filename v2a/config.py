@@ -65,6 +65,10 @@ class Config(BaseModel):
     local_server: Literal["llama-cpp-python", "llama-server"] = "llama-cpp-python"
     local_ctx: int = 8192
     use_platform_chapters: bool = True
+    # who places chapter starts: "code" (slide-title changes, topic shifts, pauses; the model
+    # only names the chapters), "model" (the model picks among those candidates), or "auto":
+    # code for the embedded model (measured: it picks poorly), the model for any other endpoint
+    outline_boundaries: Literal["auto", "code", "model"] = "auto"
     lang: str | None = None  # write the article in this language (default: source language)
     prompts_dir: Path | None = None
     temperature: float = 0.2

@@ -118,6 +118,7 @@ class Scene(Artifact):
     keyframe: str | None = None  # path relative to the work folder (keyframes/....jpg)
     keyframe_time: float | None = None
     phash: str | None = None
+    head_phash: str | None = None  # of the keyframe's title band (top 16%): slide title changes
     duplicate_of: int | None = None  # index of an earlier scene with a near-identical keyframe
 
 
@@ -130,6 +131,18 @@ class Scenes(Artifact):
     frames: int | None = None
     scenes: list[Scene] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
+
+    def heading_changes(self, min_distance: int = 8) -> list[float]:
+        """Cuts where the title band of the keyframe changes too (a new slide *title*)."""
+        import imagehash
+
+        out = []
+        for a, b in zip(self.scenes, self.scenes[1:]):
+            if a.head_phash and b.head_phash and (imagehash.hex_to_hash(a.head_phash)
+                                                  - imagehash.hex_to_hash(b.head_phash)
+                                                  >= min_distance):
+                out.append(b.start)
+        return out
 
     @property
     def cuts(self) -> list[float]:
@@ -176,6 +189,8 @@ class Outline(Artifact):
     """outline.json."""
 
     method: Literal["llm", "platform", "fallback"]
+    # who placed the chapter starts: "code" (the model only named them), "model", "platform"
+    boundaries: Literal["code", "model", "platform"] | None = None
     model: str | None = None
     title: str | None = None
     chapters: list[OutlineChapter]

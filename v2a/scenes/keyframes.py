@@ -18,6 +18,7 @@ KEEP = 12
 CANDIDATES = 3
 MARGIN_S = 0.5  # or a quarter of the scene, if shorter
 JPEG_QUALITY = 90
+HEAD_BAND = 0.16  # top share of the frame where slide decks put the title
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Keyframe:
     jpeg: bytes  # full-resolution JPEG, written by the caller (duplicates never are)
     phash: str
     sharpness: float
+    head_hash: str | None = None  # phash of the title band only
 
 
 def _sharpness(frame) -> float:
@@ -37,7 +39,12 @@ def _sharpness(frame) -> float:
     return float(std[0][0]) ** 2
 
 
-def _encode(frame) -> tuple[bytes, str]:
+def _encode(frame) -> tuple[bytes, str, str]:
+    """(JPEG, phash of the frame, phash of its title band).
+
+    The band's hash tells a new section (the slide title changes) from the next slide of the
+    same section (only the body changes); the outline weighs the two kinds of cut differently.
+    """
     import imagehash
 
     img = frame.to_image()  # RGB PIL image at full resolution
@@ -45,7 +52,8 @@ def _encode(frame) -> tuple[bytes, str]:
     img.save(buf, format="JPEG", quality=JPEG_QUALITY)
     # phash shrinks to 32x32 with Lanczos: box-reducing first gives the same hash ~35x faster
     small = img.reduce(max(1, img.width // 256))
-    return buf.getvalue(), str(imagehash.phash(small))
+    head = small.crop((0, 0, small.width, max(1, round(small.height * HEAD_BAND))))
+    return buf.getvalue(), str(imagehash.phash(small)), str(imagehash.phash(head))
 
 
 def choose(items: list[tuple[float, object]], start: float, end: float):
@@ -97,8 +105,9 @@ class KeyframePicker:
             self.keyframes.append(None)
         else:
             t, frame, sharp = got
-            jpeg, ph = _encode(frame)
-            self.keyframes.append(Keyframe(time=round(t, 3), jpeg=jpeg, phash=ph, sharpness=sharp))
+            jpeg, ph, head = _encode(frame)
+            self.keyframes.append(Keyframe(time=round(t, 3), jpeg=jpeg, phash=ph, sharpness=sharp,
+                                           head_hash=head))
         self.busy_s += time.perf_counter() - t0
 
 

@@ -45,6 +45,7 @@ def run(ctx) -> str:
         scene = Scene(index=i, start=round(start, 3), end=round(end, 3))
         if kf is not None:
             scene.keyframe_time, scene.phash, scene.duplicate_of = kf.time, kf.phash, dup
+            scene.head_phash = kf.head_hash
             if dup is None:
                 rel = f"keyframes/scene-{i:03d}.jpg"
                 atomic_write_bytes(ws.path(rel), kf.jpeg)

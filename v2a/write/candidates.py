@@ -113,45 +113,98 @@ def snap_time(segments: list[Segment], index: int, cuts: list[float],
     return min(near, key=lambda c: abs(c - seg.start))
 
 
+# evidence weights: a new slide *title* is the strongest sign of a new section when titles
+# change at only some cuts (when they change at most cuts, every slide has its own title and a
+# title change says little more than a cut); a plain cut (next slide, same title) or a pause is
+# weak on its own; lexical depth is 0..1
+W_HEADING_RARE, W_HEADING_COMMON, W_SCENE, W_PAUSE = 1.0, 0.25, 0.25, 0.2
+NEAR_LEXICAL = 0.8  # a depth peak one segment away still counts (Whisper segments straddle cuts)
+
+
 def propose(segments: list[Segment], cuts: list[float] | None = None,
-            duration: float | None = None, max_candidates: int | None = None) -> list[Candidate]:
-    """Scored candidates (segment ids after the first), in time order."""
+            duration: float | None = None, max_candidates: int | None = None,
+            headings: list[float] | None = None) -> list[Candidate]:
+    """Scored candidates (segment ids after the first), in time order.
+
+    ``headings``: the cuts where the slide title changes too (``Scenes.heading_changes``).
+    """
     cuts = sorted(cuts or [])
+    headings = sorted(headings or [])
     if len(segments) < 2:
         return []
     duration = duration or segments[-1].end
     depths = lexical_depths(segments)
     top = max(depths) or 1.0
+    lex = [d / top for d in depths]
     gaps = [segments[i].start - segments[i - 1].end for i in range(1, len(segments))]
     long_pause = max(1.0, statistics.quantiles(gaps, n=4)[-1]) if len(gaps) >= 4 else 1.0
+    w_heading = W_HEADING_RARE if len(headings) <= 0.5 * len(cuts) else W_HEADING_COMMON
 
     cands: list[Candidate] = []
     for i in range(1, len(segments)):
         s = segments[i]
-        c = Candidate(segment_id=s.id, index=i, time=s.start, lexical=round(depths[i] / top, 3))
+        near = max([lex[i]] + [NEAR_LEXICAL * lex[j] for j in (i - 1, i + 1)
+                               if 1 <= j < len(lex)])
+        c = Candidate(segment_id=s.id, index=i, time=s.start, lexical=round(near, 3))
         if c.lexical >= 0.2:
             c.reasons.append("topic")
         lo = max(s.start - 3.0, segments[i - 1].end - 0.25)
         if any(lo <= t <= s.start + 1.0 for t in cuts):
             c.reasons.append("scene")
+        if any(lo <= t <= s.start + 1.0 for t in headings):
+            c.reasons.append("heading")
         if gaps[i - 1] >= long_pause:
             c.reasons.append("pause")
-        c.score = round(c.lexical + 0.35 * ("scene" in c.reasons) + 0.2 * ("pause" in c.reasons), 3)
+        c.score = round(c.lexical + w_heading * ("heading" in c.reasons)
+                        + W_SCENE * ("scene" in c.reasons) + W_PAUSE * ("pause" in c.reasons), 3)
         if c.reasons:
             cands.append(c)
 
     # keep the best, spaced out: chapters shorter than this are not useful to a reader
-    min_gap = min(45.0, max(3.0, duration / 60))
+    min_gap = min_chapter_gap(duration)
     cap = max_candidates or int(min(400, max(12, duration / 20)))
+    chosen = _spaced(cands, segments[0].start, duration, min_gap, cap)
+    return sorted(chosen, key=lambda c: c.time)
+
+
+def min_chapter_gap(duration: float) -> float:
+    return min(45.0, max(3.0, duration / 60))
+
+
+def _spaced(cands: list[Candidate], start: float, duration: float, gap: float,
+            cap: int) -> list[Candidate]:
+    """Greedy best-first choice of at most ``cap`` candidates at least ``gap`` apart (and
+    ``gap``/2 from both ends), in score order."""
     chosen: list[Candidate] = []
     for c in sorted(cands, key=lambda c: (-c.score, c.time)):
         if len(chosen) >= cap:
             break
-        if c.time - segments[0].start < min_gap / 2 or duration - c.time < min_gap / 2:
+        if c.time - start < gap / 2 or duration - c.time < gap / 2:
             continue
-        if all(abs(c.time - o.time) >= min_gap for o in chosen):
+        if all(abs(c.time - o.time) >= gap for o in chosen):
             chosen.append(c)
-    return sorted(chosen, key=lambda c: c.time)
+    return chosen
+
+
+def select_starts(cands: list[Candidate], duration: float) -> list[Candidate]:
+    """Chapter starts chosen by code: the candidates with strong evidence, spaced out.
+
+    How many depends on the evidence, not only on length: those scoring at least half a standard
+    deviation above the mean candidate (TextTiling's idea, stricter), kept within the length's
+    sensible range (``target_chapters``), no chapter shorter than a third of the typical one.
+    """
+    if not cands:
+        return []
+    target, lo, hi = target_chapters(duration, len(cands))
+    hi = max(hi, min(30, int(duration // 120)))  # long talks may have many short sections
+    gap = max(min_chapter_gap(duration), duration / max(1, target) / 3)
+    start = min(c.time for c in cands) - gap  # the candidates begin after the first segment
+    ranked = _spaced(cands, min(0.0, start), duration, gap, hi - 1)
+    scores = [c.score for c in cands]
+    cutoff = statistics.mean(scores) + (statistics.pstdev(scores) / 2 if len(scores) > 1 else 0.0)
+    strong = [c for c in ranked if c.score >= cutoff]
+    keep = ranked[: max(lo - 1, len(strong))]
+    return sorted(keep, key=lambda c: c.time)
 
 
 def depth_cutoff(cands: list[Candidate]) -> float:

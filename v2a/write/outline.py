@@ -1,8 +1,10 @@
 """Outline stage: chapters (segment ids → times), titles and one-line summaries → outline.json.
 
-Order of preference: the video's own chapters (when it has them and they are wanted), the
-LLM choosing among deterministic candidates (validated, repaired with the error, windowed and
-merged when the transcript does not fit the context), and a deterministic fallback.
+Order of preference: the video's own chapters (when it has them and they are wanted), then
+chapter starts from deterministic evidence (slide-title changes, topic shifts, pauses) named by
+the LLM, or — ``outline_boundaries="model"`` — the LLM choosing among those candidates
+(validated, repaired with the error, windowed and merged when the transcript does not fit the
+context); a deterministic fallback when no reply is usable. Times always come from segment ids.
 """
 
 from __future__ import annotations
@@ -58,6 +60,27 @@ def reply_schema(ids: list[int], max_chapters: int) -> type[BaseModel]:
                         chapters=(list[chapter], Field(min_length=1, max_length=max_chapters)))
 
 
+def titles_schema(n: int) -> type[BaseModel]:
+    """The naming reply: exactly ``n`` entries, each naming its section number."""
+    forbid = ConfigDict(extra="forbid")
+    chapter = create_model(
+        "Section", __config__=forbid,
+        section=(Literal[tuple(range(1, n + 1))], Field(description="section number")),
+        title=(str, ...), summary=(str, ...))
+    return create_model("TitlesReply", __config__=forbid, title=(str, ...),
+                        chapters=(list[chapter], Field(min_length=n, max_length=n)))
+
+
+def excerpt(text: str, max_tokens: int) -> str:
+    """The beginning of ``text``, about ``max_tokens`` long."""
+    n = count_tokens(text)
+    if n <= max_tokens:
+        return text
+    words = text.split()
+    keep = max(20, len(words) * max_tokens // n)
+    return " ".join(words[:keep]) + " …"
+
+
 def make_blocks(segments: list[Segment], cands: list[cand.Candidate]) -> list[Block]:
     starts = [0] + [c.index for c in cands]
     bounds = starts + [len(segments)]
@@ -95,15 +118,16 @@ class Outliner:
         self.language = language_name(self.config.lang) if self.config.lang else None
 
     # -- one validated call, repaired with its own error ------------------------------------
-    def ask(self, user_template: str, variables: dict, ids: list[int], lo: int, hi: int,
-            label: str, task) -> list[Choice] | None:
-        system = render(self.config, "outline.system.j2", language=self.language)
+    def ask(self, user_template: str, variables: dict, schema: type[BaseModel], checker,
+            label: str, task, max_tokens: int,
+            system_template: str = "outline.system.j2") -> list[Choice] | None:
+        """Ask, validate (pydantic, then ``checker(chapters)``), and on a bad reply show the
+        model its error up to ``REPAIRS`` times; None when no reply was usable."""
+        system = render(self.config, system_template, language=self.language)
         user = render(self.config, user_template, **variables)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        schema = reply_schema(ids, hi)
         tag = {name: template_hash(self.config, name)
-               for name in ("outline.system.j2", user_template, "repair.user.j2")}
-        max_tokens = min(4000, 120 + 90 * hi)
+               for name in (system_template, user_template, "repair.user.j2")}
         for attempt in range(REPAIRS + 1):
             text = ""
             try:
@@ -111,9 +135,9 @@ class Outliner:
                                       temperature=self.config.temperature, tag=tag)
                 self.usage = self.usage.add(c.usage)
                 text = c.text
-                if c.parsed.title.strip() and label in ("outline", "merge"):
+                if c.parsed.title.strip() and label in ("outline", "merge", "titles"):
                     self.article_title = c.parsed.title.strip()
-                return self.check(c.parsed.chapters, ids, lo, hi)
+                return checker(c.parsed.chapters)
             except OutputError as exc:
                 text, error = exc.text, exc.detail or str(exc)
                 self.usage = self.usage.add(exc.usage)
@@ -126,6 +150,13 @@ class Outliner:
                 {"role": "assistant", "content": text or "(empty)"},
                 {"role": "user", "content": render(self.config, "repair.user.j2", error=error)}]
         return None
+
+    def choose(self, user_template: str, variables: dict, ids: list[int], lo: int, hi: int,
+               label: str, task) -> list[Choice] | None:
+        """The model picks chapter starts among the offered block ids."""
+        return self.ask(user_template, variables, reply_schema(ids, hi),
+                        lambda chapters: self.check(chapters, ids, lo, hi), label, task,
+                        max_tokens=min(4000, 120 + 90 * hi))
 
     def check(self, chapters, ids: list[int], lo: int, hi: int) -> list[Choice]:
         """Semantic checks pydantic cannot do; harmless slips are fixed, the rest re-asked."""
@@ -156,8 +187,7 @@ class Outliner:
     # -- strategies ---------------------------------------------------------------------------
     def outline_llm(self, cands: list[cand.Candidate], task) -> list[Choice] | None:
         blocks = make_blocks(self.segments, cands)
-        ctx_tokens = self.config.local_ctx if describe(self.config).embedded else max(
-            self.config.local_ctx, REMOTE_CTX)
+        ctx_tokens = self.context_tokens()
         overhead = count_tokens(render(self.config, "outline.system.j2",
                                        language=self.language)) + 300
         target, lo, hi = cand.target_chapters(self.duration, len(cands))
@@ -165,8 +195,8 @@ class Outliner:
         windows = split_windows(blocks, budget)
         task.update(total=(REPAIRS + 1) * (len(windows) + (len(windows) > 1)))
         if len(windows) == 1:
-            return self.ask("outline.user.j2", self._vars(blocks, 1, 1, target, lo, hi),
-                            [b.id for b in blocks], lo, hi, "outline", task)
+            return self.choose("outline.user.j2", self._vars(blocks, 1, 1, target, lo, hi),
+                               [b.id for b in blocks], lo, hi, "outline", task)
 
         # hierarchical: outline each window, then merge the sections into one outline
         self.notes.append(f"transcript outlined in {len(windows)} windows, then merged")
@@ -174,10 +204,10 @@ class Outliner:
         for k, win in enumerate(windows, 1):
             share = sum(len(b.text) for b in win) / max(1, sum(len(b.text) for b in blocks))
             wt = max(1, round(target * share * 1.5))
-            got = self.ask("outline.user.j2", self._vars(win, k, len(windows), wt, 1,
-                                                         min(len(win), 2 * wt + 1)),
-                           [b.id for b in win], 1, min(len(win), 2 * wt + 1),
-                           f"window {k}", task)
+            got = self.choose("outline.user.j2", self._vars(win, k, len(windows), wt, 1,
+                                                            min(len(win), 2 * wt + 1)),
+                              [b.id for b in win], 1, min(len(win), 2 * wt + 1),
+                              f"window {k}", task)
             if got is None:
                 got = self._fallback_window(win, cands, wt)
                 self.notes.append(f"window {k}: deterministic sections")
@@ -185,7 +215,7 @@ class Outliner:
         if len(sections) <= hi:
             return sections
         ids = [self.segments[s.index].id for s in sections]
-        merged = self.ask("outline_merge.user.j2", {
+        merged = self.choose("outline_merge.user.j2", {
             "title": self.title, "duration": fmt_time(self.duration),
             "sections": [{"id": i, "title": s.title, "summary": s.summary}
                          for i, s in zip(ids, sections)],
@@ -198,6 +228,59 @@ class Outliner:
                 self.duration, hi))
             merged = [s for s in sections if s.index in keep or s is sections[0]]
         return merged
+
+    def name_sections(self, starts: list[int], task) -> list[Choice] | None:
+        """Chapter starts fixed by code; one call gives every chapter a title and summary.
+
+        Each section is shown from its beginning (where speakers announce the topic), cut so
+        all of them fit one context: one call however long the video.
+        """
+        n = len(starts)
+        bounds = starts + [len(self.segments)]
+        times = self.start_times(starts) + [self.duration]
+        system = render(self.config, "outline_titles.system.j2", language=self.language)
+        max_tokens = min(4000, 100 + 80 * n)
+        budget = max(256, self.context_tokens() - count_tokens(system) - 300 - max_tokens)
+        cap = max(60, budget * 3 // 4 // n)
+        sections = []
+        for k, (a, b) in enumerate(zip(bounds, bounds[1:])):
+            sections.append({"number": k + 1, "start": fmt_time(times[k]),
+                             "end": fmt_time(times[k + 1]),
+                             "text": excerpt(" ".join(s.text.strip()
+                                                      for s in self.segments[a:b]), cap)})
+        task.update(total=REPAIRS + 1)
+        return self.ask("outline_titles.user.j2",
+                        {"title": self.title, "duration": fmt_time(self.duration),
+                         "sections": sections},
+                        titles_schema(n), lambda chapters: self.check_names(chapters, starts),
+                        "titles", task, max_tokens=max_tokens,
+                        system_template="outline_titles.system.j2")
+
+    def check_names(self, chapters, starts: list[int]) -> list[Choice]:
+        got: dict[int, Choice] = {}
+        for ch in chapters:
+            title = " ".join(ch.title.split()).strip(" #*")
+            if not title:
+                raise Invalid(f"section {ch.section} has an empty title")
+            got.setdefault(ch.section, Choice(starts[ch.section - 1], title[:120],
+                                              " ".join(ch.summary.split())))
+        missing = [k for k in range(1, len(starts) + 1) if k not in got]
+        if missing:
+            raise Invalid(f"no entry for section(s) {', '.join(map(str, missing))}: give exactly "
+                          f"one entry for each section, 1 to {len(starts)}")
+        return [got[k] for k in range(1, len(starts) + 1)]
+
+    def context_tokens(self) -> int:
+        if describe(self.config).embedded:
+            return self.config.local_ctx
+        return max(self.config.local_ctx, REMOTE_CTX)
+
+    def boundaries(self) -> str:
+        """``config.outline_boundaries`` with "auto" resolved."""
+        mode = self.config.outline_boundaries
+        if mode == "auto":
+            return "code" if describe(self.config).embedded else "model"
+        return mode
 
     def _fallback_window(self, win: list[Block], cands: list[cand.Candidate],
                          count: int) -> list[Choice]:
@@ -214,10 +297,14 @@ class Outliner:
                 "part": part, "parts": parts, "target": target, "min_chapters": lo,
                 "max_chapters": hi}
 
-    def to_outline(self, choices: list[Choice], method: str, model: str | None) -> Outline:
+    def start_times(self, starts: list[int]) -> list[float]:
+        return [self.segments[0].start if k == 0 else cand.snap_time(self.segments, i, self.cuts)
+                for k, i in enumerate(starts)]
+
+    def to_outline(self, choices: list[Choice], method: str, model: str | None,
+                   boundaries: str | None = None) -> Outline:
         starts = [c.index for c in choices]
-        times = [self.segments[0].start if k == 0 else
-                 cand.snap_time(self.segments, i, self.cuts) for k, i in enumerate(starts)]
+        times = self.start_times(starts)
         chapters = []
         for k, (c, t) in enumerate(zip(choices, times)):
             last = (starts[k + 1] - 1) if k + 1 < len(starts) else len(self.segments) - 1
@@ -227,7 +314,8 @@ class Outliner:
                 index=k, title=c.title, summary=c.summary,
                 first_segment=self.segments[c.index].id, last_segment=self.segments[last].id,
                 start=round(t, 3), end=round(end, 3)))
-        return Outline(method=method, model=model, title=getattr(self, "article_title", None),
+        return Outline(method=method, boundaries=boundaries, model=model,
+                       title=getattr(self, "article_title", None),
                        chapters=chapters, notes=self.notes, usage=self.usage)
 
 
@@ -251,15 +339,17 @@ def from_platform(ctx, transcript: Transcript) -> Outline | None:
         ch.end = nxt.start if nxt else max(end, ch.start)
         ids = [s.id for s in segs]
         ch.last_segment = (ids[ids.index(nxt.first_segment) - 1] if nxt else ids[-1])
-    return Outline(method="platform", title=src.title, chapters=out,
+    return Outline(method="platform", boundaries="platform", title=src.title, chapters=out,
                    notes=["chapters from the video's own chapter list"])
 
 
-def _scenes_cuts(ctx) -> list[float]:
+def _scenes_cuts(ctx) -> tuple[list[float], list[float]]:
+    """(every scene cut, the cuts where the slide title changes too)."""
     p = ctx.ws.path("scenes.json")
     if not p.exists():
-        return []
-    return read_model(p, Scenes).cuts
+        return [], []
+    scenes = read_model(p, Scenes)
+    return scenes.cuts, scenes.heading_changes()
 
 
 def run(ctx) -> StageResult:
@@ -276,26 +366,35 @@ def run(ctx) -> StageResult:
             write_json(out_path, outline)
             return StageResult(detail=f"{len(outline.chapters)} chapters from the video itself")
 
-    job = Outliner(ctx, transcript, _scenes_cuts(ctx))
-    cands = cand.propose(transcript.segments, job.cuts, job.duration)
+    cuts, headings = _scenes_cuts(ctx)
+    job = Outliner(ctx, transcript, cuts)
+    cands = cand.propose(transcript.segments, job.cuts, job.duration, headings=headings)
+    mode = job.boundaries()
+    starts = [0] + [c.index for c in cand.select_starts(cands, job.duration)]
+    if mode == "code" and cands:
+        job.notes.append(f"chapter starts chosen by code: {len(starts) - 1} of {len(cands)} "
+                         f"candidates ({len(headings)} slide-title changes among {len(cuts)} "
+                         "cuts); the model names the chapters")
     choices = None
     with ctx.progress.task("outline (LLM)", total=REPAIRS + 1) as task:
         if len(transcript.segments) == 1 or not cands:
             job.notes.append("too short to split: one chapter")
         else:
             try:
-                choices = job.outline_llm(cands, task)
+                choices = (job.name_sections(starts, task) if mode == "code"
+                           else job.outline_llm(cands, task))
             except EndpointError:
                 raise  # misconfiguration: the user must see it, not a silent fallback
     if choices is None and cands:
-        job.notes.append("no usable model outline: deterministic segmentation")
+        job.notes.append("no usable model reply: chapters named from their own words")
     if choices is None:
-        starts = fallback.choose_starts(cands, job.duration) if cands else [0]
+        if not cands:
+            starts = [0]
         choices = [Choice(i, t, s) for i, (t, s) in
                    zip(starts, fallback.describe(transcript.segments, starts))]
-        outline = job.to_outline(choices, "fallback", None)
+        outline = job.to_outline(choices, "fallback", None, "code")
     else:
-        outline = job.to_outline(choices, "llm", job.llm.model_name)
+        outline = job.to_outline(choices, "llm", job.llm.model_name, mode)
     write_json(out_path, outline)
     cached = job.usage.cached_calls
     detail = f"{len(outline.chapters)} chapters ({outline.method}"
