@@ -110,12 +110,15 @@ def test_garbage_json_is_repaired_then_falls_back(lecture_media, tmp_path, fake_
     transcript = read_model(wd / "transcript.json", Transcript)
     assert outline.method == "fallback" and len(outline.chapters) >= 1
     check_outline(outline, transcript, read_model(wd / "scenes.json", Scenes).cuts)
-    assert sum("rejected" in n for n in outline.notes) == 3
-    assert len(fake.bodies) == 3  # first try + 2 repairs showing the error
+    # first try + 2 repairs showing the error: for the one outline call, or for each chapter's
+    # naming call (and no article-title call once every chapter failed)
+    asks = 1 if boundaries == "model" else len(outline.chapters)
+    assert sum("rejected" in n for n in outline.notes) == 3 * asks
+    assert len(fake.bodies) == 3 * asks
     repair = fake.bodies[1]["messages"]
     assert repair[-2]["role"] == "assistant" and repair[-1]["content"].startswith(
         "Your reply could not be used:")
-    assert outline.usage.calls == 3
+    assert outline.usage.calls == 3 * asks
 
 
 def test_out_of_range_block_is_rejected_by_schema(lecture_media, tmp_path, fake_endpoint):
@@ -133,25 +136,29 @@ def test_out_of_range_block_is_rejected_by_schema(lecture_media, tmp_path, fake_
     assert "start" in outline.notes[0] and len(fake.bodies) == 2
 
 
-def test_a_missing_section_name_is_re_asked(lecture_media, tmp_path, fake_endpoint):
-    """Code-placed starts: a reply that skips a section is shown its error, then accepted."""
+def test_a_bad_chapter_name_is_re_asked(lecture_media, tmp_path, fake_endpoint):
+    """Code-placed starts, one naming call per chapter: a reply with an empty title is shown
+    its error and re-asked; every chapter gets the name given for its own transcript."""
     wd = copy_workdir(lecture_media, tmp_path / "ws")
 
     def reply(body, n, headers):
-        shown = body["messages"][1]["content"].count("Section ")
-        secs = range(1, shown + 1 - (n == 1))  # the first reply leaves out the last section
-        return 200, chat_reply(json.dumps({"title": "T", "chapters": [
-            {"section": k, "title": f"Part {k}", "summary": "S."} for k in secs]}))
+        user = body["messages"][1]["content"]
+        if "Give the whole article" in user:
+            return 200, chat_reply(json.dumps({"title": "The Article"}))
+        k = int(user.split("Chapter ", 1)[1].split(" ", 1)[0])
+        title = "" if (k == 1 and len(body["messages"]) == 2) else f"Name {k}"
+        return 200, chat_reply(json.dumps({"title": title, "summary": f"About {k}."}))
 
     fake = fake_endpoint(reply)
     run_stages(wd, endpoint_config(fake.base_url, "fake-model", wd, outline_boundaries="code"),
                "outline")
     outline = read_model(wd / "outline.json", Outline)
-    assert outline.method == "llm" and outline.boundaries == "code" and len(fake.bodies) == 2
-    assert [c.title for c in outline.chapters] == [f"Part {k}" for k in
-                                                   range(1, len(outline.chapters) + 1)]
-    assert len(outline.chapters) >= 2 and outline.title == "T"
-    assert "titles: reply 1 rejected" in " ".join(outline.notes)
+    n = len(outline.chapters)
+    assert outline.method == "llm" and outline.boundaries == "code" and n >= 2
+    assert [c.title for c in outline.chapters] == [f"Name {k}" for k in range(1, n + 1)]
+    assert [c.summary for c in outline.chapters] == [f"About {k}." for k in range(1, n + 1)]
+    assert outline.title == "The Article" and len(fake.bodies) == n + 2  # + repair + title
+    assert "section 1: reply 1 rejected: the title is empty" in outline.notes
 
 
 def _segs(n: int, words: str = "word") -> list[Segment]:

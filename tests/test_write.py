@@ -32,7 +32,11 @@ def test_every_chapter_is_written(lecture_written):
         assert len(ch.markdown.split()) >= 10, ch.markdown
         assert not ch.markdown.lstrip().startswith("#")  # the article adds headings
         assert (ch.title, ch.start, ch.end) == (oc.title, oc.start, oc.end)
-    assert draft.usage.calls == len(draft.chapters) and draft.usage.completion_tokens > 0
+    # one call per chapter, plus a second one for a chapter whose first reply was empty or a
+    # refusal (see test_empty_reply_or_refusal_is_retried_not_cached)
+    assert draft.usage.calls == len(_chapter_calls(lecture_written.requests))
+    assert len(draft.chapters) <= draft.usage.calls <= 2 * len(draft.chapters)
+    assert draft.usage.completion_tokens > 0
     assert draft.model == "qwen2.5-coder-1.5b" and draft.lang == "en"
     # the shared prefix (instructions + outline) is identical across chapter calls
     systems = {r.body["messages"][0]["content"] for r in _chapter_calls(lecture_written.requests)}
@@ -88,6 +92,29 @@ def test_changing_one_chapter_rewrites_only_it(lecture_written, tmp_path):
     assert draft.chapters[-1].usage.calls == 1  # the chapter with the edit
     if len(draft.chapters) >= 3:  # the first chapter never sees the last one's text
         assert draft.chapters[0].usage.cached_calls == 1
+
+
+@pytest.mark.slow
+def test_retitling_one_chapter_rewrites_only_it(lecture_written, tmp_path):
+    """An editor renames one chapter in outline.json: that chapter is rewritten under its new
+    title; the others come from the cache although their prompts show the new outline."""
+    wd = copy_workdir(lecture_written.workdir, tmp_path / "ws")
+    outline = read_model(wd / "outline.json", Outline)
+    assert len(outline.chapters) >= 2
+    outline.chapters[0].title = "Why Tokens Matter So Much"
+    write_json(wd / "outline.json", outline)
+    proxy = lecture_written.proxy
+    proxy.reset()
+    # the outline stage notices the hand edit (and keeps it); then write runs
+    run_stages(wd, lecture_written.config.model_copy(update={"workdir": wd}), "outline", "write")
+    assert read_model(wd / "outline.json", Outline).chapters[0].title == "Why Tokens Matter So Much"
+    calls = _chapter_calls(proxy.requests)
+    draft = read_model(wd / "chapters.json", Draft)
+    assert len(calls) == 1 and "Why Tokens Matter So Much" in calls[0].body["messages"][1][
+        "content"]
+    assert draft.chapters[0].title == "Why Tokens Matter So Much"
+    assert draft.chapters[0].usage.calls == 1
+    assert all(c.usage.cached_calls >= 1 and c.usage.calls == 0 for c in draft.chapters[1:])
 
 
 def _outline_for(wd, n: int) -> Outline:
@@ -156,17 +183,21 @@ def test_clean_strips_fences_and_repeated_heading():
     assert clean("# Other\nBody", "Intro", True) == ("Body", "Other")
 
 
-def test_empty_reply_is_not_cached(lecture_media, tmp_path, fake_endpoint):
+def test_empty_reply_or_refusal_is_retried_not_cached(lecture_media, tmp_path, fake_endpoint):
+    """An empty reply is asked again at once (warmer); a refusal after it fails the chapter,
+    nothing bad is cached, and the next run asks again."""
     wd = copy_workdir(lecture_media, tmp_path / "ws")
     write_json(wd / "outline.json", _outline_for(wd, 1))
-    replies = iter(["   ", "Now some prose."])
+    replies = iter(["   ", "I'm sorry, but I can't assist with that request.", "Now some prose."])
     fake = fake_endpoint(lambda b, n, h: (200, chat_reply(next(replies))))
     cfg = endpoint_config(fake.base_url, "fake-model", wd)
     run_stages(wd, cfg, "write")
-    assert read_model(wd / "chapters.json", Draft).chapters[0].status == "failed"
+    ch = read_model(wd / "chapters.json", Draft).chapters[0]
+    assert ch.status == "failed" and "declined" in ch.error
+    assert [b["temperature"] for b in fake.bodies] == [cfg.temperature, 0.7]
     run_stages(wd, cfg, "write")
     assert read_model(wd / "chapters.json", Draft).chapters[0].markdown == "Now some prose."
-    assert len(fake.bodies) == 2
+    assert len(fake.bodies) == 3
 
 
 @pytest.mark.slow

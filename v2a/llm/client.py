@@ -149,15 +149,19 @@ class CachedLLM(BaseLLM):
 
     def _key(self, messages, schema, max_tokens, temperature, tag) -> str:
         return LLMCache.key({
-            "model": self.cache_id, "messages": messages, "max_tokens": max_tokens,
+            "model": self.cache_id, "messages": messages,
+            "max_tokens": max_tokens,
             "temperature": temperature, "tag": tag,
             "schema": schema.model_json_schema() if schema else None,
         })
 
     def complete(self, messages: list[dict], *, schema: type[BaseModel] | None = None,
-                 max_tokens: int, temperature: float, tag: dict | None = None) -> Completion:
-        """``tag``: extra key material, e.g. the prompt templates' hashes."""
-        key = self._key(messages, schema, max_tokens, temperature, tag)
+                 max_tokens: int, temperature: float, tag: dict | None = None,
+                 key_messages: list[dict] | None = None) -> Completion:
+        """``tag``: extra key material, e.g. the prompt templates' hashes. ``key_messages``:
+        what the cache keys on instead of ``messages``, for callers whose prompts carry
+        context that should not invalidate the reply (see ``write.chapters``)."""
+        key = self._key(key_messages or messages, schema, max_tokens, temperature, tag)
         hit = self.cache.get(key)
         if hit is not None:
             u = Usage.model_validate(hit["usage"])
@@ -173,9 +177,11 @@ class CachedLLM(BaseLLM):
         return validate(c, schema)
 
     def forget(self, messages: list[dict], *, schema: type[BaseModel] | None = None,
-               max_tokens: int, temperature: float, tag: dict | None = None) -> None:
+               max_tokens: int, temperature: float, tag: dict | None = None,
+               key_messages: list[dict] | None = None) -> None:
         """Drop a cached reply the caller found unusable, so the next run asks again."""
-        self.cache.drop(self._key(messages, schema, max_tokens, temperature, tag))
+        self.cache.drop(self._key(key_messages or messages, schema, max_tokens, temperature,
+                                  tag))
 
 
 # --- opening a backend ------------------------------------------------------------------------

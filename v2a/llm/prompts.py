@@ -18,7 +18,8 @@ from ..workspace import sha256_bytes
 
 # the templates each LLM stage renders
 TEMPLATES = ("outline.system.j2", "outline.user.j2", "outline_merge.user.j2",
-             "outline_titles.system.j2", "outline_titles.user.j2", "repair.user.j2",
+             "outline_titles.system.j2", "outline_titles.user.j2", "outline_article.user.j2",
+             "repair.user.j2",
              "write.system.j2", "write.user.j2")
 
 LANGUAGES = {

@@ -4,6 +4,10 @@ Each call sees the shared instructions and the whole outline first (a prefix eve
 the video shares, so servers reuse it), then a little of the neighbouring chapters and its own
 transcript last. A chapter that fails is reported and retried on the next run; finished ones
 come back from the per-call cache.
+
+The other chapters' titles and summaries are context only, so they are left out of a call's
+cache key (their times stay in): an editor who retitles one chapter in outline.json gets that
+one chapter rewritten, not all of them. ``--force write`` rewrites everything.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ REMOTE_CTX = 32000
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _TOP_HEADING = re.compile(r"^\s{0,3}#{1,2}\s", re.MULTILINE)  # another chapter starting
 _NOTE = re.compile(r"\n\s*(?:-{3,}|\*{3,})\s*\n+\s*(?:\*\*)?note\b.*$", re.DOTALL | re.IGNORECASE)
+# a small model sometimes declines a harmless chapter ("I'm sorry, but I can't assist ...")
+_REFUSAL = re.compile(r"^\W*(i'?m sorry|i am sorry|sorry,|i apologi[sz]e|i can(?:no|')t (?:assist|"
+                      r"help|do)|as an ai\b)", re.IGNORECASE)
+RETRY_TEMPERATURE = 0.7
 _FENCED = re.compile(r"^```(?:markdown|md)?\s*\n(.*)\n```\s*$", re.DOTALL)
 
 
@@ -57,6 +65,10 @@ def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]
     return text, heading
 
 
+def is_refusal(text: str) -> bool:
+    return len(text.split()) < 40 and bool(_REFUSAL.match(text))
+
+
 def _parts(transcript: Transcript, ch: OutlineChapter, budget: int) -> list[str]:
     """The chapter's transcript, cut at segment borders into pieces of at most ``budget`` tokens
     (a long chapter is written in parts so any length fits the context)."""
@@ -82,10 +94,8 @@ class Writer:
         self.llm = get_llm(ctx)
         self.language = language_name(self.config.lang) if self.config.lang else None
         title = outline.title or (ctx.source.title if ctx.ws.source_json.exists() else "")
-        self.system = render(self.config, "write.system.j2", kind="talk", title=title,
-                             language=self.language, outline=[
-                                 {"index": c.index, "title": c.title, "summary": c.summary,
-                                  "time": fmt_time(c.start)} for c in outline.chapters])
+        self.title = title
+        self.system = self.system_prompt()
         self.tag = {n: template_hash(self.config, n) for n in ("write.system.j2", "write.user.j2")}
         from ..llm.client import describe
 
@@ -94,6 +104,16 @@ class Writer:
         # room for the system prompt and a reply about as long as the input
         free = ctx_tokens - count_tokens(self.system) - 400
         self.budget = max(200, free // 2)
+
+    def system_prompt(self, own: int | None = None) -> str:
+        """The shared system prompt; with ``own``, its cache-key view: every other chapter's
+        title and summary blanked."""
+        return render(self.config, "write.system.j2", kind="talk", title=self.title,
+                      language=self.language, outline=[
+                          {"index": c.index,
+                           "title": c.title if own in (None, c.index) else "",
+                           "summary": c.summary if own in (None, c.index) else "",
+                           "time": fmt_time(c.start)} for c in self.outline.chapters])
 
     def neighbours(self, k: int) -> tuple[str, str]:
         chs = self.outline.chapters
@@ -114,6 +134,7 @@ class Writer:
         usage = Usage()
         bodies, heading = [], None
         parts = _parts(self.transcript, ch, self.budget)
+        key_system = self.system_prompt(own=ch.index)
         for p, text in enumerate(parts):
             user = render(self.config, "write.user.j2", chapter={
                 "index": ch.index, "title": ch.title, "time": fmt_time(ch.start),
@@ -122,17 +143,29 @@ class Writer:
                 part=p + 1, parts=len(parts))
             messages = [{"role": "system", "content": self.system},
                         {"role": "user", "content": user}]
+            key = [{"role": "system", "content": key_system}, messages[1]]
             # about as long as the transcript: a tight cap also stops a rambling small model
             max_tokens = min(4096, int(count_tokens(text) * 1.4) + 80)
-            c = self.llm.complete(messages, max_tokens=max_tokens,
-                                  temperature=self.config.temperature, tag=self.tag)
-            usage = usage.add(c.usage)
-            body, h = clean(c.text, ch.title, want_title=self.language is not None)
+            body, h = "", None
+            # an empty reply or a refusal is asked once more, less deterministically. Both
+            # replies stay cached, so a re-run replays the same two; only an unusable second
+            # one is dropped, and the chapter fails (reported, asked again on the next run)
+            warm = max(RETRY_TEMPERATURE, self.config.temperature)
+            for temperature in (self.config.temperature, warm):
+                c = self.llm.complete(messages, max_tokens=max_tokens, key_messages=key,
+                                      temperature=temperature, tag=self.tag)
+                usage = usage.add(c.usage)
+                body, h = clean(c.text, ch.title, want_title=self.language is not None)
+                if body.strip() and not is_refusal(body):
+                    break
+            else:
+                self.llm.forget(messages, max_tokens=max_tokens, key_messages=key,
+                                temperature=warm, tag=self.tag)
             heading = heading or h
             if not body.strip():
-                self.llm.forget(messages, max_tokens=max_tokens,
-                                temperature=self.config.temperature, tag=self.tag)
                 raise LLMError("the model returned an empty chapter")
+            if is_refusal(body):
+                raise LLMError(f"the model declined to write this chapter: {body[:80]!r}")
             bodies.append(body)
         title = heading if (self.language and heading) else ch.title
         return ChapterText(index=ch.index, title=title, start=ch.start, end=ch.end,

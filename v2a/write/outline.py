@@ -9,6 +9,7 @@ context); a deterministic fallback when no reply is usable. Times always come fr
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -60,15 +61,17 @@ def reply_schema(ids: list[int], max_chapters: int) -> type[BaseModel]:
                         chapters=(list[chapter], Field(min_length=1, max_length=max_chapters)))
 
 
-def titles_schema(n: int) -> type[BaseModel]:
-    """The naming reply: exactly ``n`` entries, each naming its section number."""
-    forbid = ConfigDict(extra="forbid")
-    chapter = create_model(
-        "Section", __config__=forbid,
-        section=(Literal[tuple(range(1, n + 1))], Field(description="section number")),
-        title=(str, ...), summary=(str, ...))
-    return create_model("TitlesReply", __config__=forbid, title=(str, ...),
-                        chapters=(list[chapter], Field(min_length=n, max_length=n)))
+class SectionName(BaseModel):
+    """The reply naming one chapter whose start code has fixed."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str
+    summary: str
+
+
+class ArticleTitle(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str
 
 
 def excerpt(text: str, max_tokens: int) -> str:
@@ -114,6 +117,7 @@ class Outliner:
         self.title = ctx.source.title if ctx.ws.source_json.exists() else "video"
         self.notes: list[str] = []
         self.usage = Usage()
+        self._lock = threading.Lock()  # naming calls run in parallel and share usage/notes
         self.llm = get_llm(ctx)
         self.language = language_name(self.config.lang) if self.config.lang else None
 
@@ -121,7 +125,7 @@ class Outliner:
     def ask(self, user_template: str, variables: dict, schema: type[BaseModel], checker,
             label: str, task, max_tokens: int,
             system_template: str = "outline.system.j2") -> list[Choice] | None:
-        """Ask, validate (pydantic, then ``checker(chapters)``), and on a bad reply show the
+        """Ask, validate (pydantic, then ``checker(reply)``), and on a bad reply show the
         model its error up to ``REPAIRS`` times; None when no reply was usable."""
         system = render(self.config, system_template, language=self.language)
         user = render(self.config, user_template, **variables)
@@ -133,14 +137,14 @@ class Outliner:
             try:
                 c = self.llm.complete(messages, schema=schema, max_tokens=max_tokens,
                                       temperature=self.config.temperature, tag=tag)
-                self.usage = self.usage.add(c.usage)
+                with self._lock:
+                    self.usage = self.usage.add(c.usage)
                 text = c.text
-                if c.parsed.title.strip() and label in ("outline", "merge", "titles"):
-                    self.article_title = c.parsed.title.strip()
-                return checker(c.parsed.chapters)
+                return checker(c.parsed)
             except OutputError as exc:
                 text, error = exc.text, exc.detail or str(exc)
-                self.usage = self.usage.add(exc.usage)
+                with self._lock:
+                    self.usage = self.usage.add(exc.usage)
             except Invalid as exc:
                 error = str(exc)
             finally:
@@ -154,8 +158,13 @@ class Outliner:
     def choose(self, user_template: str, variables: dict, ids: list[int], lo: int, hi: int,
                label: str, task) -> list[Choice] | None:
         """The model picks chapter starts among the offered block ids."""
-        return self.ask(user_template, variables, reply_schema(ids, hi),
-                        lambda chapters: self.check(chapters, ids, lo, hi), label, task,
+        def checker(reply):
+            out = self.check(reply.chapters, ids, lo, hi)
+            if reply.title.strip() and label in ("outline", "merge"):
+                self.article_title = reply.title.strip()
+            return out
+
+        return self.ask(user_template, variables, reply_schema(ids, hi), checker, label, task,
                         max_tokens=min(4000, 120 + 90 * hi))
 
     def check(self, chapters, ids: list[int], lo: int, hi: int) -> list[Choice]:
@@ -230,45 +239,58 @@ class Outliner:
         return merged
 
     def name_sections(self, starts: list[int], task) -> list[Choice] | None:
-        """Chapter starts fixed by code; one call gives every chapter a title and summary.
+        """Chapter starts fixed by code; the model names each chapter in its own call.
 
-        Each section is shown from its beginning (where speakers announce the topic), cut so
-        all of them fit one context: one call however long the video.
+        One call per section (in parallel, bounded by ``llm_concurrency``) cannot shift titles
+        between sections the way a small model does when naming a list; the shared system
+        prompt comes first so servers reuse it. A long section is shown from its beginning,
+        where speakers announce the topic. Then one short call titles the article.
         """
+        from concurrent.futures import ThreadPoolExecutor
+
         n = len(starts)
         bounds = starts + [len(self.segments)]
         times = self.start_times(starts) + [self.duration]
         system = render(self.config, "outline_titles.system.j2", language=self.language)
-        max_tokens = min(4000, 100 + 80 * n)
-        budget = max(256, self.context_tokens() - count_tokens(system) - 300 - max_tokens)
-        cap = max(60, budget * 3 // 4 // n)
-        sections = []
-        for k, (a, b) in enumerate(zip(bounds, bounds[1:])):
-            sections.append({"number": k + 1, "start": fmt_time(times[k]),
-                             "end": fmt_time(times[k + 1]),
-                             "text": excerpt(" ".join(s.text.strip()
-                                                      for s in self.segments[a:b]), cap)})
-        task.update(total=REPAIRS + 1)
-        return self.ask("outline_titles.user.j2",
-                        {"title": self.title, "duration": fmt_time(self.duration),
-                         "sections": sections},
-                        titles_schema(n), lambda chapters: self.check_names(chapters, starts),
-                        "titles", task, max_tokens=max_tokens,
-                        system_template="outline_titles.system.j2")
+        cap = max(200, (self.context_tokens() - count_tokens(system) - 600) * 3 // 4)
+        texts = [" ".join(s.text.strip() for s in self.segments[a:b])
+                 for a, b in zip(bounds, bounds[1:])]
+        task.update(total=n + 1)
 
-    def check_names(self, chapters, starts: list[int]) -> list[Choice]:
-        got: dict[int, Choice] = {}
-        for ch in chapters:
-            title = " ".join(ch.title.split()).strip(" #*")
-            if not title:
-                raise Invalid(f"section {ch.section} has an empty title")
-            got.setdefault(ch.section, Choice(starts[ch.section - 1], title[:120],
-                                              " ".join(ch.summary.split())))
-        missing = [k for k in range(1, len(starts) + 1) if k not in got]
-        if missing:
-            raise Invalid(f"no entry for section(s) {', '.join(map(str, missing))}: give exactly "
-                          f"one entry for each section, 1 to {len(starts)}")
-        return [got[k] for k in range(1, len(starts) + 1)]
+        def one(k: int) -> Choice | None:
+            return self.ask(
+                "outline_titles.user.j2",
+                {"title": self.title, "duration": fmt_time(self.duration), "section": {
+                    "number": k + 1, "start": fmt_time(times[k]), "end": fmt_time(times[k + 1]),
+                    "text": excerpt(texts[k], cap)}, "count": n},
+                SectionName, lambda r: self.check_name(r, starts[k]), f"section {k + 1}", task,
+                max_tokens=160, system_template="outline_titles.system.j2")
+
+        with ThreadPoolExecutor(max_workers=max(1, self.config.llm_concurrency)) as pool:
+            named = list(pool.map(one, range(n)))
+        if all(c is None for c in named):
+            return None  # the model is not usable here: the caller falls back as a whole
+        own = fallback.describe(self.segments, starts)
+        choices = []
+        for k, c in enumerate(named):
+            if c is None:
+                self.notes.append(f"section {k + 1}: named from its own words")
+                c = Choice(starts[k], *own[k])
+            choices.append(c)
+        got = self.ask("outline_article.user.j2",
+                       {"title": self.title, "duration": fmt_time(self.duration),
+                        "chapters": [{"title": c.title, "summary": c.summary} for c in choices]},
+                       ArticleTitle, lambda r: r, "article title", task, max_tokens=60,
+                       system_template="outline_titles.system.j2")
+        if got is not None and got.title.strip():
+            self.article_title = " ".join(got.title.split()).strip(" #*\"")[:120]
+        return choices
+
+    def check_name(self, reply, start: int) -> Choice:
+        title = " ".join(reply.title.split()).strip(" #*\"")
+        if not title:
+            raise Invalid("the title is empty")
+        return Choice(start, title[:120], " ".join(reply.summary.split()))
 
     def context_tokens(self) -> int:
         if describe(self.config).embedded:
