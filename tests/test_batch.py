@@ -170,6 +170,16 @@ def _runner(store, tmp_path, llm_log=None, **kw) -> BatchRunner:
     return BatchRunner(store, tmp_path, Config(), open_llm=lambda cfg: _Handle(log), **kw)
 
 
+def test_feed_titles_reach_each_video(tmp_path):
+    """A feed item's human title is the video's title (a bare media URL's file name is not);
+    an entry titled by its URL or path keeps what the download reports."""
+    store = _store(tmp_path, n=2)
+    store.state.entries["v2"].title = "http://127.0.0.1:1/v2.mp4"
+    r = _runner(store, tmp_path)
+    assert r.video_config(store.state.entries["v1"]).title == "Talk 1 about cats"
+    assert r.video_config(store.state.entries["v2"]).title is None
+
+
 def test_runner_isolates_failures_and_retries_only_them(tmp_path, monkeypatch):
     pipe = _Pipeline(fail={"http://127.0.0.1:1/v2.mp4"}, crash={"http://127.0.0.1:1/v3.mp4"})
     monkeypatch.setattr(runner_mod, "run_pipeline", pipe)

@@ -65,6 +65,11 @@ def test_local_video(lecture, tmp_path):
     assert locate_workspace(str(rel), Config(out_root=out)) == root
 
 
+def test_title_option_overrides_the_reported_title(lecture, tmp_path):
+    src, _ = ingest(str(lecture.video), tmp_path / "out", title="  Tokenization, Lecture 1 ")
+    assert src.title == "Tokenization, Lecture 1"
+
+
 def test_local_audio_only(lecture_audio, tmp_path):
     src, _ = ingest(str(lecture_audio.video), tmp_path / "out")
     assert (src.has_video, src.has_audio) == (False, True)

@@ -88,6 +88,13 @@ Lang = Annotated[Optional[str], typer.Option(
 NoPlatformChapters = Annotated[bool, typer.Option(
     "--platform-chapters/--no-platform-chapters",
     help="Use the video's own chapters as the outline when it has them.")]
+TitleOpt = Annotated[Optional[str], typer.Option(
+    "--title", help="The video's title, when the download or file name gives a poor one.")]
+Chapters = Annotated[Literal["auto", "code", "model"], typer.Option(
+    "--chapters",
+    help="Who places chapter starts. code: slide-title changes, topic shifts and pauses (the "
+         "LLM only names chapters). model: the LLM picks among those candidates. auto: code "
+         "for the embedded model, model for any other endpoint.")]
 SelfContained = Annotated[bool, typer.Option(
     "--self-contained", help="Embed keyframes in the HTML file (one file to share).")]
 
@@ -161,6 +168,7 @@ def run(
     local_model: LocalModel = _defaults.local_model,
     local_server: LocalServer = _defaults.local_server,
     lang: Lang = None, platform_chapters: NoPlatformChapters = True,
+    chapters: Chapters = _defaults.outline_boundaries, title: TitleOpt = None,
     self_contained: SelfContained = False,
     force: Force = None, quiet: Quiet = False,
 ) -> None:
@@ -175,8 +183,8 @@ def run(
                   llm_base_url=llm_base_url, llm_model=model, api_key_env=api_key_env,
                   llm_provider=llm_provider, llm_concurrency=llm_concurrency,
                   local_model=local_model, local_server=local_server, lang=lang,
-                  use_platform_chapters=platform_chapters, self_contained=self_contained,
-                  force=force, quiet=quiet)
+                  use_platform_chapters=platform_chapters, outline_boundaries=chapters,
+                  title=title, self_contained=self_contained, force=force, quiet=quiet)
     _run(src, cfg, "run")
 
 

@@ -34,6 +34,7 @@ class Config(BaseModel):
     # ingest
     cookies: Path | None = None
     max_duration: float | None = None  # seconds; longer sources are refused
+    title: str | None = None  # the source's title, when what the download reports is poor
 
     # transcript
     asr: AsrMode = "auto"

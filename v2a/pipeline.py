@@ -56,7 +56,7 @@ LLM_FIELDS = ("llm_base_url", "llm_model", "llm_provider", "local_model", "tempe
 STAGES: dict[str, StageSpec] = {
     s.name: s
     for s in [
-        StageSpec("ingest", "v2a.ingest.stage:run", (), ("max_duration",), ("source.json",),
+        StageSpec("ingest", "v2a.ingest.stage:run", (), ("max_duration", "title"), ("source.json",),
                   extra_key="v2a.ingest.stage:fingerprint",
                   help="resolve the source, download it, record metadata"),
         StageSpec("audio", "v2a.audio:run", ("ingest",), (), (), files=("audio.wav",),

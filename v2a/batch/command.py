@@ -9,8 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..cli import (Asr, AsrBackend, ApiKeyEnv, AutoCaps, BaseUrl, Concurrency, Force, Lang,
-                   Language, LocalModel, LocalServer, ModelOpt, NoPlatformChapters, Out, Provider,
+from ..cli import (Asr, AsrBackend, ApiKeyEnv, AutoCaps, BaseUrl, Chapters, Concurrency, Force,
+                   Lang, Language, LocalModel, LocalServer, ModelOpt, NoPlatformChapters, Out, Provider,
                    Quiet, SceneMinLen, SceneThreshold, SelfContained, WhisperModel, _config,
                    _defaults, _progress, app)
 from ..links import fmt_time
@@ -52,6 +52,7 @@ def batch(
     local_model: LocalModel = _defaults.local_model,
     local_server: LocalServer = _defaults.local_server,
     lang: Lang = None, platform_chapters: NoPlatformChapters = True,
+    chapters: Chapters = _defaults.outline_boundaries,
     self_contained: SelfContained = False,
     force: Force = None, quiet: Quiet = False,
 ) -> None:
@@ -70,8 +71,8 @@ def batch(
                   llm_base_url=llm_base_url, llm_model=model, api_key_env=api_key_env,
                   llm_provider=llm_provider, llm_concurrency=llm_concurrency,
                   local_model=local_model, local_server=local_server, lang=lang,
-                  use_platform_chapters=platform_chapters, self_contained=self_contained,
-                  max_duration=max_minutes * 60 if max_minutes else None,
+                  use_platform_chapters=platform_chapters, outline_boundaries=chapters,
+                  self_contained=self_contained, max_duration=max_minutes * 60 if max_minutes else None,
                   force=force, quiet=quiet)
     from .plan import parse_match, parse_since
 

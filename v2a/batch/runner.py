@@ -82,8 +82,12 @@ class BatchRunner:
         return out
 
     def video_config(self, e: EntryState) -> Config:
-        return self.config.model_copy(update={"workdir": self.root / e.workdir,
-                                              "out_root": self.root / "videos"})
+        update = {"workdir": self.root / e.workdir, "out_root": self.root / "videos"}
+        if e.title and not re.search(r"://|[/\\]", e.title):
+            # a feed item's or playlist entry's human title beats what the download reports
+            # (a generic extractor names a bare media URL after its file)
+            update["title"] = e.title
+        return self.config.model_copy(update=update)
 
     # ---- main ---------------------------------------------------------------------------------
     def run(self, keys: list[str] | None = None) -> list[EntryState]:

@@ -44,6 +44,8 @@ def run(ctx: Context) -> str:
     else:
         source = ingest_local(src, local_path(src), ctx.ws)
     _check_duration(source.duration, ctx.config.max_duration, source.title)
+    if ctx.config.title and ctx.config.title.strip():
+        source.title = ctx.config.title.strip()
     write_json(ctx.ws.source_json, source)
     ctx.services["source"] = source
     kind = "video" if source.has_video else "audio only"
