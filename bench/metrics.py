@@ -102,7 +102,12 @@ def timestamp_accuracy(draft: Draft, outline: Outline, transcript: Transcript) -
         head = _tokens(" ".join(ch.markdown.split(".")[:2]))
         if not head:
             continue
-        best = max(segs, key=lambda s: (len(head & _tokens(s.text)), -abs(s.start - oc.start)))
+        # long lectures repeat slides: of the segments matching (nearly) as well as the best
+        # one, the nearest is the source, not an identical sentence minutes away
+        overlap = {s.id: len(head & _tokens(s.text)) for s in segs}
+        top = max(overlap.values())
+        near = [s for s in segs if overlap[s.id] >= 0.8 * top]
+        best = min(near, key=lambda s: abs(s.start - oc.start))
         errors.append(abs(best.start - oc.start))
     if not errors:
         return {"sections": 0}
