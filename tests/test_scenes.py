@@ -177,3 +177,23 @@ def test_stricter_dedupe_keeps_every_image(repeat_video, tmp_path):
     sc = read_model(wd / "scenes.json", Scenes)
     assert [s.duplicate_of for s in sc.scenes] == [None, None, None]
     assert len(list((wd / "keyframes").glob("scene-*.jpg"))) == 3
+
+
+@pytest.mark.parametrize("fmt", ["yuv420p", "rgb24"])
+def test_scored_frames_are_the_shrunk_luma(fmt):
+    """The detector sees the frame's luma (read in place for YUV, via swscale otherwise)."""
+    import av
+
+    from v2a.scenes.detect import small_grey
+
+    rng = np.random.default_rng(0)
+    img = np.zeros((720, 1280, 3), np.uint8)
+    img[:, :640] = (200, 200, 200)  # bright left half, dark right half, noise on top
+    img = np.clip(img.astype(int) + rng.integers(0, 20, img.shape), 0, 255).astype(np.uint8)
+    frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=fmt)
+    small = small_grey(frame, 320, 180)
+    assert small.shape == (180, 320, 3) and small.dtype == np.uint8
+    assert (small[..., 0] == small[..., 2]).all()  # grey
+    want = np.asarray(Image.fromarray(img).convert("L").resize((320, 180), Image.BOX), np.float32)
+    # the same picture (YUV luma is limited-range 16-235, hence correlation, not equality)
+    assert np.corrcoef(small[..., 0].ravel(), want.ravel())[0, 1] > 0.99
