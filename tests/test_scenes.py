@@ -56,7 +56,7 @@ def test_every_slide_change_found_and_nothing_else(lecture, lecture_scenes):
 def test_slide_title_changes_are_the_chapter_starts(lecture, lecture_scenes):
     """Every slide of a chapter shares its title: the title band changes exactly at chapters."""
     _, _, sc = lecture_scenes
-    assert all(s.head_phash for s in sc.scenes)
+    assert all(s.head_hash for s in sc.scenes)
     got = sc.heading_changes()
     want = [c["start"] for c in lecture.chapters[1:]]
     assert len(got) == len(want), f"title changes at {got}, chapters start at {want}"
@@ -197,3 +197,30 @@ def test_scored_frames_are_the_shrunk_luma(fmt):
     want = np.asarray(Image.fromarray(img).convert("L").resize((320, 180), Image.BOX), np.float32)
     # the same picture (YUV luma is limited-range 16-235, hence correlation, not equality)
     assert np.corrcoef(small[..., 0].ravel(), want.ravel())[0, 1] > 0.99
+
+
+def _slide(tmp_path, name: str, title: str, bullets: list[str]) -> Image.Image:
+    p = tmp_path / f"{name}.png"
+    render_slide(p, title, bullets, 1, DECK["title"])
+    return Image.open(p).convert("RGB")
+
+
+def test_title_band_hash_tells_titles_apart(tmp_path):
+    """Titles of similar length (phash of the band: 4-6 bits apart) are far apart; the same
+    title over other bullets is identical; a slide whose title differs is not a duplicate."""
+    import imagehash
+
+    from v2a.scenes.keyframes import HEAD_CHANGE, band_hash, find_duplicates, hash_distance
+
+    a = _slide(tmp_path, "a", "Tokenizers for other languages", ["One", "Two"])
+    b = _slide(tmp_path, "b", "Why tokenization matters, part 2", ["One", "Two"])
+    a2 = _slide(tmp_path, "a2", "Tokenizers for other languages", ["Three", "Four"])
+    c = _slide(tmp_path, "c", "Tokenizers for other languages, part 2", ["One", "Two"])
+    assert hash_distance(band_hash(a), band_hash(b)) >= HEAD_CHANGE
+    assert hash_distance(band_hash(a), band_hash(c)) >= HEAD_CHANGE
+    assert hash_distance(band_hash(a), band_hash(a2)) == 0
+    whole = [str(imagehash.phash(im)) for im in (a, c)]
+    # with a loose whole-frame tolerance they would be duplicates; the title says otherwise
+    assert find_duplicates(whole, 64) == [None, 0]
+    assert find_duplicates(whole, 64, heads=[band_hash(a), band_hash(c)]) == [None, None]
+    assert find_duplicates(whole, 64, heads=[band_hash(a), band_hash(a2)]) == [None, 0]

@@ -118,7 +118,7 @@ class Scene(Artifact):
     keyframe: str | None = None  # path relative to the work folder (keyframes/....jpg)
     keyframe_time: float | None = None
     phash: str | None = None
-    head_phash: str | None = None  # of the keyframe's title band (top 16%): slide title changes
+    head_hash: str | None = None  # of the keyframe's title band (top 16%): slide title changes
     duplicate_of: int | None = None  # index of an earlier scene with a near-identical keyframe
 
 
@@ -132,17 +132,13 @@ class Scenes(Artifact):
     scenes: list[Scene] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
 
-    def heading_changes(self, min_distance: int = 8) -> list[float]:
+    def heading_changes(self) -> list[float]:
         """Cuts where the title band of the keyframe changes too (a new slide *title*)."""
-        import imagehash
+        from .scenes.keyframes import HEAD_CHANGE, hash_distance
 
-        out = []
-        for a, b in zip(self.scenes, self.scenes[1:]):
-            if a.head_phash and b.head_phash and (imagehash.hex_to_hash(a.head_phash)
-                                                  - imagehash.hex_to_hash(b.head_phash)
-                                                  >= min_distance):
-                out.append(b.start)
-        return out
+        return [b.start for a, b in zip(self.scenes, self.scenes[1:])
+                if a.head_hash and b.head_hash and len(a.head_hash) == len(b.head_hash)
+                and hash_distance(a.head_hash, b.head_hash) >= HEAD_CHANGE]
 
     @property
     def cuts(self) -> list[float]:

@@ -67,7 +67,7 @@ STAGES: dict[str, StageSpec] = {
                   help="subtitles or Whisper → transcript.json/.srt/.vtt"),
         StageSpec("scenes", "v2a.scenes.stage:run", ("ingest",),
                   ("scene_threshold", "scene_min_len", "scene_downscale_width",
-                   "dedupe_distance"), ("scenes.json",), version=2,
+                   "dedupe_distance"), ("scenes.json",), version=3,
                   help="slide/scene cuts and one keyframe per scene"),
         StageSpec("outline", "v2a.write.outline:run", ("ingest", "transcribe", "scenes"),
                   LLM_FIELDS + ("use_platform_chapters", "outline_boundaries"),

@@ -187,7 +187,8 @@ def _mkdocs_yml(title: str, nav: list[dict]) -> str:
             "font": False,  # no Google Fonts: the site must work offline
             "features": ["navigation.top", "search.highlight", "search.suggest", "toc.follow"],
         },
-        "plugins": ["search"],
+        # offline: the search index ships as a script, so search works from file:// too
+        "plugins": ["search", "offline"],
         "markdown_extensions": ["attr_list", "md_in_html", "tables", "footnotes", "admonition",
                                 "pymdownx.details", {"toc": {"permalink": True}}],
         "nav": nav,

@@ -39,13 +39,14 @@ def run(ctx) -> str:
     assert len(frames) == len(bounds), "one keyframe slot per scene"
 
     t0 = time.perf_counter()
-    dups = find_duplicates([k.phash if k else None for k in frames], cfg.dedupe_distance)
+    dups = find_duplicates([k.phash if k else None for k in frames], cfg.dedupe_distance,
+                           heads=[k.head_hash if k else None for k in frames])
     scenes: list[Scene] = []
     for i, ((start, end), kf, dup) in enumerate(zip(bounds, frames, dups)):
         scene = Scene(index=i, start=round(start, 3), end=round(end, 3))
         if kf is not None:
             scene.keyframe_time, scene.phash, scene.duplicate_of = kf.time, kf.phash, dup
-            scene.head_phash = kf.head_hash
+            scene.head_hash = kf.head_hash
             if dup is None:
                 rel = f"keyframes/scene-{i:03d}.jpg"
                 atomic_write_bytes(ws.path(rel), kf.jpeg)
