@@ -181,6 +181,12 @@ def test_clean_strips_fences_and_repeated_heading():
     assert clean("Plain text.", "Intro", False) == ("Plain text.", None)
     assert clean('"""\nQuoted back.\n"""', "Intro", False) == ("Quoted back.", None)
     assert clean("# Other\nBody", "Intro", True) == ("Body", "Other")
+    chatty = ("I understand that the previous chapter ended with a reference to merges, and I "
+              "will continue from there. Merges come next.")
+    assert clean(chatty, "I", False) == ("Merges come next.", None)
+    assert clean("Sure, here is the rewritten chapter: Text.", "I", False) == ("Text.", None)
+    # the speaker's own words stay
+    assert clean("Sure, tokens are integers.", "I", False) == ("Sure, tokens are integers.", None)
 
 
 def test_empty_reply_or_refusal_is_retried_not_cached(lecture_media, tmp_path, fake_endpoint):

@@ -34,6 +34,13 @@ _NOTE = re.compile(r"\n\s*(?:-{3,}|\*{3,})\s*\n+\s*(?:\*\*)?note\b.*$", re.DOTAL
 _REFUSAL = re.compile(r"^\W*(i'?m sorry|i am sorry|sorry,|i apologi[sz]e|i can(?:no|')t (?:assist|"
                       r"help|do)|as an ai\b)", re.IGNORECASE)
 RETRY_TEMPERATURE = 0.7
+# a chatty opening about the task ("I understand that the previous chapter ended with ...,
+# and I will continue from there."): the first sentence only, and only when it talks about the
+# task, so a speaker's own "Sure, ..." stays
+_META_LEAD = re.compile(
+    r"^\s*(?:i understand|sure|certainly|of course|here is|here's|below is|as requested)\b"
+    r"[^.!?\n]*\b(?:chapter|transcript|rewrit\w*|prose|continue|previous|requested|below)\b"
+    r"[^.!?:\n]*[.!?:]\s*", re.IGNORECASE)
 _FENCED = re.compile(r"^```(?:markdown|md)?\s*\n(.*)\n```\s*$", re.DOTALL)
 
 
@@ -62,6 +69,7 @@ def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]
     if m and m.start() > 0:
         text = text[: m.start()].rstrip()
     text = _NOTE.sub("", text).rstrip()
+    text = _META_LEAD.sub("", text, count=1)
     return text, heading
 
 
