@@ -21,14 +21,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 WORD = "punctuation"  # spoken twice in talk b, never in a or c
 
 
-@pytest.fixture(params=["http", "file"])
-def site_server(feed_batch, request):  # noqa: F811
-    """Serve the batch root (site/ plus the video folders its media links point into) over
-    loopback HTTP, or open it straight from disk (file://, no server: the offline plugin)."""
+@pytest.fixture
+def site_server(feed_batch):  # noqa: F811
+    """Serve the batch root (site/ plus the video folders its media links point into)."""
     root = feed_batch.root
-    if request.param == "file":
-        yield feed_batch, root.resolve().as_uri()
-        return
     srv = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
     threading.Thread(target=srv.serve_forever, daemon=True).start()

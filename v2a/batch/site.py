@@ -187,8 +187,9 @@ def _mkdocs_yml(title: str, nav: list[dict]) -> str:
             "font": False,  # no Google Fonts: the site must work offline
             "features": ["navigation.top", "search.highlight", "search.suggest", "toc.follow"],
         },
-        # offline: the search index ships as a script, so search works from file:// too
-        "plugins": ["search", "offline"],
+        # not Material's "offline" plugin: it loads its iframe-worker shim from unpkg.com, so
+        # search would need the internet; serve the folder instead (`python -m http.server`)
+        "plugins": ["search"],
         "markdown_extensions": ["attr_list", "md_in_html", "tables", "footnotes", "admonition",
                                 "pymdownx.details", {"toc": {"permalink": True}}],
         "nav": nav,
