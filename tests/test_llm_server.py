@@ -60,8 +60,8 @@ CHILD = textwrap.dedent("""
     from v2a.config import Config
     from v2a.llm.client import open_llm
     h = open_llm(Config(local_ctx=512))
-    print(h.server.proc.pid, flush=True)
-    try:
+    try:  # the pid is printed inside: a signal sent as soon as it is read lands in the try
+        print(h.server.proc.pid, flush=True)
         time.sleep(600)
     finally:
         h.close()
@@ -72,8 +72,12 @@ CHILD = textwrap.dedent("""
 def test_no_orphan_server(how, tmp_path):
     """However v2a ends, its server goes too (SIGKILL: the kernel's parent-death signal)."""
     code = CHILD if how != "close" else CHILD.replace("time.sleep(600)", "pass")
+    # a child inherits an ignored SIGINT (e.g. from a runner started in the background), and
+    # Python then never raises KeyboardInterrupt: give it the default handling back
+    restore = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if how == "ctrl-c" else None
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                             stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
+                             stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent,
+                             preexec_fn=restore)
     try:
         pid = int(child.stdout.readline())
         if how == "ctrl-c":
