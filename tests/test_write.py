@@ -66,10 +66,11 @@ def test_rerun_makes_zero_calls(lecture_written):
     assert [r.status for r in reports] == ["ran", "ran"]
     assert proxy.requests == []  # not even /v1/models
     assert not ctx.services["llm"].opened
-    draft = read_model(wd / "chapters.json", Draft)
-    assert draft.usage.calls == 0 and draft.usage.cached_calls == len(draft.chapters)
-    assert [c.markdown for c in draft.chapters] == [
-        c.markdown for c in Draft.model_validate_json(before).chapters]
+    draft, first = read_model(wd / "chapters.json", Draft), Draft.model_validate_json(before)
+    # as many replayed replies as the first run made calls (a retried chapter made two)
+    assert draft.usage.calls == 0 and draft.usage.cached_calls == first.usage.calls
+    assert draft.usage.cached_calls >= len(draft.chapters)
+    assert [c.markdown for c in draft.chapters] == [c.markdown for c in first.chapters]
 
 
 @pytest.mark.slow
@@ -89,9 +90,10 @@ def test_changing_one_chapter_rewrites_only_it(lecture_written, tmp_path):
     draft = read_model(wd / "chapters.json", Draft)
     assert calls and all("Zanzibar" in json.dumps(r.body["messages"]) for r in calls)
     assert draft.usage.calls == len(calls)
-    assert draft.chapters[-1].usage.calls == 1  # the chapter with the edit
+    # the chapter with the edit (two calls if its first reply was a refusal, see below)
+    assert draft.chapters[-1].usage.calls in (1, 2)
     if len(draft.chapters) >= 3:  # the first chapter never sees the last one's text
-        assert draft.chapters[0].usage.cached_calls == 1
+        assert draft.chapters[0].usage.calls == 0 and draft.chapters[0].usage.cached_calls >= 1
 
 
 @pytest.mark.slow
@@ -110,10 +112,11 @@ def test_retitling_one_chapter_rewrites_only_it(lecture_written, tmp_path):
     assert read_model(wd / "outline.json", Outline).chapters[0].title == "Why Tokens Matter So Much"
     calls = _chapter_calls(proxy.requests)
     draft = read_model(wd / "chapters.json", Draft)
-    assert len(calls) == 1 and "Why Tokens Matter So Much" in calls[0].body["messages"][1][
-        "content"]
+    # one call (two if its first reply was a refusal), all for the renamed chapter
+    assert len(calls) in (1, 2) and all("Why Tokens Matter So Much" in c.body["messages"][1][
+        "content"] for c in calls)
     assert draft.chapters[0].title == "Why Tokens Matter So Much"
-    assert draft.chapters[0].usage.calls == 1
+    assert draft.chapters[0].usage.calls == len(calls)
     assert all(c.usage.cached_calls >= 1 and c.usage.calls == 0 for c in draft.chapters[1:])
 
 
