@@ -149,8 +149,7 @@ class CachedLLM(BaseLLM):
 
     def _key(self, messages, schema, max_tokens, temperature, tag) -> str:
         return LLMCache.key({
-            "model": self.cache_id, "messages": messages,
-            "max_tokens": max_tokens,
+            "model": self.cache_id, "messages": messages, "max_tokens": max_tokens,
             "temperature": temperature, "tag": tag,
             "schema": schema.model_json_schema() if schema else None,
         })

@@ -207,14 +207,6 @@ def select_starts(cands: list[Candidate], duration: float) -> list[Candidate]:
     return sorted(keep, key=lambda c: c.time)
 
 
-def depth_cutoff(cands: list[Candidate]) -> float:
-    """TextTiling's boundary cutoff (mean - sd/2) over the candidates' lexical depths."""
-    vals = [c.lexical for c in cands]
-    if len(vals) < 2:
-        return 0.5
-    return statistics.mean(vals) - statistics.pstdev(vals) / 2
-
-
 def target_chapters(duration: float, n_candidates: int) -> tuple[int, int, int]:
     """(suggested, min, max) chapter counts for a video of this length.
 

@@ -10,16 +10,15 @@ import re
 from collections import Counter
 
 from ..models import Segment
-from .candidates import Candidate, _STOP, target_chapters, tokens
+from .candidates import Candidate, _STOP, tokens
 
 _SURFACE = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
-def choose_starts(cands: list[Candidate], duration: float, count: int | None = None) -> list[int]:
-    """Segment indexes where chapters start (always including 0), best-scored first."""
-    n = count or target_chapters(duration, len(cands))[0]
-    best = sorted(cands, key=lambda c: (-c.score, c.time))[: max(0, n - 1)]
+def choose_starts(cands: list[Candidate], count: int) -> list[int]:
+    """Segment indexes where ``count`` chapters start (always including 0), best-scored first."""
+    best = sorted(cands, key=lambda c: (-c.score, c.time))[: max(0, count - 1)]
     return [0] + sorted(c.index for c in best)
 
 

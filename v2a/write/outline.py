@@ -74,6 +74,11 @@ class ArticleTitle(BaseModel):
     title: str
 
 
+def tidy_title(text: str) -> str:
+    """One line, without Markdown heading marks, emphasis or quotes around it."""
+    return " ".join(text.split()).strip(" #*\"")
+
+
 def excerpt(text: str, max_tokens: int) -> str:
     """The beginning of ``text``, about ``max_tokens`` long."""
     n = count_tokens(text)
@@ -124,9 +129,10 @@ class Outliner:
     # -- one validated call, repaired with its own error ------------------------------------
     def ask(self, user_template: str, variables: dict, schema: type[BaseModel], checker,
             label: str, task, max_tokens: int,
-            system_template: str = "outline.system.j2") -> list[Choice] | None:
+            system_template: str = "outline.system.j2"):
         """Ask, validate (pydantic, then ``checker(reply)``), and on a bad reply show the
-        model its error up to ``REPAIRS`` times; None when no reply was usable."""
+        model its error up to ``REPAIRS`` times; the checker's result, or None when no reply
+        was usable."""
         system = render(self.config, system_template, language=self.language)
         user = render(self.config, user_template, **variables)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
@@ -233,8 +239,7 @@ class Outliner:
         if merged is None:
             self.notes.append("merge failed; kept the strongest section starts")
             keep = set(fallback.choose_starts(
-                [c for c in cands if c.index in {s.index for s in sections}],
-                self.duration, hi))
+                [c for c in cands if c.index in {s.index for s in sections}], hi))
             merged = [s for s in sections if s.index in keep or s is sections[0]]
         return merged
 
@@ -282,12 +287,12 @@ class Outliner:
                         "chapters": [{"title": c.title, "summary": c.summary} for c in choices]},
                        ArticleTitle, lambda r: r, "article title", task, max_tokens=60,
                        system_template="outline_titles.system.j2")
-        if got is not None and got.title.strip():
-            self.article_title = " ".join(got.title.split()).strip(" #*\"")[:120]
+        if got is not None and tidy_title(got.title):
+            self.article_title = tidy_title(got.title)[:120]
         return choices
 
     def check_name(self, reply, start: int) -> Choice:
-        title = " ".join(reply.title.split()).strip(" #*\"")
+        title = tidy_title(reply.title)
         if not title:
             raise Invalid("the title is empty")
         return Choice(start, title[:120], " ".join(reply.summary.split()))
@@ -308,7 +313,7 @@ class Outliner:
                          count: int) -> list[Choice]:
         inside = {b.index for b in win[1:]}
         starts = [win[0].index] + fallback.choose_starts(
-            [c for c in cands if c.index in inside], self.duration, count)[1:]
+            [c for c in cands if c.index in inside], count)[1:]
         # the window ends where the next block (the next candidate) begins
         end = min((c.index for c in cands if c.index > win[-1].index), default=len(self.segments))
         return [Choice(i, t, s) for i, (t, s) in
