@@ -1,6 +1,6 @@
 """LLM benchmark: embedded servers and packaged models on the generated lecture.
 
-    .venv/bin/python -m bench.bench_llm [--servers llama-cpp-python,llama-server]
+    .venv/bin/python -m bench.bench_llm [--servers xllamacpp,llama-cpp-python]
                                         [--models qwen2.5-coder-1.5b,qwen2.5-coder-0.5b]
 
 Writes bench/results/llm.json with, per server: start-up time, RSS, prompt and generation
@@ -152,7 +152,7 @@ def save(result: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--servers", default="llama-cpp-python,llama-server")
+    ap.add_argument("--servers", default="xllamacpp,llama-cpp-python")
     ap.add_argument("--models", default="qwen2.5-coder-1.5b,qwen2.5-coder-0.5b")
     ap.add_argument("--skip-pipeline", action="store_true")
     args = ap.parse_args()

@@ -67,7 +67,8 @@ class TreeMonitor:
         return max((h for n, h in self.peaks.values() if needle in n), default=0)
 
     def summary(self) -> dict:
-        llm = max(self.peak_matching("llama_cpp.server"), self.peak_matching("llama-server"))
+        llm = max(self.peak_matching(n) for n in ("xllamacpp_child", "llama_cpp.server",
+                                                   "llama-server"))
         return {"v2a_peak_rss_mb": round(self.peak() / 2**20, 1),
                 "llm_server_peak_rss_mb": round(llm / 2**20, 1) if llm else None,
                 "processes": len(self.peaks)}

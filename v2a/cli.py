@@ -80,9 +80,11 @@ Concurrency = Annotated[int, typer.Option(
                                      "4-8 suits remote endpoints.")]
 LocalModel = Annotated[str, typer.Option(
     "--local-model", help="Embedded model: a packaged name (see `v2a models`) or a .gguf path.")]
-LocalServer = Annotated[Literal["llama-cpp-python", "llama-server"], typer.Option(
+LocalServer = Annotated[str, typer.Option(
     "--local-server",
-    help="Which local OpenAI-compatible server runs the embedded model.")]
+    help="Which local OpenAI-compatible server runs the embedded model: auto (the first that "
+         "runs on this CPU), xllamacpp (prebuilt llama.cpp server), llama-cpp-python (built "
+         "for this CPU), llama-server (your own llama.cpp binary).")]
 Lang = Annotated[Optional[str], typer.Option(
     "--lang", help="Write the article in this language (e.g. zh, ja). Default: as spoken.")]
 NoPlatformChapters = Annotated[bool, typer.Option(

@@ -63,7 +63,7 @@ class Config(BaseModel):
     llm_timeout: float = 600.0
     llm_retries: int = 4
     local_model: str = "qwen2.5-coder-1.5b"  # packaged GGUF name or a .gguf path
-    local_server: Literal["llama-cpp-python", "llama-server"] = "llama-cpp-python"
+    local_server: str = "auto"  # a registered local server, or the first that runs here
     local_ctx: int = 8192
     use_platform_chapters: bool = True
     # who places chapter starts: "code" (slide-title changes, topic shifts, pauses; the model

@@ -13,6 +13,12 @@ class InputError(V2AError):
     exit_code = 2
 
 
+class UsageError(V2AError):
+    """A command line or configuration the program cannot accept (unknown choice, bad value)."""
+
+    exit_code = 2
+
+
 class DownloadError(V2AError):
     """yt-dlp could not resolve or download the source."""
 

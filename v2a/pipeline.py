@@ -203,7 +203,7 @@ def versions() -> dict[str, str]:
 
     out = {"v2a": __version__}
     for pkg in ("yt-dlp", "faster-whisper", "ctranslate2", "scenedetect-headless", "openai",
-                "llama_cpp_python"):
+                "xllamacpp", "llama_cpp_python"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:

@@ -69,7 +69,12 @@ def strict_schema(schema: type[BaseModel]) -> dict:
 
     def fix(node: Any) -> Any:
         if isinstance(node, dict):
-            node = {k: fix(v) for k, v in node.items() if k not in ("title", "default")}
+            # "title"/"default" are schema annotations, except as *names* under "properties"
+            props = node.get("properties")
+            node = {k: fix(v) for k, v in node.items()
+                    if k not in ("title", "default", "properties")}
+            if isinstance(props, dict):
+                node["properties"] = {name: fix(sub) for name, sub in props.items()}
             if node.get("type") == "object" and "properties" in node:
                 node["additionalProperties"] = False
                 node["required"] = list(node["properties"])
@@ -190,7 +195,7 @@ class CachedLLM(BaseLLM):
 class Target:
     """What the config points at, worked out without any network or file work."""
 
-    kind: str  # "llama-cpp-python" | "llama-server" | "openai" | "langchain"
+    kind: str  # "local" (the embedded server) | "openai" | "langchain"
     model_name: str
     cache_id: str
     base_url: str | None = None
@@ -221,7 +226,7 @@ def describe(config: Config) -> Target:
         from .gguf import local_model_id
 
         alias, fp = local_model_id(config.local_model)
-        return Target(config.local_server, alias, f"local:{alias}:{fp}", None, embedded=True)
+        return Target("local", alias, f"local:{alias}:{fp}", None, embedded=True)
     base = base.rstrip("/")
     model = config.llm_model or (OPENAI_DEFAULT_MODEL if _host(base) == "api.openai.com" else None)
     return Target("openai", model or "(endpoint default)", f"{model or 'default'}@{base}", base,
@@ -305,9 +310,26 @@ def _progress(progress):
     return progress
 
 
+def pick_local_server(name: str):
+    """(name, ServerKind) for ``config.local_server``; "auto": the first that can run here."""
+    from ..registry import LOCAL_SERVERS
+    from .local.base import ServerUnavailable
+
+    if name != "auto":
+        return name, LOCAL_SERVERS.get(name)
+    reasons = []
+    for n, kind in LOCAL_SERVERS.items():
+        why = kind.unavailable()
+        if why is None:
+            return n, kind
+        reasons.append(f"{n}: {why}")
+    raise ServerUnavailable("no local model server can run here (" + "; ".join(reasons)
+                            + "); install one, or use an endpoint with --llm-base-url")
+
+
 def open_llm(config: Config, progress=None, lazy: bool = False) -> LLMHandle | LazyHandle:
     """Open the configured LLM. With no endpoint configured this starts the embedded server."""
-    from . import server as srv_mod
+    from .local import base as srv_mod
 
     srv_mod.install_handlers()  # from the main thread, so SIGTERM also stops a lazy server
     if lazy:
@@ -331,23 +353,23 @@ def open_llm(config: Config, progress=None, lazy: bool = False) -> LLMHandle | L
                             key_env=config.api_key_env)
         return LLMHandle(llm=llm, base_url=t.base_url, model_name=t.model_name, kind=t.kind)
 
+    from ..registry import LOCAL_SERVERS
     from .gguf import resolve
 
+    name, kind = pick_local_server(config.local_server)
     model = resolve(config.local_model, config.cache_dir, progress)
+    others = tuple(n for n, k in LOCAL_SERVERS.items() if n != name and k.unavailable() is None)
     server = srv_mod.LocalServer(
-        config.local_server, model.path, model.name, n_ctx=config.local_ctx,
-        parallel=config.llm_concurrency, log_dir=config.cache_dir / "logs")
-    with progress.task(f"starting local model {model.name} ({config.local_server})", total=None):
+        kind, model.path, model.name, n_ctx=config.local_ctx,
+        parallel=config.llm_concurrency, log_dir=config.cache_dir / "logs", alternatives=others)
+    with progress.task(f"starting local model {model.name} ({name})", total=None):
         server.start()
     llm = OpenAIBackend(
-        base_url=server.base_url, api_key="local", model=model.name, cache_id=t.cache_id,
-        # llama-cpp-python's server rejects json_schema but enforces a grammar this way
-        structured="json_object_schema" if config.local_server == "llama-cpp-python"
-        else "json_schema",
-        timeout=config.llm_timeout, retries=config.llm_retries, key_env=None,
-        extra_body={"seed": 0}, server=server)
+        base_url=server.base_url, api_key=server.api_key, model=model.name, cache_id=t.cache_id,
+        structured=kind.structured, timeout=config.llm_timeout, retries=config.llm_retries,
+        key_env=None, extra_body={"seed": 0}, server=server)
     return LLMHandle(llm=llm, base_url=server.base_url, model_name=model.name,
-                     kind=config.local_server, server=server, _closers=[server.stop])
+                     kind=name, server=server, _closers=[server.stop])
 
 
 def get_llm(ctx) -> CachedLLM:

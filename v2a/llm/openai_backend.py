@@ -129,11 +129,17 @@ class OpenAIBackend(BaseLLM):
         out[-1]["content"] = str(out[-1]["content"]) + note
         return out
 
+    def _transient(self, exc: BaseException) -> bool:
+        # a local server that has died is not coming back: report it now, not after retries
+        if self.server is not None and not self.server.alive:
+            return False
+        return _transient(exc)
+
     def _call(self, fn):
         try:
             for attempt in Retrying(stop=stop_after_attempt(self.retries + 1),
                                     wait=wait_exponential_jitter(initial=1, max=30),
-                                    retry=retry_if_exception(_transient), reraise=True):
+                                    retry=retry_if_exception(self._transient), reraise=True):
                 with attempt:
                     return fn()
         except openai.APIStatusError as exc:
@@ -146,8 +152,7 @@ class OpenAIBackend(BaseLLM):
     def _error(self, exc: Exception) -> LLMError:
         where = self.base_url
         if self.server is not None and not self.server.alive:
-            return EndpointError(f"the embedded model server stopped unexpectedly "
-                                 f"(log: {self.server.log_path})")
+            return EndpointError(self.server.failure())
         tries = f" after {self.retries + 1} tries" if self.retries else ""
         if isinstance(exc, openai.AuthenticationError):
             hint = f": check ${self.key_env}" if self.key_env else ""

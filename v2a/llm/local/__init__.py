@@ -1,0 +1,1 @@
+"""Local OpenAI-compatible model servers (the embedded default and its alternatives)."""
