@@ -21,9 +21,9 @@ from pathlib import Path
 
 from bench.metrics import boundary_prf, grounding
 from v2a.config import Config
-from v2a.llm.client import open_llm
+from v2a.llm.open import open_llm
 from v2a.models import Draft, Outline, Transcript
-from v2a.pipeline import Context, run_pipeline, run_stage
+from v2a.pipeline import StageContext, run_pipeline, run_stage
 from v2a.workspace import Workspace, read_model
 
 RESULTS = Path(__file__).parent / "results" / "llm.json"
@@ -57,7 +57,8 @@ def speed(llm) -> dict:
     t_gen = time.perf_counter() - t
     per_prompt_tok = t_prompt / max(1, c.usage.prompt_tokens)
     gen_s = max(1e-3, t_gen - per_prompt_tok * g.usage.prompt_tokens)
-    return {"prompt_tokens": c.usage.prompt_tokens, "prompt_tok_s": round(c.usage.prompt_tokens / t_prompt, 1),
+    return {"prompt_tokens": c.usage.prompt_tokens,
+            "prompt_tok_s": round(c.usage.prompt_tokens / t_prompt, 1),
             "gen_tokens": g.usage.completion_tokens,
             "gen_tok_s": round(g.usage.completion_tokens / gen_s, 1)}
 
@@ -115,12 +116,12 @@ def bench_pipeline(media: Path, model: str, server: str, chapters_truth: list[fl
     handle = open_llm(cfg)
     try:
         for run, force in (("first", []), ("rerun_forced", ["outline", "write"])):
-            ctx = Context(ws=Workspace(wd), config=cfg.model_copy(update={"force": force}),
+            ctx = StageContext(ws=Workspace(wd), config=cfg.model_copy(update={"force": force}),
                           src=str(wd))
-            ctx.services["llm"] = handle
+            ctx.llm_handle = handle
             t = time.perf_counter()
             stages = {n: run_stage(ctx, n).status for n in ("outline", "write")}
-            cached = ctx.services["llm.cached"]
+            cached = ctx.llm()
             usage = read_model(wd / "outline.json", Outline).usage.add(
                 read_model(wd / "chapters.json", Draft).usage)
             out[run] = {"wall_s": round(time.perf_counter() - t, 1), "stages": stages,

@@ -70,12 +70,12 @@ def _yt2doc_chapters(md: str) -> list[float]:
 
 def _plain(md: str) -> str:
     text = _TS.sub(" ", md)
-    return "\n".join(l for l in text.splitlines() if not l.startswith("#"))
+    return "\n".join(ln for ln in text.splitlines() if not ln.startswith("#"))
 
 
 def compare(video: Path) -> dict:
     from v2a.config import Config
-    from v2a.llm.client import open_llm
+    from v2a.llm.open import open_llm
     from v2a.transcribe.whisper_models import prepare
 
     if not (VENV / "bin" / "python").exists():
@@ -127,7 +127,7 @@ def compare(video: Path) -> dict:
                 out["yt2doc_wer"] = round(wer(_plain(md), ref), 4)
                 out["yt2doc_words"] = len(normalize(_plain(md)).split())
                 out["yt2doc_chapters"] = boundary_prf(_yt2doc_chapters(md), truth_chapters, 10.0)
-                out["yt2doc_sections"] = sum(1 for l in md.splitlines() if l.startswith("## "))
+                out["yt2doc_sections"] = sum(1 for ln in md.splitlines() if ln.startswith("## "))
                 out["yt2doc_produces"] = ("one Markdown file: chapter headings + transcript "
                                           "paragraphs with timestamps (no prose rewrite, no "
                                           "images, no HTML)")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bench.metrics import (article_sections, boundary_prf, grounding, images_in_range,
-                           normalize, wer)
+from bench.metrics import article_sections, boundary_prf, grounding, images_in_range, normalize, wer
 from bench.peers.yt2doc_offline import SimpleSplitter
 from bench.procmon import TreeMonitor
 

@@ -64,7 +64,7 @@ def video_at(page, t: float) -> None:
 
 
 def test_timestamps_and_images_seek_the_video(chromium, served, lecture):
-    ws, url = served
+    _ws, url = served
     page, problems, outside = open_page(chromium, url)
     try:
         page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=15000)
@@ -102,7 +102,7 @@ def test_timestamps_and_images_seek_the_video(chromium, served, lecture):
 
 
 def test_title_script_and_onerror_in_text_do_not_run(chromium, served):
-    ws, url = served
+    _ws, url = served
     page, problems, outside = open_page(chromium, url)
     try:
         page.wait_for_load_state("load")
@@ -118,8 +118,8 @@ def test_title_script_and_onerror_in_text_do_not_run(chromium, served):
 
 
 def test_links_still_work_without_javascript(chromium, served):
-    ws, url = served
-    page, problems, _ = open_page(chromium, url, java_script_enabled=False)
+    _ws, url = served
+    page, _problems, _ = open_page(chromium, url, java_script_enabled=False)
     try:
         chip = page.locator("section.chapter").nth(1).locator(".when a")
         t = chip.get_attribute("data-t")

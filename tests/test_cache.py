@@ -63,19 +63,19 @@ def test_config_and_input_changes(talk, tmp_path):
     out = tmp_path / "out"
     run(talk, out)
     # ingest's own config field: ingest re-runs; its output is identical, so audio stays cached
-    assert run(talk, out, max_duration=3600) == {"ingest": "ran", "audio": "cached"}
-    assert run(talk, out, max_duration=3600) == {"ingest": "cached", "audio": "cached"}
+    assert run(talk, out, max_minutes=60) == {"ingest": "ran", "audio": "cached"}
+    assert run(talk, out, max_minutes=60) == {"ingest": "cached", "audio": "cached"}
     # a sidecar subtitle appears: ingest re-runs and records it; source.json changed, so the
     # stages after it re-run too (the runner keys on whole upstream outputs)
     (talk.parent / "talk.en.vtt").write_text("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nHi\n")
-    assert run(talk, out, max_duration=3600) == {"ingest": "ran", "audio": "ran"}
+    assert run(talk, out, max_minutes=60) == {"ingest": "ran", "audio": "ran"}
     assert [t.lang for t in read_model(workdir(out) / "source.json", Source).subtitles] == ["en"]
     # the file itself is replaced by a 12 s cut: both stages re-run
     short = talk.with_name("short.mp4")
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(talk), "-t", "12", "-c", "copy",
                     str(short)], check=True)
     short.replace(talk)
-    assert run(talk, out, max_duration=3600) == {"ingest": "ran", "audio": "ran"}
+    assert run(talk, out, max_minutes=60) == {"ingest": "ran", "audio": "ran"}
     assert wav_info(workdir(out) / WAV_NAME)[3] == pytest.approx(12, abs=0.3)
 
 
@@ -115,5 +115,5 @@ def test_transcribe_target_second_run_cached(talk, tmp_path):
     second = run_pipeline(str(talk), cfg, target="transcribe")
     assert [(s.name, s.status) for s in second.stages] == [
         ("ingest", "cached"), ("audio", "cached"), ("transcribe", "cached")]
-    log = [e for e in Path(second.workdir, ".v2a", "stages.log").read_text().splitlines()]
+    log = Path(second.workdir, ".v2a", "stages.log").read_text().splitlines()
     assert sum('"cached"' in line for line in log) == 3

@@ -164,7 +164,7 @@ def test_missing_and_odd_local_inputs(tmp_path):
 
 def test_max_duration(lecture, tmp_path):
     with pytest.raises(InputError, match="over the --max-duration limit of 1.0 min"):
-        ingest(str(lecture.video), tmp_path / "out", max_duration=60)
+        ingest(str(lecture.video), tmp_path / "out", max_minutes=1)
 
 
 def _feed(base: str) -> str:
@@ -242,7 +242,7 @@ def test_platform_metadata_mapping(tmp_path):
     (tmp_path / "media").mkdir()
     got = tmp_path / "media" / "source.en.vtt"
     got.write_text("WEBVTT\n")
-    fmt = lambda ext, lang: {"ext": ext, "url": f"https://x/{lang}.{ext}"}  # noqa: E731
+    fmt = lambda ext, lang: {"ext": ext, "url": f"https://x/{lang}.{ext}"}
     info = {
         "subtitles": {"en": [fmt("json3", "en"), fmt("vtt", "en")], "live_chat": [fmt("json", "c")],
                       "fr": [fmt("srv3", "fr")]},

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import socket
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
@@ -18,9 +18,11 @@ from pydantic import BaseModel
 from tests.fixtures.llm import chat_reply
 from v2a.config import Config
 from v2a.errors import LLMError, V2AError
+from v2a.llm.base import EndpointError, OutputError
 from v2a.llm.cache import LLMCache
-from v2a.llm.client import (CachedLLM, EndpointError, OutputError, describe, open_llm,
-                            parse_structured, strict_schema)
+from v2a.llm.cached import CachedLLM
+from v2a.llm.open import describe, open_llm
+from v2a.llm.structured import parse_structured, strict_schema
 from v2a.llm.usage import cost, count_tokens, make_usage
 
 

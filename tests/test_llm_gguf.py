@@ -30,7 +30,7 @@ def split_model(tmp_path, monkeypatch):
 
 
 def test_assembled_once_verified_and_stamped(split_model, tmp_path):
-    p, data = split_model
+    _p, data = split_model
     cache = tmp_path / "cache"
     assert next(m for m in gguf.list_packaged(cache) if m["name"] == "test-tiny")["ready"] is False
     path = gguf.prepare("test-tiny", cache)
@@ -54,7 +54,7 @@ def test_sha_mismatch_is_refused_and_leaves_nothing(split_model, tmp_path, monke
 
 
 def test_tampered_file_is_reassembled(split_model, tmp_path):
-    p, data = split_model
+    _p, data = split_model
     cache = tmp_path / "cache"
     path = gguf.prepare("test-tiny", cache)
     time.sleep(0.01)

@@ -79,7 +79,7 @@ def test_embedded_server_lists_only_its_model_and_wants_its_key(llm_server):
 CHILD = textwrap.dedent("""
     import sys, time
     from v2a.config import Config
-    from v2a.llm.client import open_llm
+    from v2a.llm.open import open_llm
     h = open_llm(Config(local_ctx=512))
     try:  # the pid is printed inside: a signal sent as soon as it is read lands in the try
         print(h.server.proc.pid, flush=True)
@@ -133,7 +133,7 @@ def test_server_that_cannot_load_its_model_says_why(tmp_path):
 def test_server_killed_while_answering_is_reported_at_once_with_its_signal(tmp_path):
     """A crash in native code mid-call (SIGSEGV here, as the AMX crash was) is reported within
     seconds, with the signal and what to try; it is not retried as if it were transient."""
-    from v2a.llm.client import open_llm
+    from v2a.llm.open import open_llm
 
     h = open_llm(Config(local_ctx=512, llm_retries=4))
     try:

@@ -12,7 +12,7 @@ from tests.fixtures.llm import chat_reply, copy_workdir, endpoint_config, run_st
 from v2a.models import Outline, PlatformChapter, Scenes, Segment, Source, Transcript
 from v2a.workspace import read_model, write_json
 from v2a.write import candidates as cand
-from v2a.write.outline import Block, split_windows
+from v2a.write.windows import Block, split_windows
 
 TOL = 3.0  # seconds: slides of the 91 s lecture are ~10 s long, so ±10 s would be meaningless
 

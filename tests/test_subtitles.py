@@ -108,7 +108,7 @@ def _source(*tracks: SubtitleTrack) -> Source:
                   subtitles=list(tracks))
 
 
-def T(lang, automatic=False, ext="vtt", path=True):  # noqa: N802 - short test helper
+def T(lang, automatic=False, ext="vtt", path=True):
     return SubtitleTrack(lang=lang, ext=ext, automatic=automatic,
                          path=f"media/source.{lang}.{ext}" if path else None)
 

@@ -210,13 +210,13 @@ def _with_sidecar(clip: Path, folder: Path) -> Path:
 
 
 def test_sidecar_subtitles_used_without_whisper(clip, tmp_path, monkeypatch):
-    from v2a.transcribe import base, faster
+    from v2a.transcribe import faster
 
     def boom(*a, **k):
         raise AssertionError("Whisper was loaded although subtitles exist")
 
     monkeypatch.setattr(faster, "load_model", boom)
-    monkeypatch.setattr(base, "get_backend", boom)
+    monkeypatch.setattr(faster.FasterWhisperBackend, "transcribe", boom)
     media = _with_sidecar(clip, tmp_path / "in")
     wd = tmp_path / "work"
     report = run_pipeline(str(media), Config(workdir=wd, asr="auto"), target="transcribe")
@@ -250,7 +250,7 @@ def test_asr_never_without_subtitles_is_one_line_error(clip, tmp_path):
 @pytest.mark.parametrize("cfg, message", [
     (dict(whisper_model="./no-such-model"), "no such model folder"),
     (dict(whisper_model="large-v3"), "not available offline"),
-    (dict(language="de"), "English-only"),
+    (dict(spoken_language="de"), "English-only"),
     (dict(asr_backend="openai-whisper"), "v2a[openai-whisper]"),
 ])
 def test_model_mistakes_are_clear_errors(clip, tmp_path, cfg, message):

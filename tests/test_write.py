@@ -10,8 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.fixtures.llm import (CountingProxy, chat_reply, copy_workdir, endpoint_config,
-                                run_stages)
+from tests.fixtures.llm import chat_reply, copy_workdir, endpoint_config, run_stages
 from v2a.models import Draft, Outline, OutlineChapter
 from v2a.workspace import read_model, write_json
 from v2a.write.chapters import clean
@@ -66,7 +65,7 @@ def test_rerun_makes_zero_calls(lecture_written):
     reports, ctx = run_stages(wd, forced, "outline", "write")
     assert [r.status for r in reports] == ["ran", "ran"]
     assert proxy.requests == []  # not even /v1/models
-    assert not ctx.services["llm"].opened
+    assert not ctx.llm_handle.opened
     draft, first = read_model(wd / "chapters.json", Draft), Draft.model_validate_json(before)
     # as many replayed replies as the first run made calls (a retried chapter made two)
     assert draft.usage.calls == 0 and draft.usage.cached_calls == first.usage.calls
@@ -169,7 +168,7 @@ def test_other_language_titles_and_prompt(lecture_media, tmp_path, fake_endpoint
     wd = copy_workdir(lecture_media, tmp_path / "ws")
     write_json(wd / "outline.json", _outline_for(wd, 2))
     fake = fake_endpoint(lambda b, n, h: (200, chat_reply("## トークン化\n\n本文です。")))
-    run_stages(wd, endpoint_config(fake.base_url, "fake-model", wd, lang="ja"), "write")
+    run_stages(wd, endpoint_config(fake.base_url, "fake-model", wd, article_language="ja"), "write")
     draft = read_model(wd / "chapters.json", Draft)
     assert draft.lang == "ja"
     assert [c.title for c in draft.chapters] == ["トークン化", "トークン化"]
@@ -216,7 +215,7 @@ def test_embedded_server_serves_chapters_concurrently(lecture_written, tmp_path)
     once (its /slots endpoint shows both busy) and accepts the standard strict json_schema."""
     from pydantic import BaseModel
 
-    from v2a.llm.client import open_llm
+    from v2a.llm.open import open_llm
 
     cfg = lecture_written.config.model_copy(update={
         "llm_base_url": None, "llm_model": None, "llm_concurrency": 2, "local_ctx": 2048})

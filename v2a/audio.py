@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .errors import InputError, MediaError
 from .ingest.probe import looks_like_mp4
-
-if TYPE_CHECKING:
-    from .pipeline import Context
+from .stage import StageContext, StageResult
 
 RATE = 16000
 WAV_NAME = "audio.wav"
@@ -86,7 +83,7 @@ def extract_audio(media: Path, out: Path) -> float:
     return got
 
 
-def run(ctx: "Context") -> str:
+def run(ctx: StageContext) -> StageResult:
     src = ctx.source
     media = ctx.ws.resolve(src.media_path)
     if not media.exists():
@@ -96,4 +93,4 @@ def run(ctx: "Context") -> str:
     with ctx.progress.task("audio", total=src.duration or None) as bar:
         got = extract_audio(media, ctx.ws.path(WAV_NAME))
         bar.update(completed=src.duration or got)
-    return f"{got:.1f} s at {RATE // 1000} kHz mono"
+    return StageResult(f"{got:.1f} s at {RATE // 1000} kHz mono")

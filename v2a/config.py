@@ -1,22 +1,29 @@
-"""Run configuration: one object, filled from CLI flags / environment, read by every stage.
+"""Run configuration: every option, defined once — type, default, flags, help, the commands that
+show it and the stages whose cache keys it enters (``Opt``, see ``v2a.options``).
 
-Each stage declares which fields it depends on (see ``pipeline.STAGES``); only those fields
-enter its cache key, so changing, say, the LLM model never re-runs transcription.
+The CLI, the stage cache keys and the allowed values of extension points (ASR engines, LLM
+providers, local servers...) all derive from this class; changing, say, the LLM model never
+re-runs transcription because only the outline and write stages declare it.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-AsrMode = Literal["auto", "always", "never"]
+from .options import ALL, MEDIA, RUN, Opt, opt_of
+from .registry import ASR_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, RENDERERS
+from .stages import STAGE_NAMES
+
+LLM = ("outline", "write")  # the stages that call the LLM
+T, S, M, W = "Transcript", "Scenes", "Model (LLM)", "Article"
 
 
 def default_cache_dir() -> Path:
-    """Where assembled models live (joined once, verified, reused across runs)."""
+    """Where assembled models and server logs live (``$V2A_CACHE_DIR`` overrides)."""
     env = os.environ.get("V2A_CACHE_DIR")
     if env:
         return Path(env)
@@ -26,62 +33,177 @@ def default_cache_dir() -> Path:
 
 
 class Config(BaseModel):
-    # where work folders go
-    out_root: Path = Path("outputs")
-    workdir: Path | None = None  # explicit work folder (overrides out_root/<slug>)
-    cache_dir: Path = Field(default_factory=default_cache_dir)
+    model_config = {"validate_assignment": True}
 
-    # ingest
-    cookies: Path | None = None
-    max_duration: float | None = None  # seconds; longer sources are refused
-    title: str | None = None  # the source's title, when what the download reports is poor
+    # -- where things go -------------------------------------------------------------------------
+    out_root: Annotated[Path, Opt(
+        "Root folder for work folders (one per video: OUT/<slug>/).", ("--out", "-o"),
+        commands=ALL)] = Path("outputs")
+    workdir: Annotated[Path | None, Opt(
+        "Use exactly this work folder instead of OUT/<slug>.", ("--workdir",),
+        commands=("run", "transcribe", "scenes"))] = None
+    cache_dir: Annotated[Path, Opt(
+        "Assembled models and server logs ($V2A_CACHE_DIR).")] = Field(
+        default_factory=default_cache_dir)
 
-    # transcript
-    asr: AsrMode = "auto"
-    auto_captions: bool = False  # allow platform auto-captions as a transcript in auto mode
-    sub_langs: list[str] = Field(default_factory=lambda: ["en", "en-US", "en-GB"])
-    asr_backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
-    whisper_model: str = "tiny.en"  # packaged name, hub name or CTranslate2 folder path
-    language: str | None = None  # force the spoken language (else detected)
-    asr_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
-    beam_size: int = 5
-    vad: bool = True
+    # -- ingest ----------------------------------------------------------------------------------
+    cookies: Annotated[Path | None, Opt(
+        "A cookies.txt file for sites that need a login (passed to yt-dlp).", ("--cookies",),
+        commands=ALL)] = None
+    max_minutes: Annotated[float | None, Opt(
+        "Refuse (skip, in a batch) sources longer than this many minutes.",
+        ("--max-duration",), stages=("ingest",), commands=RUN, min=0.1,
+        metavar="MINUTES")] = None
+    title: Annotated[str | None, Opt(
+        "The video's title, when the download or file name gives a poor one.", ("--title",),
+        stages=("ingest",), commands=("run", "transcribe", "scenes"))] = None
 
-    # scenes
-    scene_threshold: float = 1.5  # luma+edges score; generated slides: cuts >= 2.8, noise <= 0.2
-    scene_min_len: float = 2.0  # seconds
-    scene_downscale_width: int = 320
-    dedupe_distance: int = 4  # phash Hamming distance below which keyframes are dupes (same
-    # slide re-shown: 0-2; different bullets on the same slide theme: >= 6)
+    # -- transcript ------------------------------------------------------------------------------
+    asr: Annotated[str, Opt(
+        "auto: reuse human subtitles when present, else Whisper. always: Whisper. never: "
+        "subtitles only (fails if none).", ("--asr",), stages=("transcribe",),
+        commands=MEDIA, choices=("auto", "always", "never"), panel=T)] = "auto"
+    auto_captions: Annotated[bool, Opt(
+        "Allow the platform's automatic captions as the transcript (off: they are often poor).",
+        ("--auto-captions/--no-auto-captions",), stages=("transcribe",), commands=MEDIA,
+        panel=T)] = False
+    sub_langs: Annotated[list[str], Opt(
+        "Subtitle languages to reuse, best first.", stages=("transcribe",))] = Field(
+        default_factory=lambda: ["en", "en-US", "en-GB"])
+    asr_backend: Annotated[str, Opt(
+        "ASR engine (openai-whisper needs `pip install v2a\\[openai-whisper]`).",
+        ("--asr-backend",), stages=("transcribe",), commands=MEDIA, registry=ASR_ENGINES,
+        panel=T)] = "faster-whisper"
+    whisper_model: Annotated[str, Opt(
+        "tiny.en (packaged, offline default), base (packaged multilingual), a hub name such as "
+        "large-v3 (online), or a CTranslate2 folder.", ("--whisper-model",),
+        stages=("transcribe",), commands=MEDIA, panel=T)] = "tiny.en"
+    spoken_language: Annotated[str | None, Opt(
+        "The language spoken in the video (e.g. de); default: detected.",
+        ("--spoken-language", "--language"), stages=("transcribe",), commands=MEDIA,
+        panel=T)] = None
+    asr_threads: Annotated[int, Opt("CPU threads for Whisper.")] = Field(
+        default_factory=lambda: os.cpu_count() or 2)
+    beam_size: Annotated[int, Opt(
+        "Whisper beam size.", ("--beam-size",), stages=("transcribe",), commands=MEDIA,
+        min=1, panel=T)] = 5
+    vad: Annotated[bool, Opt(
+        "Skip non-speech with a voice-activity detector before Whisper.",
+        ("--vad/--no-vad",), stages=("transcribe",), commands=MEDIA, panel=T)] = True
 
-    # LLM
-    llm_base_url: str | None = None  # None: embedded local server (or OPENAI_BASE_URL if set)
-    llm_model: str | None = None  # None: the embedded default, or gpt-4o-mini on OpenAI
-    api_key_env: str = "OPENAI_API_KEY"
-    llm_provider: Literal["openai", "langchain"] = "openai"
-    llm_concurrency: int = 1
-    llm_timeout: float = 600.0
-    llm_retries: int = 4
-    local_model: str = "qwen2.5-coder-1.5b"  # packaged GGUF name or a .gguf path
-    local_server: str = "auto"  # a registered local server, or the first that runs here
-    local_ctx: int = 8192
-    use_platform_chapters: bool = True
-    # who places chapter starts: "code" (slide-title changes, topic shifts, pauses; the model
-    # only names the chapters), "model" (the model picks among those candidates), or "auto":
-    # code for the embedded model (measured: it picks poorly), the model for any other endpoint
-    outline_boundaries: Literal["auto", "code", "model"] = "auto"
-    lang: str | None = None  # write the article in this language (default: source language)
-    prompts_dir: Path | None = None
-    temperature: float = 0.2
+    # -- scenes ----------------------------------------------------------------------------------
+    scene_threshold: Annotated[float, Opt(
+        "Scene-cut threshold on luma+edges; lower finds subtler slide changes.",
+        ("--scene-threshold",), stages=("scenes",), commands=MEDIA, min=0.0,
+        panel=S)] = 1.5  # generated slides: cuts >= 2.8, noise <= 0.2
+    scene_min_len: Annotated[float, Opt(
+        "Shortest scene, seconds.", ("--scene-min-len",), stages=("scenes",), commands=MEDIA,
+        min=0.0, panel=S)] = 2.0
+    scene_downscale_width: Annotated[int, Opt(
+        "Width frames are shrunk to before scene detection.", stages=("scenes",))] = 320
+    # phash Hamming distance below which keyframes are dupes (same slide re-shown: 0-2;
+    # different bullets on the same slide theme: >= 6)
+    dedupe_distance: Annotated[int, Opt(
+        "Keyframes closer than this (perceptual-hash bits) are one slide.",
+        stages=("scenes",))] = 4
 
-    # render
-    self_contained: bool = False
+    # -- LLM -------------------------------------------------------------------------------------
+    llm_base_url: Annotated[str | None, Opt(
+        "OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, LM Studio, llama.cpp). Default: "
+        "the embedded local model.", ("--llm-base-url",), stages=LLM, commands=RUN,
+        envvar="OPENAI_BASE_URL", panel=M)] = None
+    llm_model: Annotated[str | None, Opt(
+        "Model name at the endpoint (or provider:model with --llm-provider langchain).",
+        ("--model", "-m"), stages=LLM, commands=RUN, panel=M)] = None
+    api_key_env: Annotated[str, Opt(
+        "Name of the environment variable holding the API key.", ("--api-key-env",),
+        commands=RUN, panel=M)] = "OPENAI_API_KEY"
+    llm_provider: Annotated[str, Opt(
+        "openai: any OpenAI-compatible endpoint (or the embedded model). langchain: "
+        "init_chat_model providers (needs v2a\\[langchain]).", ("--llm-provider",),
+        stages=LLM, commands=RUN, registry=LLM_PROVIDERS, panel=M)] = "openai"
+    llm_concurrency: Annotated[int, Opt(
+        "LLM calls at once. 1 suits the embedded CPU model; 4-8 suit remote endpoints.",
+        ("--llm-concurrency",), commands=RUN, min=1, panel=M)] = 1
+    llm_timeout: Annotated[float, Opt(
+        "Seconds one LLM call may take before it is retried.", ("--llm-timeout",),
+        commands=RUN, min=1, panel=M)] = 600.0
+    llm_retries: Annotated[int, Opt(
+        "Retries of a call that failed transiently (429, 5xx, timeout).", ("--llm-retries",),
+        commands=RUN, min=0, panel=M)] = 4
+    local_model: Annotated[str, Opt(
+        "Embedded model: a packaged name (see `v2a models`) or a .gguf path.",
+        ("--local-model",), stages=LLM, commands=RUN, panel=M)] = "qwen2.5-coder-1.5b"
+    local_server: Annotated[str, Opt(
+        "Server for the embedded model: auto (the first that runs on this CPU), xllamacpp "
+        "(prebuilt llama.cpp server), llama-cpp-python (built for this CPU), llama-server "
+        "(your own llama.cpp binary).", ("--local-server",), commands=RUN,
+        registry=LOCAL_SERVERS, extra_choices=("auto",), panel=M)] = "auto"
+    local_ctx: Annotated[int, Opt(
+        "Context window of the embedded model, tokens (per parallel call).", ("--local-ctx",),
+        stages=LLM, commands=RUN, min=512, panel=M)] = 8192
+    temperature: Annotated[float, Opt(
+        "Sampling temperature of every LLM call.", ("--temperature",), stages=LLM,
+        commands=RUN, min=0.0, panel=M)] = 0.2
+    prompts_dir: Annotated[Path | None, Opt(
+        "Take prompt templates from this folder first (see prompts/README.md).",
+        ("--prompts-dir",), commands=RUN, panel=M)] = None
 
-    # run control
-    force: list[str] = Field(default_factory=list)
-    quiet: bool = False
+    # -- outline and article ---------------------------------------------------------------------
+    use_platform_chapters: Annotated[bool, Opt(
+        "Use the video's own chapters as the outline when it has them.",
+        ("--platform-chapters/--no-platform-chapters",), stages=("outline",), commands=RUN,
+        panel=W)] = True
+    outline_boundaries: Annotated[str, Opt(
+        "Who places chapter starts. code: slide-title changes, topic shifts and pauses (the "
+        "LLM only names chapters). model: the LLM picks among those candidates. auto: code for "
+        "the embedded model, model for any other endpoint.", ("--chapters",),
+        stages=("outline",), commands=RUN, choices=("auto", "code", "model"),
+        panel=W)] = "auto"
+    article_language: Annotated[str | None, Opt(
+        "Write the article in this language (e.g. zh, ja); default: as spoken.",
+        ("--article-language", "--lang"), stages=LLM, commands=RUN, panel=W)] = None
+    formats: Annotated[list[str], Opt(
+        "Output formats to render (repeatable).", ("--format",), stages=("render",),
+        commands=RUN, registry=RENDERERS, multiple=True, metavar="FORMAT", panel=W)] = Field(
+        default_factory=lambda: ["markdown", "html"])
+    self_contained: Annotated[bool, Opt(
+        "Embed keyframes in the HTML file (one file to share).", ("--self-contained",),
+        stages=("render",), commands=RUN, panel=W)] = False
 
-    def stage_view(self, fields: tuple[str, ...]) -> dict:
-        """The JSON-able subset of config a stage depends on (its cache key material)."""
+    # -- run control -----------------------------------------------------------------------------
+    force: Annotated[list[str], Opt(
+        "Re-run this stage even if cached (repeatable).", ("--force", "-f"), commands=ALL,
+        choices=STAGE_NAMES, multiple=True, metavar="STAGE")] = Field(default_factory=list)
+    quiet: Annotated[bool, Opt("No progress bars.", ("--quiet", "-q"), commands=ALL)] = False
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _allowed(cls, value, info):
+        """Values of registry/choice options must be known (one clear line otherwise)."""
+        o = opt_of(cls.model_fields[info.field_name])
+        if o is None or value is None or not (o.registry or o.choices):
+            return value
+        allowed = o.allowed()
+        for v in value if isinstance(value, list) else [value]:
+            if v not in allowed:
+                flag = o.flags[0].split("/")[0] if o.flags else info.field_name
+                raise ValueError(f"{flag} {v!r} is not one of: {', '.join(allowed)}")
+        return value
+
+    def stage_view(self, stage: str) -> dict:
+        """The JSON-able config fields ``stage`` depends on (its cache key material)."""
         data = self.model_dump(mode="json")
-        return {f: data[f] for f in fields}
+        return {name: data[name] for name, f in type(self).model_fields.items()
+                if (o := opt_of(f)) is not None and stage in o.stages}
+
+
+def options() -> list[tuple[str, Opt, object]]:
+    """(field name, Opt, default) of every config field, in declaration order."""
+    out = []
+    for name, f in Config.model_fields.items():
+        o = opt_of(f)
+        if o is not None:
+            default = f.default_factory() if f.default_factory else f.default  # type: ignore[call-arg]
+            out.append((name, o, default))
+    return out

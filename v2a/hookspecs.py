@@ -7,7 +7,7 @@ is depends on the registry (see ``v2a.registry``).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pluggy
 

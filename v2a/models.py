@@ -107,6 +107,13 @@ class Transcript(Artifact):
     def text(self) -> str:
         return " ".join(s.text.strip() for s in self.segments)
 
+    def between(self, first: int, last: int) -> list[Segment]:
+        """The segments with ids ``first`` to ``last``, inclusive."""
+        return [s for s in self.segments if first <= s.id <= last]
+
+    def text_between(self, first: int, last: int) -> str:
+        return " ".join(s.text.strip() for s in self.between(first, last))
+
 
 # --- scenes -----------------------------------------------------------------------------------
 
@@ -157,7 +164,7 @@ class Usage(Artifact):
     cost_usd: float | None = None
     estimated: bool = False  # token counts estimated (tiktoken) because the API gave none
 
-    def add(self, other: "Usage") -> "Usage":
+    def add(self, other: Usage) -> Usage:
         cost = None
         if self.cost_usd is not None or other.cost_usd is not None:
             cost = (self.cost_usd or 0.0) + (other.cost_usd or 0.0)

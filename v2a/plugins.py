@@ -12,9 +12,16 @@ from . import hookspecs
 # built-in plugins, each a module with @hookimpl functions; listed in preference order (the
 # first registered name of a kind is its default where a default is "the first that works")
 BUILTIN = (
+    "v2a.transcribe.faster",
+    "v2a.transcribe.openai_whisper",
+    "v2a.llm.providers.openai_api",
+    "v2a.llm.providers.langchain_chat",
     "v2a.llm.local.xllamacpp",
     "v2a.llm.local.llama_cpp_python",
     "v2a.llm.local.llama_server",
+    "v2a.render.markdown_article",
+    "v2a.render.html_article",
+    "v2a.batch.runner",
 )
 
 _pm: pluggy.PluginManager | None = None
@@ -33,18 +40,3 @@ def manager() -> pluggy.PluginManager:
             pm.load_setuptools_entrypoints("v2a")
             _pm = pm
         return _pm
-
-
-def register_plugin(module: object, name: str | None = None) -> None:
-    """Add a plugin at run time (tests, notebooks): same effect as an entry point."""
-    from . import registry
-
-    manager().register(module, name)
-    registry.reset()
-
-
-def unregister_plugin(name: str) -> None:
-    from . import registry
-
-    manager().unregister(name=name)
-    registry.reset()

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress as RichProgress,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+)
+from rich.progress import (
+    Progress as RichProgress,
 )
 
 console = Console(stderr=True, highlight=False)
@@ -28,7 +31,8 @@ class Task(Protocol):
 
 
 class Progress(Protocol):
-    def task(self, description: str, total: float | None = None) -> contextlib.AbstractContextManager[Task]: ...
+    def task(self, description: str,
+             total: float | None = None) -> contextlib.AbstractContextManager[Task]: ...
 
     def log(self, message: str) -> None: ...
 
@@ -97,7 +101,7 @@ class RichProgressReporter:
         self._lock = threading.Lock()
         self._active = 0
 
-    def child(self, prefix: str) -> "RichProgressReporter":
+    def child(self, prefix: str) -> RichProgressReporter:
         """A reporter that shares this display, labelling its bars (one per batch video)."""
         return RichProgressReporter(prefix=prefix, console_=self.console, progress=self._progress)
 
@@ -130,3 +134,8 @@ class RichProgressReporter:
 
     def log(self, message: str) -> None:
         self._progress.console.log(f"{self.prefix}{message}")
+
+
+def reporter(quiet: bool) -> NullProgress | RichProgressReporter:
+    """Bars on the terminal, or silence with --quiet."""
+    return NullProgress() if quiet else RichProgressReporter()

@@ -26,7 +26,10 @@ class Registry(Generic[T]):
             def register(name: str, obj: T) -> None:
                 items.setdefault(name, obj)  # first registration wins: built-ins come first
 
-            getattr(manager().hook, self.hook)(register=register)
+            # in plugin registration order (pluggy would call the last registered first): the
+            # built-ins, then entry points; the first of a kind is the default where one is
+            for impl in getattr(manager().hook, self.hook).get_hookimpls():
+                impl.function(register=register)
             self._items = items
         return self._items
 
@@ -65,3 +68,18 @@ def reset() -> None:
     """Forget what was loaded (after registering a plugin at run time)."""
     for r in ALL:
         r.reset()
+
+
+def register_plugin(module: object, name: str | None = None) -> None:
+    """Add a plugin at run time (tests, notebooks): the same effect as an entry point."""
+    from .plugins import manager
+
+    manager().register(module, name)
+    reset()
+
+
+def unregister_plugin(name: str) -> None:
+    from .plugins import manager
+
+    manager().unregister(name=name)
+    reset()

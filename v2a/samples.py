@@ -57,7 +57,7 @@ class Lecture:
         return [s.start for s in self.slides[1:]]
 
     @classmethod
-    def load(cls, script_path: Path) -> "Lecture":
+    def load(cls, script_path: Path) -> Lecture:
         d = json.loads(Path(script_path).read_text("utf-8"))
         return cls(video=Path(d["video"]), script_path=Path(script_path), title=d["title"],
                    duration=d["duration"], slides=[SlideTruth(**s) for s in d["slides"]],
@@ -171,7 +171,7 @@ def make_lecture(path: Path, minutes: float = 0.0, size: tuple[int, int] = SIZE,
                     # snap each slide to whole video frames so the truth is frame-exact
                     total = len(frames) // 2 + pad
                     dur = round(total / RATE * FPS) / FPS
-                    total = int(round(dur * RATE))
+                    total = round(dur * RATE)
                     out.writeframes(frames[: total * 2] + b"\x00\x00" * max(0, total - len(frames) // 2))
                     if not audio_only:
                         png = tmpd / f"s{n}.png"

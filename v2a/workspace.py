@@ -118,7 +118,7 @@ class Workspace:
     def llm_cache_dir(self) -> Path:
         return self.meta / "llm"
 
-    def ensure(self) -> "Workspace":
+    def ensure(self) -> Workspace:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.meta / "stages").mkdir(parents=True, exist_ok=True)
         return self

@@ -9,52 +9,42 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..cli import (Asr, AsrBackend, ApiKeyEnv, AutoCaps, BaseUrl, Chapters, Concurrency, Force,
-                   Lang, Language, LocalModel, LocalServer, ModelOpt, NoPlatformChapters, Out, Provider,
-                   Quiet, SceneMinLen, SceneThreshold, SelfContained, WhisperModel, _config,
-                   _defaults, _progress, app)
+from ..commandline import with_config
+from ..config import Config
 from ..links import fmt_time
-from ..progress import console
+from ..progress import console, reporter
+from ..registry import BATCH_ENGINES
 from .plan import BatchPlan, Estimate, estimate, list_playlist, make_plan
 from .state import BatchState, EntryState, StateStore
 
 PlaylistSrc = Annotated[str, typer.Argument(
     help="Playlist or channel URL, RSS/podcast feed, HTML page of <video> tags, or a text file "
          "with one URL or path per line.", show_default=False)]
+B = "Batch"
 
 
-@app.command()
+@with_config("batch")
 def batch(
-    src: PlaylistSrc, out: Out = _defaults.out_root,
+    src: PlaylistSrc,
+    config: Config,
     limit: Annotated[Optional[int], typer.Option(
-        "--limit", min=1, help="Process at most this many entries (after --match/--since).")] = None,
+        "--limit", min=1, rich_help_panel=B,
+        help="Process at most this many entries (after --match/--since).")] = None,
     since: Annotated[Optional[str], typer.Option(
-        "--since", help="Only entries uploaded on or after this date (YYYYMMDD).")] = None,
+        "--since", rich_help_panel=B,
+        help="Only entries uploaded on or after this date (YYYYMMDD).")] = None,
     match: Annotated[Optional[str], typer.Option(
-        "--match", help="Only entries whose title matches this regular expression "
-                        "(case-insensitive).")] = None,
-    max_minutes: Annotated[Optional[float], typer.Option(
-        "--max-duration", min=0.1, help="Skip entries longer than this many minutes.")] = None,
+        "--match", rich_help_panel=B, help="Only entries whose title matches this regular "
+                                           "expression (case-insensitive).")] = None,
     media_workers: Annotated[int, typer.Option(
-        "--media-workers", min=1, help="Videos downloaded/transcribed/scene-cut at once.")] = 1,
+        "--media-workers", min=1, rich_help_panel=B,
+        help="Videos downloaded/transcribed/scene-cut at once.")] = 1,
     llm_workers: Annotated[int, typer.Option(
-        "--llm-workers", min=1, help="Videos whose article is written at once (1 suits the "
-                                     "embedded CPU model; more for a remote endpoint).")] = 1,
+        "--llm-workers", min=1, rich_help_panel=B,
+        help="Videos whose article is written at once (1 suits the embedded CPU model; more "
+             "for a remote endpoint).")] = 1,
     dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Show the plan and stop.")] = False,
-    asr: Asr = "auto", auto_captions: AutoCaps = False, asr_backend: AsrBackend = "faster-whisper",
-    whisper_model: WhisperModel = _defaults.whisper_model, language: Language = None,
-    scene_threshold: SceneThreshold = _defaults.scene_threshold,
-    scene_min_len: SceneMinLen = _defaults.scene_min_len,
-    llm_base_url: BaseUrl = None, model: ModelOpt = None,
-    api_key_env: ApiKeyEnv = _defaults.api_key_env, llm_provider: Provider = "openai",
-    llm_concurrency: Concurrency = _defaults.llm_concurrency,
-    local_model: LocalModel = _defaults.local_model,
-    local_server: LocalServer = _defaults.local_server,
-    lang: Lang = None, platform_chapters: NoPlatformChapters = True,
-    chapters: Chapters = _defaults.outline_boundaries,
-    self_contained: SelfContained = False,
-    force: Force = None, quiet: Quiet = False,
+        "--dry-run", rich_help_panel=B, help="Show the plan and stop.")] = False,
 ) -> None:
     """A whole playlist/channel/feed: one article per video plus a searchable site.
 
@@ -65,22 +55,14 @@ def batch(
     Output in OUT/<playlist>/: videos/<video>/ (one work folder each), batch.json (state) and
     site/index.html (MkDocs Material: table of contents + full-text search).
     """
-    cfg = _config(out_root=out, asr=asr, auto_captions=auto_captions, asr_backend=asr_backend,
-                  whisper_model=whisper_model, language=language,
-                  scene_threshold=scene_threshold, scene_min_len=scene_min_len,
-                  llm_base_url=llm_base_url, llm_model=model, api_key_env=api_key_env,
-                  llm_provider=llm_provider, llm_concurrency=llm_concurrency,
-                  local_model=local_model, local_server=local_server, lang=lang,
-                  use_platform_chapters=platform_chapters, outline_boundaries=chapters,
-                  self_contained=self_contained, max_duration=max_minutes * 60 if max_minutes else None,
-                  force=force, quiet=quiet)
+    cfg = config
     from .plan import parse_match, parse_since
 
     parse_since(since), parse_match(match)  # a typo should fail before a slow listing
     with console.status(f"listing {escape(src)} …"):
         playlist = list_playlist(src, cfg)
     plan = make_plan(playlist, limit=limit, since=since, match=match,
-                     max_duration=cfg.max_duration)
+                     max_duration=cfg.max_minutes * 60 if cfg.max_minutes else None)
     root = Path(cfg.out_root) / plan.root_slug
     store = StateStore.open(root / "batch.json", BatchState(
         input=src, playlist_id=playlist.id, title=playlist.title, url=playlist.url),
@@ -92,10 +74,9 @@ def batch(
     if dry_run:
         return
 
-    from .runner import BatchRunner
-
-    runner = BatchRunner(store, root, cfg, media_workers=media_workers, llm_workers=llm_workers)
-    with _progress(cfg.quiet) as prog:
+    runner = BATCH_ENGINES.get("local")(store, root, cfg, media_workers=media_workers,
+                                        llm_workers=llm_workers)
+    with reporter(cfg.quiet) as prog:
         runner.progress = prog
         runner.run(keys)
     site_line = _build_site(root, store.state)

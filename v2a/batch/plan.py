@@ -137,7 +137,7 @@ def estimate(entries: list[EntryState], config: Config) -> Estimate:
 
     A rough figure for planning: it assumes ~150 spoken words a minute and ~3-minute chapters.
     """
-    from ..llm.client import describe
+    from ..llm.open import describe
     from ..llm.usage import cost
 
     target = describe(config)  # also turns a misconfigured endpoint into a one-line error now

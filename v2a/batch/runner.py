@@ -22,8 +22,10 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import LLMError, V2AError
-from ..pipeline import Context, run_pipeline
-from ..progress import NullProgress
+from ..hookspecs import hookimpl
+from ..pipeline import run_pipeline
+from ..progress import NullProgress, Task
+from ..stage import StageContext
 from ..workspace import Workspace, atomic_write_text
 from .state import EntryState, StateStore, now
 
@@ -53,20 +55,20 @@ class BatchRunner:
     def __init__(self, store: StateStore, root: Path, config: Config, *, media_workers: int = 1,
                  llm_workers: int = 1, progress=None, open_llm=None, overlap: bool = True):
         self.store, self.root, self.config = store, Path(root), config
-        self._open_llm = open_llm  # None: v2a.llm.client.open_llm, lazy (embedded server)
+        self._open_llm = open_llm  # None: v2a.llm.open.open_llm, lazy (embedded server)
         self.overlap = overlap  # False: one video at a time, start to finish (the benchmark's baseline)
         self.media_workers, self.llm_workers = max(1, media_workers), max(1, llm_workers)
         self.progress = progress or NullProgress()
         self.stop = threading.Event()
-        self._media_q: queue.Queue[_Job | None] = queue.Queue()
+        self._media_q: queue.Queue[_Job] = queue.Queue()
         # hand-off of media-complete videos; bounded = back-pressure on the media side
-        self._llm_q: queue.Queue[_Job | None] = queue.Queue(maxsize=self.llm_workers + 1)
+        self._llm_q: queue.Queue[_Job] = queue.Queue(maxsize=self.llm_workers + 1)
         self._left = 0
         self._cv = threading.Condition()
         self._llm = None
         self._llm_error: V2AError | None = None
         self._llm_lock = threading.Lock()
-        self._overall = None
+        self._overall: Task | None = None
 
     # ---- what to run --------------------------------------------------------------------------
     def todo(self, keys: set[str] | None = None) -> list[EntryState]:
@@ -82,7 +84,8 @@ class BatchRunner:
         return out
 
     def video_config(self, e: EntryState) -> Config:
-        update = {"workdir": self.root / e.workdir, "out_root": self.root / "videos"}
+        update: dict[str, object] = {"workdir": self.root / e.workdir,
+                                     "out_root": self.root / "videos"}
         if e.title and not re.search(r"://|[/\\]", e.title):
             # a feed item's or playlist entry's human title beats what the download reports
             # (a generic extractor names a bare media URL after its file)
@@ -178,12 +181,14 @@ class BatchRunner:
         """Run one phase of one video; record a failure and return False if it fails."""
         cfg = self.video_config(e)
         child = self.progress.child(job.label) if hasattr(self.progress, "child") else self.progress
-        ctx = Context(ws=Workspace(cfg.workdir).ensure(), config=cfg, src=e.url, progress=child)
+        assert cfg.workdir is not None
+        ctx = StageContext(ws=Workspace(cfg.workdir).ensure(), config=cfg, src=e.url,
+                           progress=child)
         t0 = time.perf_counter()
         job.timings[phase] = 0.0
         try:
             if phase == "llm":
-                ctx.services["llm"] = self._llm_handle()
+                ctx.llm_handle = self._llm_handle()
             with child.task(f"{_short(e.title)} · {phase}", total=None):
                 run_pipeline(e.url, cfg, target="media" if phase == "media" else "run",
                              progress=child, ctx=ctx)
@@ -234,7 +239,7 @@ class BatchRunner:
         cannot be used (e.g. no API key) is recorded once and fails each video's LLM phase.
         """
         if self._open_llm is None:
-            from ..llm.client import open_llm
+            from ..llm.open import open_llm
 
             # a child reporter removes its bars when done (e.g. "starting local model")
             prog = self.progress.child("") if hasattr(self.progress, "child") else self.progress
@@ -262,3 +267,9 @@ class BatchRunner:
 
 def _short(title: str, n: int = 32) -> str:
     return title if len(title) <= n else title[: n - 1] + "…"
+
+
+@hookimpl
+def register_batch_engines(register):
+    # threads on this machine: media work of one video overlaps the LLM work of another
+    register("local", BatchRunner)

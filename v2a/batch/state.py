@@ -70,7 +70,7 @@ class StateStore:
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: Path, fresh: BatchState, readonly: bool = False) -> "StateStore":
+    def open(cls, path: Path, fresh: BatchState, readonly: bool = False) -> StateStore:
         """Load ``path`` if it exists (resetting interrupted entries), else start from ``fresh``."""
         path = Path(path)
         if path.exists():

@@ -65,7 +65,7 @@ def _entry_url(e: dict) -> tuple[str | None, str | None]:
 
 
 def _from_list_file(path: Path) -> Playlist:
-    entries = []
+    entries: list[PlaylistEntry] = []
     base = path.parent
     for line in path.read_text("utf-8").splitlines():
         item = line.strip()

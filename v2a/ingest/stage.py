@@ -6,18 +6,15 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..models import Source
-from typing import TYPE_CHECKING
+from ..stage import StageContext, StageResult
 from ..workspace import write_json
 from . import ytdlp
 from .local import ingest_local, sidecar_fingerprint
 from .locate import local_path
 from .probe import probe
 
-if TYPE_CHECKING:
-    from ..pipeline import Context
 
-
-def fingerprint(ctx: Context) -> dict:
+def fingerprint(ctx: StageContext) -> dict:
     """Cache-key material besides config: an edited local file (or sidecar) re-ingests."""
     src = ctx.src.strip()
     if ytdlp.is_url(src):
@@ -31,29 +28,29 @@ def fingerprint(ctx: Context) -> dict:
             "sidecars": sidecar_fingerprint(p)}
 
 
-def _check_duration(duration: float | None, limit: float | None, what: str) -> None:
-    if limit and duration and duration > limit:
+def _check_duration(duration: float | None, limit_minutes: float | None, what: str) -> None:
+    if limit_minutes and duration and duration > limit_minutes * 60:
         raise InputError(f"{what} is {duration / 60:.1f} min long, over the --max-duration limit "
-                         f"of {limit / 60:.1f} min")
+                         f"of {limit_minutes:.1f} min")
 
 
-def run(ctx: Context) -> str:
+def run(ctx: StageContext) -> StageResult:
     src = ctx.src.strip()
     if ytdlp.is_url(src):
         source = _ingest_url(ctx, src)
     else:
         source = ingest_local(src, local_path(src), ctx.ws)
-    _check_duration(source.duration, ctx.config.max_duration, source.title)
+    _check_duration(source.duration, ctx.config.max_minutes, source.title)
     if ctx.config.title and ctx.config.title.strip():
         source.title = ctx.config.title.strip()
     write_json(ctx.ws.source_json, source)
-    ctx.services["source"] = source
+    ctx.source = source
     kind = "video" if source.has_video else "audio only"
     dur = f"{source.duration:.0f} s" if source.duration else "unknown length"
-    return f"{source.title} ({kind}, {dur})"
+    return StageResult(f"{source.title} ({kind}, {dur})")
 
 
-def _ingest_url(ctx: Context, url: str) -> Source:
+def _ingest_url(ctx: StageContext, url: str) -> Source:
     ws, config = ctx.ws, ctx.config
     with ctx.progress.task("download", total=None) as bar:
         def hook(d: dict) -> None:
@@ -64,7 +61,7 @@ def _ingest_url(ctx: Context, url: str) -> Source:
 
         info = ytdlp.download(
             url, ws.media_dir, config, on_progress=hook,
-            check=lambda i: _check_duration(i.get("duration"), config.max_duration,
+            check=lambda i: _check_duration(i.get("duration"), config.max_minutes,
                                             i.get("title") or url))
     downloads = info.get("requested_downloads") or []
     fp = downloads[0].get("filepath") if downloads else info.get("filepath")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..config import Config
 from ..errors import DownloadError, InputError
@@ -72,7 +73,8 @@ def base_options(config: Config | None = None, **extra: Any) -> dict:
 def _raise_for(exc: BaseException, url: str) -> None:
     from yt_dlp.utils import UnsupportedError
 
-    cause = exc.exc_info[1] if getattr(exc, "exc_info", None) else None
+    info = getattr(exc, "exc_info", None)
+    cause = info[1] if info else None
     if isinstance(cause, UnsupportedError) or isinstance(exc, UnsupportedError):
         raise InputError(f"unsupported URL (yt-dlp found no video or playlist there): {url}") from None
     raise DownloadError(f"cannot download {url}: {short_error(exc)}") from None
@@ -100,12 +102,12 @@ def upload_date(info: dict) -> str | None:
         return str(info["upload_date"])
     ts = info.get("timestamp") or info.get("release_timestamp")
     if ts:
-        return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y%m%d")
+        return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y%m%d")
     return None
 
 
 def chapters(info: dict) -> list[PlatformChapter]:
-    out = []
+    out: list[PlatformChapter] = []
     for ch in info.get("chapters") or []:
         if ch.get("start_time") is None:
             continue
@@ -130,18 +132,21 @@ def subtitle_tracks(info: dict, root: Path, langs: list[str]) -> list[SubtitleTr
     tracks = []
     for automatic, table in ((False, human), (True, info.get("automatic_captions") or {})):
         for lang, fmts in table.items():
-            if lang == "live_chat" or (automatic and not (_wanted(lang, langs) or lang.endswith("-orig"))):
+            if lang == "live_chat" or (
+                    automatic and not (_wanted(lang, langs) or lang.endswith("-orig"))):
                 continue
             fmts = fmts or []
-            chosen = next((f for ext in SUB_EXTS for f in fmts if f.get("ext") == ext), fmts[-1] if fmts else {})
+            chosen = next((f for ext in SUB_EXTS for f in fmts if f.get("ext") == ext),
+                          fmts[-1] if fmts else {})
             path = None
             dl = got.get(lang)
             # yt-dlp downloads one file per language, the human track when there is one
-            if dl and dl.get("filepath") and Path(dl["filepath"]).exists() and automatic == (lang not in human):
+            if (dl and dl.get("filepath") and Path(dl["filepath"]).exists()
+                    and automatic == (lang not in human)):
                 chosen = dl
                 path = Path(dl["filepath"]).resolve().relative_to(root.resolve()).as_posix()
-            tracks.append(SubtitleTrack(lang=lang, ext=chosen.get("ext") or "vtt", automatic=automatic,
-                                        url=chosen.get("url"), path=path))
+            tracks.append(SubtitleTrack(lang=lang, ext=chosen.get("ext") or "vtt",
+                                        automatic=automatic, url=chosen.get("url"), path=path))
     return tracks
 
 

@@ -1,6 +1,2 @@
-"""The LLM layer: one small interface (``complete``), OpenAI-compatible and LangChain backends,
+"""The LLM layer: one small interface (``complete``), providers (OpenAI-compatible, LangChain),
 the embedded local model server, packaged GGUF models, per-call cache, prompts and usage."""
-
-from .client import LLM, Completion, get_llm, open_llm
-
-__all__ = ["LLM", "Completion", "get_llm", "open_llm"]

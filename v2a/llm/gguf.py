@@ -64,7 +64,7 @@ def _part_paths(p: Packaged) -> list[Path] | None:
         spec = importlib.util.find_spec(p.module.format(n=n))
         if spec is None or not spec.submodule_search_locations:
             return None
-        f = Path(list(spec.submodule_search_locations)[0]) / p.file.format(n=n)
+        f = Path(next(iter(spec.submodule_search_locations))) / p.file.format(n=n)
         if not f.is_file():
             return None
         out.append(f)

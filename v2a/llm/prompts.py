@@ -16,12 +16,6 @@ import v2a
 from ..errors import V2AError
 from ..workspace import sha256_bytes
 
-# the templates each LLM stage renders
-TEMPLATES = ("outline.system.j2", "outline.user.j2", "outline_merge.user.j2",
-             "outline_titles.system.j2", "outline_titles.user.j2", "outline_article.user.j2",
-             "repair.user.j2",
-             "write.system.j2", "write.user.j2")
-
 LANGUAGES = {
     "en": "English", "zh": "Simplified Chinese", "zh-tw": "Traditional Chinese",
     "ja": "Japanese", "ko": "Korean", "de": "German", "fr": "French", "es": "Spanish",
@@ -34,6 +28,8 @@ LANGUAGES = {
 # ``v2a/prompts`` is a symlink to the top-level ``prompts/`` in a checkout (where editors edit
 # them) and a real folder inside a built wheel, so one path serves both installs
 SHIPPED = Path(v2a.__file__).parent / "prompts"
+# every shipped template (prompts/README.md says which job and stage renders which)
+TEMPLATES = tuple(sorted(p.name for p in SHIPPED.glob("*.j2")))
 
 
 def language_name(code: str | None) -> str | None:

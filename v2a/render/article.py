@@ -145,10 +145,11 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
     figures = _figures(scenes, chapters, root, link)
     sections = []
     for n, ch in enumerate(chapters, 1):
-        segs = [s for s in transcript.segments if ch.first_segment <= s.id <= ch.last_segment]
+        segs = transcript.between(ch.first_segment, ch.last_segment)
         sec_title = ch.title.strip() or f"Part {n}"
         text = texts.get(ch.index)
         figs = figures.get(ch.index, [])
+        status: Literal["ok", "failed"]
         if text and text.status == "ok" and text.markdown.strip():
             status, error = "ok", None
             blocks = _interleave(_strip_title(md_prose(text.markdown), sec_title), figs, ch)

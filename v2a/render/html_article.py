@@ -17,8 +17,10 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from ..hookspecs import hookimpl
 from ..links import fmt_time
 from .article import Article, Figure
+from .base import Renderer
 from .sanitize import prose_html, text_html
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -72,3 +74,10 @@ def _date(d: str | None) -> str | None:
     if d and len(d) == 8 and d.isdigit():
         return f"{d[:4]}-{d[4:6]}-{d[6:]}"
     return d
+
+
+@hookimpl
+def register_renderers(register):
+    register("html", Renderer(
+        "html", "article.html", lambda a, config: to_html(a, config.self_contained),
+        "one page with a player that every link seeks"))

@@ -7,8 +7,10 @@ Transcript excerpts sit in ``<details markdown="1">`` blocks: GitHub renders Mar
 
 from __future__ import annotations
 
+from ..hookspecs import hookimpl
 from ..links import fmt_time
 from .article import Article, Figure, Section
+from .base import Renderer
 from .sanitize import md_text
 
 
@@ -64,3 +66,9 @@ def _footer(a: Article) -> str:
 def _date(d: str) -> str:
     """yt-dlp's YYYYMMDD → YYYY-MM-DD (other shapes pass through, escaped)."""
     return f"{d[:4]}-{d[4:6]}-{d[6:]}" if len(d) == 8 and d.isdigit() else md_text(d)
+
+
+@hookimpl
+def register_renderers(register):
+    register("markdown", Renderer("markdown", "article.md", lambda a, config: to_markdown(a),
+                                  "CommonMark that reads well on GitHub and in MkDocs"))

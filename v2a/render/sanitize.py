@@ -165,7 +165,7 @@ def _escape_inline(text: str) -> str:
 
 def _bad_scheme(dest: str) -> bool:
     m = _LINK_SCHEME.match(dest)
-    return bool(m) and m.group(1).lower() not in _PROSE_SCHEMES
+    return m is not None and m.group(1).lower() not in _PROSE_SCHEMES
 
 
 def _find_run(text: str, run: str, start: int) -> int:

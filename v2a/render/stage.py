@@ -1,27 +1,31 @@
-"""The render stage: artifacts → ``article.md`` + ``article.html`` in the work folder."""
+"""The render stage: artifacts → the article in each configured format (``--format``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import Config
 from ..errors import V2AError
 from ..models import Draft, Outline, Scenes, Transcript
-from ..pipeline import Context, StageResult
+from ..registry import RENDERERS
+from ..stage import StageContext, StageResult
 from ..workspace import atomic_write_text, read_model, sha256_file, sha256_json
 from .article import Article, build_article
-from .html_article import to_html
-from .markdown_article import to_markdown
 
 HERE = Path(__file__).parent
 
 
-def fingerprint(ctx: Context) -> dict:
+def outputs(config: Config) -> tuple[str, ...]:
+    return tuple(RENDERERS.get(f).filename for f in config.formats)
+
+
+def fingerprint(ctx: StageContext) -> dict:
     """Templates and renderer code: editing either re-renders (nothing upstream re-runs)."""
     files = sorted(HERE.glob("*.py")) + sorted(p for p in (HERE / "templates").rglob("*") if p.is_file())
     return {"render": sha256_json({p.relative_to(HERE).as_posix(): sha256_file(p) for p in files})}
 
 
-def load_article(ctx: Context) -> Article:
+def load_article(ctx: StageContext) -> Article:
     ws = ctx.ws
 
     def need(name: str, cls):
@@ -39,14 +43,13 @@ def load_article(ctx: Context) -> Article:
     return build_article(ctx.source, transcript, scenes, outline, draft, ws.root)
 
 
-def run(ctx: Context) -> StageResult:
-    with ctx.progress.task("render article", total=2) as bar:
+def run(ctx: StageContext) -> StageResult:
+    renderers = [RENDERERS.get(f) for f in ctx.config.formats]
+    with ctx.progress.task("render article", total=len(renderers)) as bar:
         article = load_article(ctx)
-        atomic_write_text(ctx.ws.path("article.md"), to_markdown(article))
-        bar.advance(1)
-        atomic_write_text(ctx.ws.path("article.html"),
-                          to_html(article, self_contained=ctx.config.self_contained))
-        bar.advance(1)
+        for r in renderers:
+            atomic_write_text(ctx.ws.path(r.filename), r.render(article, ctx.config))
+            bar.advance(1)
     failed = sum(s.status == "failed" for s in article.sections)
     images = sum(len(s.figures) for s in article.sections)
     detail = f"{len(article.sections)} chapters, {images} images"

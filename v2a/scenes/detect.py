@@ -19,10 +19,11 @@ no colour is lost. The same single pass hands full-resolution frames to a keyfra
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from ..errors import MediaError
 
@@ -63,6 +64,7 @@ def small_grey(frame, width: int, height: int):
     import cv2
     import numpy as np
 
+    luma: np.ndarray
     if frame.format.name in _LUMA_FIRST:
         p = frame.planes[0]
         luma = np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, :p.width]
@@ -102,7 +104,8 @@ def detect_cuts(path: Path, threshold: float, min_len: float, downscale_width: i
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
         fps = float(rate)
         width, height = stream.codec_context.width, stream.codec_context.height
-        duration = (float(stream.duration * stream.time_base) if stream.duration
+        duration = (float(stream.duration * stream.time_base)
+                    if stream.duration and stream.time_base
                     else float(container.duration or 0) / 1e6)
         total = int(stream.frames or round(duration * fps))
         on_total(total)
@@ -126,7 +129,7 @@ def detect_cuts(path: Path, threshold: float, min_len: float, downscale_width: i
                     continue
                 if start_pts is None:
                     start_pts = frame.pts
-                t = float((frame.pts - start_pts) * frame.time_base)
+                t = float((frame.pts - start_pts) * (frame.time_base or 0))
                 if last_t is not None and t - last_t < min_gap:
                     continue
                 last_t = t

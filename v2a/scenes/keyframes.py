@@ -54,7 +54,7 @@ def band_hash(img) -> str:
     from PIL import Image
 
     band = img.convert("L").crop((0, 0, img.width, max(1, round(img.height * HEAD_BAND))))
-    a = np.asarray(band.resize(HEAD_GRID, Image.BOX))
+    a = np.asarray(band.resize(HEAD_GRID, Image.Resampling.BOX))
     return np.packbits(a > np.median(a)).tobytes().hex()
 
 
@@ -140,16 +140,16 @@ def find_duplicates(hashes: list[str | None], max_distance: int,
     import imagehash
 
     heads = heads or [None] * len(hashes)
-    kept: list[tuple[int, object]] = []
+    kept: list[tuple[int, imagehash.ImageHash]] = []
     dup: list[int | None] = []
     for i, h in enumerate(hashes):
         if h is None:
             dup.append(None)
             continue
         ph = imagehash.hex_to_hash(h)
+        hi = heads[i]
         near = min(((ph - k, j) for j, k in kept
-                    if not (heads[i] and heads[j]
-                            and hash_distance(heads[i], heads[j]) >= HEAD_CHANGE)),
+                    if not (hi and (hj := heads[j]) and hash_distance(hi, hj) >= HEAD_CHANGE)),
                    default=None)
         if near is not None and near[0] < max_distance:
             dup.append(near[1])

@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 
 from ..models import Scene, Scenes
+from ..stage import StageContext, StageResult
 from ..workspace import atomic_write_bytes, write_json
 from .detect import detect_cuts
 from .keyframes import KeyframePicker, find_duplicates
 
 
-def run(ctx) -> str:
+def run(ctx: StageContext) -> StageResult:
     cfg, ws = ctx.config, ctx.ws
     source = ctx.source
     out = ws.path("scenes.json")
@@ -24,7 +25,7 @@ def run(ctx) -> str:
         old.unlink()
     if not source.has_video:
         write_json(out, Scenes(audio_only=True))
-        return "audio only: no scenes"
+        return StageResult("audio only: no scenes")
 
     media = ws.resolve(source.media_path)
     picker = KeyframePicker()
@@ -65,5 +66,6 @@ def run(ctx) -> str:
                  "frames_scored": float(det.processed)})
     write_json(out, result)
     n_dup = sum(d is not None for d in dups)
-    return (f"{len(scenes)} scenes, {n_dup} duplicate keyframes; detect {detect_s:.1f} s "
-            f"({result.timings['fps_processed']:.0f} frames/s), keyframes {keyframes_s:.1f} s")
+    return StageResult(
+        f"{len(scenes)} scenes, {n_dup} duplicate keyframes; detect {detect_s:.1f} s "
+        f"({result.timings['fps_processed']:.0f} frames/s), keyframes {keyframes_s:.1f} s")

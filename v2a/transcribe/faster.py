@@ -11,6 +11,7 @@ import numpy as np
 
 from ..config import Config
 from ..errors import MediaError, ModelError
+from ..hookspecs import hookimpl
 from ..models import Segment, Transcript, Word
 from .base import OnProgress
 from .whisper_models import ResolvedModel, resolve
@@ -36,7 +37,7 @@ def load_model(model: ResolvedModel, threads: int):
                     wm = WhisperModel(model.ref, local_files_only=True, **kw)
                 except Exception:  # noqa: BLE001 - not cached: try the hub once
                     wm = WhisperModel(model.ref, **kw)
-        except Exception as exc:  # noqa: BLE001 - HF/CT2 raise many types; all mean "no model"
+        except Exception as exc:
             if not model.local:
                 raise ModelError(
                     f"whisper model {model.name!r} is not available offline; use tiny.en/base "
@@ -65,7 +66,7 @@ class _Audio:
     def __init__(self, path: Path):
         self.path, self._wav, self._data = Path(path), None, None
         try:
-            w = wave.open(str(path), "rb")
+            w = wave.open(str(path), "rb")  # noqa: SIM115 - kept open, closed by close()
             if (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (RATE, 1, 2):
                 self._wav = w
             else:
@@ -77,9 +78,9 @@ class _Audio:
 
             try:
                 self._data = decode_audio(str(path), sampling_rate=RATE)
-            except Exception as exc:  # noqa: BLE001 - PyAV errors vary by format
+            except Exception as exc:
                 raise MediaError(f"cannot decode audio {self.path.name}: {exc}") from exc
-        self.samples = self._wav.getnframes() if self._wav else len(self._data)
+        self.samples = self._wav.getnframes() if self._wav else len(self._data or ())
 
     @property
     def duration(self) -> float:
@@ -89,6 +90,7 @@ class _Audio:
         a, b = int(start * RATE), min(self.samples, int(end * RATE))
         if self._data is not None:
             return self._data[a:b]
+        assert self._wav is not None
         self._wav.setpos(a)
         raw = np.frombuffer(self._wav.readframes(b - a), dtype="<i2")
         return raw.astype(np.float32) / 32768.0
@@ -178,3 +180,8 @@ def _segment(seg, offset: float, index: int) -> Segment | None:
              for w in (seg.words or []) if w.word.strip()]
     return Segment(id=index, start=round(offset + float(seg.start), 3),
                    end=round(offset + float(seg.end), 3), text=text, words=words)
+
+
+@hookimpl
+def register_asr_engines(register):
+    register("faster-whisper", FasterWhisperBackend)

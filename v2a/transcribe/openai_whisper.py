@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import MediaError, ModelError
+from ..hookspecs import hookimpl
 from ..models import Segment, Transcript, Word
 from .base import OnProgress
 
@@ -38,7 +39,7 @@ class OpenAIWhisperBackend:
         try:
             model = self.whisper.load_model(cfg.whisper_model, device="cpu",
                                             download_root=str(cfg.cache_dir / "openai-whisper"))
-        except Exception as exc:  # noqa: BLE001 - download/IO/format errors all mean "no model"
+        except Exception as exc:
             raise ModelError(f"openai-whisper cannot load {cfg.whisper_model!r}: {exc}") from exc
         load_s = time.perf_counter() - t0
         t1 = time.perf_counter()
@@ -48,7 +49,7 @@ class OpenAIWhisperBackend:
         except RuntimeError as exc:  # whisper shells out to ffmpeg and raises RuntimeError
             raise MediaError(f"cannot decode audio {audio_path.name}: {exc}") from exc
         asr_s = time.perf_counter() - t1
-        segments = []
+        segments: list[Segment] = []
         for seg in result.get("segments", []):
             text = seg["text"].strip()
             if not text:
@@ -66,3 +67,8 @@ class OpenAIWhisperBackend:
                           segments=segments,
                           timings={"load_s": round(load_s, 3), "asr_s": round(asr_s, 3),
                                    "rtf": round(asr_s / duration, 4) if duration else 0.0})
+
+
+@hookimpl
+def register_asr_engines(register):
+    register("openai-whisper", OpenAIWhisperBackend)

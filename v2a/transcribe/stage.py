@@ -11,6 +11,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..models import Transcript
+from ..registry import ASR_ENGINES
+from ..stage import StageContext, StageResult
 from ..subtitles import parse_subtitles, pick_subtitle_track, write_srt, write_vtt
 from ..workspace import write_json
 
@@ -22,7 +24,7 @@ _SPARSE_WPS = 0.3
 _LOW_CONFIDENCE = 0.55
 
 
-def _from_subtitles(ctx, track) -> Transcript | None:
+def _from_subtitles(ctx: StageContext, track) -> Transcript | None:
     segments = parse_subtitles(ctx.ws.resolve(track.path))
     if not segments:
         return None
@@ -32,24 +34,22 @@ def _from_subtitles(ctx, track) -> Transcript | None:
                       duration=duration, segments=segments)
 
 
-def _audio_path(ctx):
+def _audio_path(ctx: StageContext) -> Path:
     wav = ctx.ws.path("audio.wav")
     return wav if wav.exists() else ctx.ws.resolve(ctx.source.media_path)
 
 
-def _whisper(ctx) -> tuple[Transcript, list[str]]:
-    from .base import get_backend
-
+def _whisper(ctx: StageContext) -> tuple[Transcript, list[str]]:
     cfg = ctx.config
     notes: list[str] = []
     english_only = Path(cfg.whisper_model).name.endswith(".en")
-    if english_only and cfg.language and cfg.language.split("-")[0] != "en":
-        raise InputError(f"--language {cfg.language} needs a multilingual model; "
+    if english_only and cfg.spoken_language and cfg.spoken_language.split("-")[0] != "en":
+        raise InputError(f"--spoken-language {cfg.spoken_language} needs a multilingual model; "
                          f"{cfg.whisper_model} is English-only: use --whisper-model base")
-    backend = get_backend(cfg)
+    backend = ASR_ENGINES.get(cfg.asr_backend)(cfg)
     total = ctx.source.duration
     with ctx.progress.task("transcribe", total=total) as task:
-        tr = backend.transcribe(_audio_path(ctx), cfg.language,
+        tr = backend.transcribe(_audio_path(ctx), cfg.spoken_language,
                                 on_progress=lambda t: task.update(completed=t))
     words = sum(len(s.text.split()) for s in tr.segments)
     probs = [w.probability for s in tr.segments for w in s.words if w.probability is not None]
@@ -65,7 +65,7 @@ def _whisper(ctx) -> tuple[Transcript, list[str]]:
     return tr, notes
 
 
-def run(ctx) -> str:
+def run(ctx: StageContext) -> StageResult:
     cfg = ctx.config
     source = ctx.source
     transcript = None
@@ -99,4 +99,4 @@ def run(ctx) -> str:
     detail += f", {len(transcript.segments)} segments"
     if not transcript.segments:
         detail += " (empty transcript)"
-    return "; ".join([detail, *notes])
+    return StageResult("; ".join([detail, *notes]))

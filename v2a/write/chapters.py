@@ -17,15 +17,17 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from ..errors import LLMError
 from ..links import fmt_time
-from ..llm.client import EndpointError, get_llm
+from ..llm.base import Completion, EndpointError
+from ..llm.open import context_tokens
 from ..llm.prompts import language_name, render, template_hash
 from ..llm.usage import count_tokens
 from ..models import ChapterText, Draft, Outline, OutlineChapter, Transcript, Usage
-from ..pipeline import StageResult
+from ..stage import StageContext, StageResult
 from ..workspace import read_model, write_json
+from .ask import Invalid, Request, ask
 
 CONTEXT_WORDS = 20  # of each neighbouring chapter: enough for continuity, too little to copy
-REMOTE_CTX = 32000
+SYSTEM, USER = "write_chapter.system.j2", "write_chapter.user.j2"
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _TOP_HEADING = re.compile(r"^\s{0,3}#{1,2}\s", re.MULTILINE)  # another chapter starting
@@ -33,7 +35,6 @@ _NOTE = re.compile(r"\n\s*(?:-{3,}|\*{3,})\s*\n+\s*(?:\*\*)?note\b.*$", re.DOTAL
 # a small model sometimes declines a harmless chapter ("I'm sorry, but I can't assist ...")
 _REFUSAL = re.compile(r"^\W*(i'?m sorry|i am sorry|sorry,|i apologi[sz]e|i can(?:no|')t (?:assist|"
                       r"help|do)|as an ai\b)", re.IGNORECASE)
-RETRY_TEMPERATURE = 0.7
 # a chatty opening about the task ("I understand that the previous chapter ended with ...,
 # and I will continue from there."): the first sentence only, and only when it talks about the
 # task, so a speaker's own "Sure, ..." stays
@@ -42,10 +43,6 @@ _META_LEAD = re.compile(
     r"[^.!?\n]*\b(?:chapter|transcript|rewrit\w*|prose|continue|previous|requested|below)\b"
     r"[^.!?:\n]*[.!?:]\s*", re.IGNORECASE)
 _FENCED = re.compile(r"^```(?:markdown|md)?\s*\n(.*)\n```\s*$", re.DOTALL)
-
-
-def span_text(transcript: Transcript, first: int, last: int) -> str:
-    return " ".join(s.text.strip() for s in transcript.segments if first <= s.id <= last)
 
 
 def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]:
@@ -80,10 +77,10 @@ def is_refusal(text: str) -> bool:
 def _parts(transcript: Transcript, ch: OutlineChapter, budget: int) -> list[str]:
     """The chapter's transcript, cut at segment borders into pieces of at most ``budget`` tokens
     (a long chapter is written in parts so any length fits the context)."""
-    pieces, cur, used = [], [], 0
-    for s in transcript.segments:
-        if not ch.first_segment <= s.id <= ch.last_segment:
-            continue
+    pieces: list[str] = []
+    cur: list[str] = []
+    used = 0
+    for s in transcript.between(ch.first_segment, ch.last_segment):
         n = count_tokens(s.text) + 1
         if cur and used + n > budget:
             pieces.append(" ".join(cur))
@@ -96,27 +93,22 @@ def _parts(transcript: Transcript, ch: OutlineChapter, budget: int) -> list[str]
 
 
 class Writer:
-    def __init__(self, ctx, outline: Outline, transcript: Transcript):
+    def __init__(self, ctx: StageContext, outline: Outline, transcript: Transcript):
         self.ctx, self.config = ctx, ctx.config
         self.outline, self.transcript = outline, transcript
-        self.llm = get_llm(ctx)
-        self.language = language_name(self.config.lang) if self.config.lang else None
-        title = outline.title or (ctx.source.title if ctx.ws.source_json.exists() else "")
-        self.title = title
+        self.llm = ctx.llm()
+        self.language = language_name(self.config.article_language)
+        self.title = outline.title or (ctx.title if ctx.ws.source_json.exists() else "")
         self.system = self.system_prompt()
-        self.tag = {n: template_hash(self.config, n) for n in ("write.system.j2", "write.user.j2")}
-        from ..llm.client import describe
-
-        ctx_tokens = self.config.local_ctx if describe(self.config).embedded else max(
-            self.config.local_ctx, REMOTE_CTX)
+        self.tag = {n: template_hash(self.config, n) for n in (SYSTEM, USER)}
         # room for the system prompt and a reply about as long as the input
-        free = ctx_tokens - count_tokens(self.system) - 400
+        free = context_tokens(self.config) - count_tokens(self.system) - 400
         self.budget = max(200, free // 2)
 
     def system_prompt(self, own: int | None = None) -> str:
         """The shared system prompt; with ``own``, its cache-key view: every other chapter's
         title and summary blanked."""
-        return render(self.config, "write.system.j2", kind="talk", title=self.title,
+        return render(self.config, SYSTEM, kind="talk", title=self.title,
                       language=self.language, outline=[
                           {"index": c.index,
                            "title": c.title if own in (None, c.index) else "",
@@ -127,12 +119,12 @@ class Writer:
         chs = self.outline.chapters
         before = after = ""
         if k > 0:
-            words = span_text(self.transcript, chs[k - 1].first_segment,
-                              chs[k - 1].last_segment).split()
+            words = self.transcript.text_between(chs[k - 1].first_segment,
+                                                 chs[k - 1].last_segment).split()
             before = " ".join(words[-CONTEXT_WORDS:])
         if k + 1 < len(chs):
-            words = span_text(self.transcript, chs[k + 1].first_segment,
-                              chs[k + 1].last_segment).split()
+            words = self.transcript.text_between(chs[k + 1].first_segment,
+                                                 chs[k + 1].last_segment).split()
             after = " ".join(words[:CONTEXT_WORDS])
         return before, after
 
@@ -144,7 +136,7 @@ class Writer:
         parts = _parts(self.transcript, ch, self.budget)
         key_system = self.system_prompt(own=ch.index)
         for p, text in enumerate(parts):
-            user = render(self.config, "write.user.j2", chapter={
+            user = render(self.config, USER, chapter={
                 "index": ch.index, "title": ch.title, "time": fmt_time(ch.start),
                 "end_time": fmt_time(ch.end)}, transcript=text,
                 before=before if p == 0 else "", after=after if p == len(parts) - 1 else "",
@@ -152,44 +144,45 @@ class Writer:
             messages = [{"role": "system", "content": self.system},
                         {"role": "user", "content": user}]
             key = [{"role": "system", "content": key_system}, messages[1]]
-            # about as long as the transcript: a tight cap also stops a rambling small model
-            max_tokens = min(4096, int(count_tokens(text) * 1.4) + 80)
-            body, h = "", None
+
+            def check(c: Completion) -> tuple[str, str | None]:
+                body, h = clean(c.text, ch.title, want_title=self.language is not None)
+                if not body.strip():
+                    raise Invalid("the model returned an empty chapter")
+                if is_refusal(body):
+                    raise Invalid(f"the model declined to write this chapter: {body[:80]!r}")
+                return body, h
+
             # an empty reply or a refusal is asked once more, less deterministically. Both
             # replies stay cached, so a re-run replays the same two; only an unusable second
             # one is dropped, and the chapter fails (reported, asked again on the next run)
-            warm = max(RETRY_TEMPERATURE, self.config.temperature)
-            for temperature in (self.config.temperature, warm):
-                c = self.llm.complete(messages, max_tokens=max_tokens, key_messages=key,
-                                      temperature=temperature, tag=self.tag)
-                usage = usage.add(c.usage)
-                body, h = clean(c.text, ch.title, want_title=self.language is not None)
-                if body.strip() and not is_refusal(body):
-                    break
-            else:
-                self.llm.forget(messages, max_tokens=max_tokens, key_messages=key,
-                                temperature=warm, tag=self.tag)
+            answer = ask(self.llm, Request(
+                messages=messages, key_messages=key, check=check, tag=self.tag,
+                # about as long as the transcript: a tight cap also stops a rambling model
+                max_tokens=min(4096, int(count_tokens(text) * 1.4) + 80),
+                temperature=self.config.temperature, retries=1, again="warmer",
+                label=f"chapter {ch.index + 1}"))
+            usage = usage.add(answer.usage)
+            if answer.value is None:
+                raise LLMError(answer.error)
+            body, h = answer.value
             heading = heading or h
-            if not body.strip():
-                raise LLMError("the model returned an empty chapter")
-            if is_refusal(body):
-                raise LLMError(f"the model declined to write this chapter: {body[:80]!r}")
             bodies.append(body)
         title = heading if (self.language and heading) else ch.title
         return ChapterText(index=ch.index, title=title, start=ch.start, end=ch.end,
                            markdown="\n\n".join(bodies), usage=usage)
 
 
-def run(ctx) -> StageResult:
+def run(ctx: StageContext) -> StageResult:
     outline = read_model(ctx.ws.path("outline.json"), Outline)
     transcript = read_model(ctx.ws.path("transcript.json"), Transcript)
     n = len(outline.chapters)
     results: dict[int, ChapterText] = {}
-    writer = Writer(ctx, outline, transcript) if n else None
     with ctx.progress.task("writing chapters", total=n) as task, \
             ThreadPoolExecutor(max_workers=max(1, ctx.config.llm_concurrency),
                                thread_name_prefix="v2a-write") as pool:
-        futures = {pool.submit(writer.write, k): k for k in range(n)}
+        writer = Writer(ctx, outline, transcript) if n else None
+        futures = {pool.submit(writer.write, k): k for k in range(n)} if writer else {}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -213,7 +206,8 @@ def run(ctx) -> StageResult:
     usage = Usage()
     for c in chapters:
         usage = usage.add(c.usage)
-    draft = Draft(lang=ctx.config.lang or transcript.language, model=get_llm(ctx).model_name,
+    draft = Draft(lang=ctx.config.article_language or transcript.language,
+                  model=ctx.llm().model_name,
                   chapters=chapters, usage=usage)
     write_json(ctx.ws.path("chapters.json"), draft)
     failed = [c for c in chapters if c.status == "failed"]

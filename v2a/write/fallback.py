@@ -10,7 +10,7 @@ import re
 from collections import Counter
 
 from ..models import Segment
-from .candidates import Candidate, _STOP, tokens
+from .candidates import _STOP, Candidate, tokens
 
 _SURFACE = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")

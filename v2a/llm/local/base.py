@@ -47,7 +47,7 @@ _LAUNCHER = (
 # spawned from this one long-lived thread rather than from whichever worker needed it first.
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v2a-llm-spawn")
 
-_LIVE: set["LocalServer"] = set()
+_LIVE: set[LocalServer] = set()
 _LIVE_LOCK = threading.Lock()
 _HANDLERS_INSTALLED = False
 
@@ -164,7 +164,7 @@ class LocalServer:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
-    def start(self) -> "LocalServer":
+    def start(self) -> LocalServer:
         why = self.kind.unavailable()
         if why:
             raise ServerUnavailable(f"local server {self.kind.name} cannot run here: {why}")

@@ -1,5 +1,5 @@
 """Any OpenAI-compatible endpoint through the ``openai`` SDK: OpenAI, Ollama, vLLM, LM Studio,
-llama.cpp servers (and the embedded one).
+llama.cpp servers — and the embedded local model, which v2a serves the same way.
 
 Structured output is requested in the strongest form the endpoint accepts, most standard first:
 ``json_schema`` (strict) → ``json_object`` with a ``schema`` (llama-cpp-python's grammar) →
@@ -11,15 +11,24 @@ exponential backoff (tenacity); anything else becomes one clear ``LLMError``.
 from __future__ import annotations
 
 import json
+import os
 import threading
+from urllib.parse import urlparse
 
 import openai
 from pydantic import BaseModel
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from ..errors import LLMError
-from .client import BaseLLM, Completion, EndpointError, strict_schema
-from .usage import make_usage
+from ...config import Config
+from ...errors import LLMError
+from ...hookspecs import hookimpl
+from ...progress import Progress
+from ..base import BaseLLM, Completion, EndpointError, LLMHandle, Target
+from ..retry import retrying
+from ..structured import strict_schema
+from ..usage import make_usage
+
+OPENAI_URL = "https://api.openai.com/v1"
+OPENAI_DEFAULT_MODEL = "gpt-4o-mini"
 
 MODES = ("json_schema", "json_object_schema", "json_object", "prompt")
 
@@ -94,7 +103,7 @@ class OpenAIBackend(BaseLLM):
             if fmt is not None:
                 kwargs["response_format"] = fmt
             try:
-                resp = self._call(lambda: self.client.chat.completions.create(**kwargs))
+                resp = self._call(lambda kw=kwargs: self.client.chat.completions.create(**kw))
                 break
             except _FormatRejected:
                 with self._lock:
@@ -105,7 +114,8 @@ class OpenAIBackend(BaseLLM):
         if choice is not None and not text and getattr(choice.message, "tool_calls", None):
             text = choice.message.tool_calls[0].function.arguments or ""
         return Completion(text=text, model=resp.model or model,
-                          usage=make_usage(model, messages, text, resp.usage))
+                          usage=make_usage(model, messages, text, resp.usage),
+                          finish_reason=getattr(choice, "finish_reason", None))
 
     @staticmethod
     def _response_format(schema: type[BaseModel] | None, mode: str) -> dict | None:
@@ -137,9 +147,7 @@ class OpenAIBackend(BaseLLM):
 
     def _call(self, fn):
         try:
-            for attempt in Retrying(stop=stop_after_attempt(self.retries + 1),
-                                    wait=wait_exponential_jitter(initial=1, max=30),
-                                    retry=retry_if_exception(self._transient), reraise=True):
+            for attempt in retrying(self.retries, self._transient):
                 with attempt:
                     return fn()
         except openai.APIStatusError as exc:
@@ -184,3 +192,61 @@ class OpenAIBackend(BaseLLM):
 
 class _FormatRejected(Exception):
     """Internal: retry the same call with the next weaker response_format."""
+
+
+def _host(url: str | None) -> str:
+    return (urlparse(url or "").hostname or "").lower()
+
+
+class OpenAIProvider:
+    """``--llm-provider openai`` (the default): an endpoint, or with none the embedded model."""
+
+    name = "openai"
+
+    def target(self, config: Config) -> Target:
+        base = config.llm_base_url or os.environ.get("OPENAI_BASE_URL") or None
+        if base is None and config.llm_model:
+            if not os.environ.get(config.api_key_env):
+                raise EndpointError(
+                    f"--model {config.llm_model} needs an endpoint: set --llm-base-url, or "
+                    f"${config.api_key_env} for OpenAI (use --local-model for the embedded "
+                    "model)")
+            base = OPENAI_URL
+        if base is None:
+            from ..gguf import local_model_id
+
+            alias, fp = local_model_id(config.local_model)
+            return Target(self.name, alias, f"local:{alias}:{fp}", None, embedded=True)
+        base = base.rstrip("/")
+        model = config.llm_model or (OPENAI_DEFAULT_MODEL if _host(base) == "api.openai.com"
+                                     else None)
+        return Target(self.name, model or "(endpoint default)", f"{model or 'default'}@{base}",
+                      base, model=model)
+
+    def open(self, config: Config, target: Target, progress: Progress) -> LLMHandle:
+        if target.embedded:
+            from ..local.serve import start
+
+            server, model = start(config, progress)
+            llm = OpenAIBackend(
+                base_url=server.base_url, api_key=server.api_key, model=model.name,
+                cache_id=target.cache_id, structured=server.kind.structured,
+                timeout=config.llm_timeout, retries=config.llm_retries, key_env=None,
+                extra_body={"seed": 0}, server=server)
+            return LLMHandle(llm=llm, base_url=server.base_url, model_name=model.name,
+                             kind=server.name, server=server, _closers=[server.stop])
+        assert target.base_url is not None
+        key = os.environ.get(config.api_key_env)
+        if not key and _host(target.base_url) == "api.openai.com":
+            raise EndpointError(f"OpenAI needs an API key: set ${config.api_key_env}")
+        llm = OpenAIBackend(base_url=target.base_url, api_key=key or "not-needed",
+                            model=target.model, cache_id=target.cache_id,
+                            structured="json_schema", timeout=config.llm_timeout,
+                            retries=config.llm_retries, key_env=config.api_key_env)
+        return LLMHandle(llm=llm, base_url=target.base_url, model_name=target.model_name,
+                         kind=self.name)
+
+
+@hookimpl
+def register_llm_providers(register):
+    register("openai", OpenAIProvider())

@@ -11,11 +11,14 @@ import json
 import os
 
 from pydantic import BaseModel
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from ..errors import LLMError
-from .client import BaseLLM, Completion, EndpointError
-from .usage import make_usage
+from ...config import Config
+from ...errors import LLMError
+from ...hookspecs import hookimpl
+from ...progress import Progress
+from ..base import BaseLLM, Completion, EndpointError, LLMHandle, Target
+from ..retry import retrying
+from ..usage import make_usage
 
 
 def _status(exc: BaseException) -> int | None:
@@ -72,9 +75,7 @@ class LangChainBackend(BaseLLM):
             runnable = chat.with_structured_output(schema.model_json_schema(),
                                                    method="function_calling", include_raw=True)
         try:
-            for attempt in Retrying(stop=stop_after_attempt(self.retries + 1),
-                                    wait=wait_exponential_jitter(initial=1, max=30),
-                                    retry=retry_if_exception(_transient), reraise=True):
+            for attempt in retrying(self.retries, _transient):
                 with attempt:
                     out = runnable.invoke(messages)
         except Exception as exc:  # noqa: BLE001 - every provider has its own exception types
@@ -100,3 +101,26 @@ class LangChainBackend(BaseLLM):
         if _transient(exc) and code is None:
             return EndpointError(f"cannot reach {self.model_name}: {first}")
         return LLMError(f"{self.model_name} failed{f' (HTTP {code})' if code else ''}: {first}")
+
+
+class LangChainProvider:
+    """``--llm-provider langchain --model provider:model``."""
+
+    name = "langchain"
+
+    def target(self, config: Config) -> Target:
+        if not config.llm_model:
+            raise EndpointError("--llm-provider langchain needs --model provider:model "
+                                "(e.g. anthropic:claude-3-5-haiku-latest)")
+        base = config.llm_base_url
+        return Target(self.name, config.llm_model,
+                      f"langchain:{config.llm_model}@{base or ''}", base)
+
+    def open(self, config: Config, target: Target, progress: Progress) -> LLMHandle:
+        return LLMHandle(llm=LangChainBackend(config, target), base_url=target.base_url,
+                         model_name=target.model_name, kind=self.name)
+
+
+@hookimpl
+def register_llm_providers(register):
+    register("langchain", LangChainProvider())

@@ -1,0 +1,99 @@
+"""One LLM request that must pass a check, asked again until it does (or the tries run out).
+
+Outline and write share this loop; they differ in the check and in how they ask again:
+
+* ``repair``: show the model its reply and what was wrong with it (structured replies);
+* ``warmer``: ask the same again at a higher temperature (a refusal or an empty chapter: the
+  words were not wrong, the sample was).
+
+Every try's usage is counted, and each rejected try leaves a note saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from ..llm.base import Completion, OutputError
+from ..llm.cached import CachedLLM
+from ..models import Usage
+
+T = TypeVar("T")
+
+WARM_TEMPERATURE = 0.7
+
+
+class Invalid(Exception):
+    """A reply that parsed but cannot be used; the message says why (shown to the model)."""
+
+
+@dataclass
+class Answer(Generic[T]):
+    value: T | None  # None: no try passed the check
+    usage: Usage = field(default_factory=Usage)
+    notes: list[str] = field(default_factory=list)
+    tries: int = 0
+    error: str = ""  # why the last try was rejected
+
+
+@dataclass
+class Request(Generic[T]):
+    """What to ask and how to judge the reply."""
+
+    messages: list[dict]
+    check: Callable[[Completion], T]  # the usable value, or raise Invalid
+    max_tokens: int
+    temperature: float
+    schema: type[BaseModel] | None = None
+    tag: dict | None = None  # extra cache-key material (template hashes)
+    key_messages: list[dict] | None = None  # what the cache keys on, if not ``messages``
+    retries: int = 2
+    again: Literal["repair", "warmer"] = "repair"
+    repair: Callable[[str], str] | None = None  # error → the user message that shows it
+    label: str = "reply"
+
+
+def ask(llm: CachedLLM, req: Request[T], on_try: Callable[[], None] | None = None
+        ) -> Answer[T]:
+    """Ask until ``req.check`` accepts a reply; ``on_try`` is called after every try."""
+    answer: Answer[T] = Answer(value=None)
+    messages, key = list(req.messages), req.key_messages
+    temperature = req.temperature
+    for attempt in range(req.retries + 1):
+        text = ""
+        try:
+            c = llm.complete(messages, schema=req.schema, max_tokens=req.max_tokens,
+                             temperature=temperature, tag=req.tag, key_messages=key)
+            answer.usage = answer.usage.add(c.usage)
+            text = c.text
+            answer.value = req.check(c)
+            answer.tries = attempt + 1
+            return answer
+        except OutputError as exc:
+            text, error = exc.text, exc.detail or str(exc)
+            answer.usage = answer.usage.add(exc.usage)
+        except Invalid as exc:
+            error = str(exc)
+        finally:
+            if on_try is not None:
+                on_try()
+        answer.tries, answer.error = attempt + 1, error
+        answer.notes.append(f"{req.label}: reply {attempt + 1} rejected: {error}")
+        if attempt == req.retries:
+            if req.again == "warmer":
+                # the last reply stays unusable: drop it so the next run asks afresh
+                llm.forget(messages, schema=req.schema, max_tokens=req.max_tokens,
+                           temperature=temperature, tag=req.tag, key_messages=key)
+            break
+        if req.again == "repair":
+            assert req.repair is not None, "a repairing request needs a repair message"
+            fix = [{"role": "assistant", "content": text or "(empty)"},
+                   {"role": "user", "content": req.repair(error)}]
+            messages = messages + fix
+            key = key + fix if key is not None else None
+        else:
+            temperature = max(WARM_TEMPERATURE, req.temperature)
+    return answer
