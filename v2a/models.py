@@ -153,6 +153,23 @@ class Scenes(Artifact):
         return [s.start for s in self.scenes[1:]]
 
 
+# --- glossary ---------------------------------------------------------------------------------
+
+
+class GlossaryTerm(Artifact):
+    """A term as it should be spelled, and the wrong forms that stand for it."""
+
+    term: str
+    variants: list[str] = Field(default_factory=list)  # misheard/misspelled forms to replace
+    source: Literal["screen", "editor"] = "editor"  # read off the keyframes, or fixed by a person
+
+
+class Glossary(Artifact):
+    """glossary.json: kept with a work folder (that video) or a batch root (all its videos)."""
+
+    terms: list[GlossaryTerm] = Field(default_factory=list)
+
+
 # --- LLM stages -------------------------------------------------------------------------------
 
 
