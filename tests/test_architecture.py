@@ -190,7 +190,7 @@ def test_a_plugin_adds_an_asr_engine(plugins, lecture_audio, tmp_path):
     assert (tr.backend, tr.text) == ("echo", "Hello from a plugin.")
     stages = [json.loads(ln)["stage"] for ln in
               (tmp_path / "w" / ".v2a" / "stages.log").read_text().splitlines()]
-    assert stages == ["ingest", "audio", "transcribe"]
+    assert stages == ["ingest", "audio", "scenes", "screen", "transcribe"]
 
 
 def test_an_unknown_plugin_name_in_config_is_refused():

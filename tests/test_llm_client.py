@@ -216,3 +216,59 @@ def test_langchain_provider_plumbing_and_errors(fake_endpoint, monkeypatch):
     with open_llm(cfg.model_copy(update={"llm_base_url": url})) as h:
         with pytest.raises(EndpointError, match="cannot reach"):
             h.llm.complete(MSG, max_tokens=5, temperature=0)
+
+
+def test_a_looping_stream_is_cut_off_early(tmp_path):
+    """A reply that repeats itself is cut off while it streams: the client stops reading long
+    before the server would have reached the token cap."""
+    import http.server
+    import threading
+    import time
+
+    from v2a.llm.providers.openai_client import OpenAIBackend
+
+    sent = []
+
+    class Drip(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            words = ["We", " count", " pairs."] + [" The merge replaces the pair."] * 400
+            try:
+                for w in words:
+                    ev = {"id": "x", "object": "chat.completion.chunk", "created": 0,
+                          "model": "drip", "choices": [{"index": 0, "delta": {"content": w},
+                                                        "finish_reason": None}]}
+                    data = f"data: {json.dumps(ev)}\n\n".encode()
+                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                    self.wfile.flush()
+                    sent.append(w)
+                    time.sleep(0.01)
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        llm = OpenAIBackend(base_url=f"http://127.0.0.1:{srv.server_address[1]}/v1",
+                            api_key="x", model="drip", cache_id="drip", retries=0)
+        t0 = time.monotonic()
+        c = llm.raw([{"role": "user", "content": "hi"}], schema=None, max_tokens=4000,
+                    temperature=0)
+        elapsed = time.monotonic() - t0
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert c.finish_reason == "loop"
+    assert c.text == "We count pairs. The merge replaces the pair."
+    assert elapsed < 2.0 and len(sent) < 150, (elapsed, len(sent))  # all 403 would take > 4 s
+    assert c.usage.estimated  # the usage chunk never came: counted from the text

@@ -188,3 +188,86 @@ def test_retry_policy_retries_transient_failures_only(monkeypatch):
     with pytest.raises(ValueError):
         call(flaky(1, ValueError), 4)
     assert len(tries) == 1
+
+
+# --- names: bounded, specific, distinct -----------------------------------------------------
+
+
+def test_generic_and_duplicate_titles_are_asked_again(tmp_path):
+    """'Tokens' names only the talk's topic, a second 'Bytes and integers' repeats chapter 1:
+    both are asked again (the second time showing the other titles); none ends in a fallback."""
+    ws = synthetic_workdir(tmp_path / "w")
+    ws.path("outline.json").unlink()
+    asked: list[str] = []
+
+    def reply(messages, schema):
+        user = messages[-1]["content"]
+        m = re.search(r"Chapter (\d+) of", messages[1]["content"])
+        k = int(m.group(1)) if m else 0
+        asked.append(user)
+        if not m:
+            return json.dumps({"title": "Tokens, bytes and merges"})
+        if "only names the topic" in user or "other chapters are titled" in user:
+            return json.dumps({"title": f"What part {k} adds", "summary": "It adds a step."})
+        title = {1: "Bytes and integers", 2: "Tokens"}.get(k, "Bytes and integers")
+        return json.dumps({"title": title, "summary": "It is said. And then more is said."})
+
+    ctx = context(ws, outline_boundaries="code")
+    ctx.llm_handle = scripted_handle(default=reply)
+    run_stage(ctx, "outline")
+    outline = read_model(ws.path("outline.json"), Outline)
+    titles = [c.title for c in outline.chapters]
+    assert len(titles) >= 3 and len(set(titles)) == len(titles)
+    assert "Tokens" not in titles and outline.method == "llm"
+    assert not any("own words" in n for n in outline.notes)
+    assert any("only names the topic" in n for n in outline.notes)
+    assert all(c.summary == "It is said." or c.summary == "It adds a step."
+               for c in outline.chapters)  # one sentence
+    assert any("The other chapters are titled:" in a for a in asked)
+
+
+def test_a_title_longer_than_eight_words_is_repaired(tmp_path):
+    from v2a.write.naming import SectionName, check_name
+
+    long = SectionName(title="How the byte pair encoding algorithm merges its most frequent pairs",
+                       summary="x")
+    with pytest.raises(Invalid, match="at most 8"):
+        check_name(long, 0, topic={"bpe"})
+    ok = check_name(SectionName(title='"## Counting pairs."', summary="A. B."), 3, topic={"bpe"})
+    assert (ok.index, ok.title, ok.summary) == (3, "Counting pairs", "A.")
+    cjk = check_name(SectionName(title="统计相邻的字节对", summary="说明。"), 1, topic={"bpe"})
+    assert cjk.title == "统计相邻的字节对"  # no spaces: still a usable title
+
+
+def test_a_structured_reply_that_loops_is_repaired_with_that_reason(tmp_path):
+    looping = '{"title": "BPE", "summary": "' + "it merges pairs, " * 40
+    llm = _cached(tmp_path, looping, '{"title": "Merging pairs"}')
+    answer = ask(llm, Request(messages=MSG, check=lambda c: c.parsed.title, schema=Name,
+                              max_tokens=400, temperature=0.2, repair=lambda e: f"FIX: {e}"))
+    assert answer.value == "Merging pairs"
+    assert llm.inner.calls[1].messages[-1]["content"] == (
+        "FIX: the reply kept repeating the same words; answer once, briefly")
+    assert len(llm.inner.calls[1].messages[-2]["content"]) < 80  # only the first copy was kept
+
+
+# --- prose: no scaffolding ------------------------------------------------------------------
+
+
+def test_scaffolding_at_the_edges_is_stripped_and_inside_is_asked_again(tmp_path):
+    ws = synthetic_workdir(tmp_path / "w")
+    edges = ('I understand that the previous chapter ended with bytes, and I will continue.\n\n'
+             'We count every pair of tokens that sit next to each other.\n\n---\n\n'
+             'This translation maintains the structure and meaning of the original transcript.'
+             '\n"""')
+    inside = ("We merge the pair. This rewrite keeps the speaker's voice throughout. "
+              "Then we count again.")
+    replies = [edges, inside, inside] + ["Plain prose about tokens."] * 10
+    ctx = context(ws)
+    ctx.llm_handle = scripted_handle(replies=replies)
+    run_stage(ctx, "write")
+    draft = read_model(ws.path("chapters.json"), Draft)
+    first, second = draft.chapters[0].markdown, draft.chapters[1].markdown
+    assert first == "We count every pair of tokens that sit next to each other."
+    # asked twice, chatty both times: the prose is kept, the sentence about the task is not
+    assert second == "We merge the pair. Then we count again."
+    assert all(c.status == "ok" for c in draft.chapters)

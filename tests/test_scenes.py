@@ -98,7 +98,9 @@ def test_audio_only_source_has_no_scenes(lecture_audio, tmp_path):
     sc = read_model(wd / "scenes.json", Scenes)
     assert sc.audio_only and sc.scenes == [] and sc.cuts == []
     assert not list(wd.glob("keyframes/*.jpg"))
-    assert report.ok and report.stages[-1].detail == "audio only: no scenes"
+    details = {s.name: s.detail for s in report.stages}
+    assert report.ok and details["scenes"] == "audio only: no scenes"
+    assert details["screen"] == "audio only: nothing on screen"
 
 
 # --- a repeated slide, a stream without B-frames, and the progress bar ------------------------

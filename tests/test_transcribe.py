@@ -101,12 +101,15 @@ def test_timings_and_detail(lecture_run):
 
 
 def test_srt_and_vtt_written_and_parseable(lecture_run):
+    """Subtitle files keep Whisper's short cues (they read well on screen); transcript.json has
+    the same words cut at sentences."""
     wd, _, tr = lecture_run
     for ext in ("srt", "vtt"):
         back = parse_subtitles(wd / f"transcript.{ext}")
-        assert [s.text for s in back] == [s.text for s in tr.segments]
-        assert [s.start for s in back] == pytest.approx([s.start for s in tr.segments], abs=0.002)
-        assert [s.end for s in back] == pytest.approx([s.end for s in tr.segments], abs=0.002)
+        assert " ".join(s.text for s in back).split() == tr.text.split()
+        assert all(a.end <= b.start + 0.002 for a, b in zip(back, back[1:]))
+        assert back[0].start == pytest.approx(tr.segments[0].start, abs=0.5)
+        assert max(len(s.text) for s in back) < 200
 
 
 def test_rerun_is_cached(lecture, lecture_run):

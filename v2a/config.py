@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, field_validator
 
 from .options import ALL, MEDIA, RUN, Opt, opt_of
-from .registry import ASR_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, RENDERERS
+from .registry import ASR_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, OCR_ENGINES, RENDERERS
 from .stages import STAGE_NAMES
 
 LLM = ("outline", "write")  # the stages that call the LLM
@@ -90,6 +90,14 @@ class Config(BaseModel):
     vad: Annotated[bool, Opt(
         "Skip non-speech with a voice-activity detector before Whisper.",
         ("--vad/--no-vad",), stages=("transcribe",), commands=MEDIA, panel=T)] = True
+    whisper_hints: Annotated[str, Opt(
+        "Tell Whisper the terms read off the screen. auto: for multilingual models only (on "
+        "tiny.en, hints were measured to make it skip speech).", ("--whisper-hints",),
+        stages=("transcribe",), commands=MEDIA, choices=("auto", "on", "off"), panel=T)] = "auto"
+    fix_terms: Annotated[bool, Opt(
+        "Respell misheard terms in the transcript as the screen and the glossary spell them "
+        "(\"tick token\" → tiktoken).", ("--fix-terms/--no-fix-terms",), stages=("transcribe",),
+        commands=MEDIA, panel=T)] = True
 
     # -- scenes ----------------------------------------------------------------------------------
     scene_threshold: Annotated[float, Opt(
@@ -106,6 +114,10 @@ class Config(BaseModel):
     dedupe_distance: Annotated[int, Opt(
         "Keyframes closer than this (perceptual-hash bits) are one slide.",
         stages=("scenes",))] = 4
+    ocr: Annotated[str, Opt(
+        "Read the text on screen (slides, code, terms) from each distinct keyframe: an OCR "
+        "engine, or none.", ("--ocr",), stages=("screen",), commands=MEDIA, registry=OCR_ENGINES,
+        extra_choices=("none",), panel=S)] = "rapidocr"
 
     # -- LLM -------------------------------------------------------------------------------------
     llm_base_url: Annotated[str | None, Opt(

@@ -102,6 +102,7 @@ class Transcript(Artifact):
     duration: float | None = None
     segments: list[Segment]
     timings: dict[str, float] = Field(default_factory=dict)
+    corrections: list[str] = Field(default_factory=list)  # "heard → term" respellings
 
     @property
     def text(self) -> str:
@@ -151,6 +152,58 @@ class Scenes(Artifact):
     def cuts(self) -> list[float]:
         """Start times of every scene after the first (the slide changes)."""
         return [s.start for s in self.scenes[1:]]
+
+
+# --- what is on screen ------------------------------------------------------------------------
+
+
+class ScreenLine(Artifact):
+    """One line of text read off a keyframe; ``box`` is [x0, y0, x1, y1] in pixels."""
+
+    text: str
+    box: list[float]
+    score: float = 1.0
+
+
+class CodeBlock(Artifact):
+    """Code shown on screen, as shown: indentation rebuilt from the text's positions."""
+
+    language: str = ""
+    lines: list[str]
+    start: float  # first shown (seconds)
+    end: float  # last shown
+    scenes: list[int] = Field(default_factory=list)  # where it was read (its final form last)
+
+
+class ScreenFrame(Artifact):
+    scene: int
+    time: float
+    keyframe: str
+    title: str | None = None  # a slide's heading, when the frame has one
+    lines: list[ScreenLine] = Field(default_factory=list)
+    code: list[str] | None = None  # the frame's text as code, when it is code
+
+
+class Screen(Artifact):
+    """screen.json: the text of every distinct keyframe, the code shown, the terms used."""
+
+    engine: str | None = None  # None: OCR was off (or the source has no video)
+    frames: list[ScreenFrame] = Field(default_factory=list)
+    code: list[CodeBlock] = Field(default_factory=list)
+    terms: list[str] = Field(default_factory=list)  # names, identifiers, numbers on screen
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    def title_changes(self) -> list[float]:
+        """Times where a new slide heading appears (a chapter-boundary signal)."""
+        out, last = [], None
+        for f in sorted(self.frames, key=lambda f: f.time):
+            if f.title is None:
+                continue
+            key = " ".join(f.title.lower().split())
+            if last is not None and key != last:
+                out.append(f.time)
+            last = key
+        return out
 
 
 # --- glossary ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ BUILTIN = (
     "v2a.llm.local.xllamacpp",
     "v2a.llm.local.llama_cpp_python",
     "v2a.llm.local.llama_server",
+    "v2a.ocr.rapid",
     "v2a.render.markdown_article",
     "v2a.render.html_article",
     "v2a.batch.runner",

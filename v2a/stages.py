@@ -30,19 +30,22 @@ STAGES: dict[str, StageSpec] = {
                   help="resolve the source, download it, record metadata"),
         StageSpec("audio", "v2a.audio:run", ("ingest",), (), files=("audio.wav",),
                   help="16 kHz mono WAV for ASR"),
-        StageSpec("transcribe", "v2a.transcribe.stage:run", ("ingest", "audio"),
-                  ("transcript.json",),
-                  help="subtitles or Whisper → transcript.json/.srt/.vtt"),
         StageSpec("scenes", "v2a.scenes.stage:run", ("ingest",), ("scenes.json",), version=3,
                   help="slide/scene cuts and one keyframe per scene"),
-        StageSpec("outline", "v2a.write.outline:run", ("ingest", "transcribe", "scenes"),
+        StageSpec("screen", "v2a.ocr.stage:run", ("scenes",), ("screen.json",),
+                  help="the text on screen: slide titles, code, terms (OCR)"),
+        StageSpec("transcribe", "v2a.transcribe.stage:run", ("ingest", "audio", "screen"),
+                  ("transcript.json",), version=3, extra_key="v2a.glossary:fingerprint",
+                  help="subtitles or Whisper → transcript.json (sentences), .srt/.vtt"),
+        StageSpec("outline", "v2a.write.outline:run",
+                  ("ingest", "transcribe", "scenes", "screen"),
                   ("outline.json",), version=2, extra_key="v2a.llm.prompts:fingerprint",
                   help="chapters with start times, named by the LLM"),
-        StageSpec("write", "v2a.write.chapters:run", ("outline", "transcribe"),
+        StageSpec("write", "v2a.write.chapters:run", ("outline", "transcribe", "screen"),
                   ("chapters.json",), extra_key="v2a.llm.prompts:fingerprint",
                   help="one LLM call per chapter, in parallel"),
         StageSpec("render", "v2a.render.stage:run",
-                  ("ingest", "transcribe", "scenes", "outline", "write"),
+                  ("ingest", "transcribe", "scenes", "screen", "outline", "write"),
                   outputs_from="v2a.render.stage:outputs",
                   extra_key="v2a.render.stage:fingerprint",
                   help="the article in each output format (Markdown, HTML)"),
@@ -53,8 +56,8 @@ STAGE_NAMES = tuple(STAGES)
 
 TARGETS = {
     "transcribe": ["transcribe"],
-    "scenes": ["scenes"],
-    "media": ["transcribe", "scenes"],  # batch: the CPU-bound half, overlapped with LLM work
+    "scenes": ["scenes", "screen"],
+    "media": ["transcribe", "scenes", "screen"],  # batch: the CPU-bound half, overlapped with LLM work
     "run": ["transcribe", "scenes", "outline", "write", "render"],
 }
 

@@ -57,6 +57,11 @@ def validate(c: Completion, schema: type[BaseModel] | None) -> Completion:
     """Parse ``c.text`` against ``schema`` into ``c.parsed``; ``OutputError`` when it does not."""
     if schema is None:
         return c
+    if c.finish_reason == "loop":
+        # cut off where it began repeating: what is left is not a whole structured reply
+        raise OutputError("the model's reply kept repeating itself and was cut off",
+                          text=c.text, usage=c.usage,
+                          detail="the reply kept repeating the same words; answer once, briefly")
     try:
         c.parsed = parse_structured(c.text, schema)
     except ValidationError as exc:

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from ..models import Usage
 from .base import BaseLLM, Completion, LLMHandle
+from .loops import loop_start
 from .usage import count_tokens, messages_tokens
 
 Reply = Union[str, BaseException, Callable[[list[dict], "type[BaseModel] | None"], str]]
@@ -57,6 +58,13 @@ class ScriptedLLM(BaseLLM):
         if isinstance(reply, BaseException):
             raise reply
         text = reply(messages, schema) if callable(reply) else reply
+        # like a streaming provider: a reply that repeats itself is cut where the loop starts
+        cut = loop_start(text)
+        if cut is not None:
+            text = text[:cut]
+            return Completion(text=text, model=self.model_name, finish_reason="loop",
+                              usage=Usage(calls=1, prompt_tokens=messages_tokens(messages),
+                                          completion_tokens=count_tokens(text)))
         # like a server's token cap: the reply is cut, and says so
         words = text.split(" ")
         finish = "stop"

@@ -13,12 +13,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Union
 from urllib.parse import quote
 
 from .. import __version__
 from ..links import fmt_time, timestamp_url
-from ..models import Draft, Outline, OutlineChapter, Scenes, Source, Transcript
+from ..models import Draft, Outline, OutlineChapter, Scenes, Screen, Source, Transcript
+from .i18n import UI
 from .sanitize import md_prose, safe_href
 
 PARAGRAPH_S = 30.0  # transcript excerpt: a new timestamped paragraph about every 30 s
@@ -32,9 +33,25 @@ class Figure:
     href: str  # timestamp link
     scene: int
 
+    def alt(self, ui: UI) -> str:
+        return ui("frame", t=fmt_time(self.time))
+
+
+@dataclass
+class Code:
+    """Code shown on screen, copied as shown (never through the LLM)."""
+
+    time: float  # when it is first shown
+    href: str  # timestamp link
+    language: str
+    lines: list[str]
+
     @property
-    def alt(self) -> str:
-        return f"Video frame at {fmt_time(self.time)}"
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+Block = Union[str, Figure, Code]
 
 
 @dataclass
@@ -54,7 +71,7 @@ class Section:
     href: str
     status: Literal["ok", "failed"]
     error: str | None
-    blocks: list[str | Figure]  # safe Markdown chunks and figures, in reading order
+    blocks: list[Block]  # safe Markdown chunks, figures and code, in reading order
     transcript: list[TranscriptPara]
 
     @property
@@ -85,6 +102,11 @@ class Article:
     @property
     def youtube_id(self) -> str | None:
         return self.source.id if self.player == "youtube" else None
+
+    @property
+    def ui(self) -> UI:
+        """The page's own words in the article's language."""
+        return UI(self.lang)
 
 
 class Slugger:
@@ -124,7 +146,7 @@ def player_kind(source: Source, scenes: Scenes | None) -> Literal["youtube", "vi
 
 
 def build_article(source: Source, transcript: Transcript, scenes: Scenes | None, outline: Outline,
-                  draft: Draft | None, root: Path) -> Article:
+                  draft: Draft | None, root: Path, screen: Screen | None = None) -> Article:
     """Assemble the article for the work folder ``root`` (where article.md/.html are written)."""
     href = media_href(source, root)
 
@@ -139,16 +161,19 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
         title = outline.title.strip()
     title = title or "Untitled video"
     anchor = slug(title)
-    toc_anchor = slug("Contents")
+    lang = (draft.lang if draft else None) or transcript.language
+    toc_anchor = slug(UI(lang).contents)
     chapters = sorted(outline.chapters, key=lambda c: c.start)
     texts = {c.index: c for c in (draft.chapters if draft else [])}
     figures = _figures(scenes, chapters, root, link)
+    code = _code(screen, chapters, link)
     sections = []
     for n, ch in enumerate(chapters, 1):
         segs = transcript.between(ch.first_segment, ch.last_segment)
         sec_title = ch.title.strip() or f"Part {n}"
         text = texts.get(ch.index)
-        figs = figures.get(ch.index, [])
+        figs: list[Figure | Code] = sorted([*figures.get(ch.index, []), *code.get(ch.index, [])],
+                                           key=lambda b: (b.time, isinstance(b, Code)))
         status: Literal["ok", "failed"]
         if text and text.status == "ok" and text.markdown.strip():
             status, error = "ok", None
@@ -166,8 +191,7 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
         title=title, anchor=anchor, toc_anchor=toc_anchor, source=source,
         source_href=safe_href(source.url or source.media_url or href),
         media_href=href, player=player_kind(source, scenes), duration=duration,
-        sections=sections, provenance=_provenance(transcript, outline, draft),
-        lang=(draft.lang if draft else None) or transcript.language)
+        sections=sections, provenance=_provenance(transcript, outline, draft), lang=lang)
 
 
 def _figures(scenes: Scenes | None, chapters: list[OutlineChapter], root: Path,
@@ -191,6 +215,19 @@ def _figures(scenes: Scenes | None, chapters: list[OutlineChapter], root: Path,
             Figure(time=t, src=src, path=path, href=link(t), scene=sc.index))
     for figs in out.values():
         figs.sort(key=lambda f: f.time)
+    return out
+
+
+def _code(screen: Screen | None, chapters: list[OutlineChapter], link) -> dict[int, list[Code]]:
+    """Each code block in the chapter where it is first shown."""
+    out: dict[int, list[Code]] = {}
+    if screen is None or not chapters:
+        return out
+    for block in screen.code:
+        ch = next((c for c in reversed(chapters) if c.start <= block.start + 1e-6), chapters[0])
+        t = min(max(block.start, ch.start), ch.end)
+        out.setdefault(ch.index, []).append(Code(time=t, href=link(t), language=block.language,
+                                                 lines=list(block.lines)))
     return out
 
 
@@ -229,9 +266,10 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _NOT_A_START = re.compile(r"^(\s|[-*+]\s|\d{1,9}[.)]\s|>)")  # list items/quotes/indents continue
 
 
-def _interleave(md: str, figures: list[Figure], ch: OutlineChapter) -> list[str | Figure]:
-    """Split prose at paragraph boundaries and put each figure before the paragraph that sits
-    at its relative time in the chapter (never inside code, lists or quotes)."""
+def _interleave(md: str, figures: list[Figure | Code], ch: OutlineChapter) -> list[Block]:
+    """Split prose at paragraph boundaries and put each figure (or code shown on screen) before
+    the paragraph that sits at its relative time in the chapter (never inside code, lists or
+    quotes)."""
     blocks: list[list[str]] = [[]]
     fence = None
     for line in md.split("\n"):
@@ -259,12 +297,12 @@ def _interleave(md: str, figures: list[Figure], ch: OutlineChapter) -> list[str 
         acc += len(t)
     bounds.append((1.0, len(texts)))
     span = max(ch.end - ch.start, 1e-6)
-    at: dict[int, list[Figure]] = {}
+    at: dict[int, list[Figure | Code]] = {}
     for f in figures:
         frac = (f.time - ch.start) / span
         k = max((b for b in bounds if b[0] <= frac + 1e-9), default=bounds[0])[1]
         at.setdefault(k, []).append(f)
-    out: list[str | Figure] = []
+    out: list[Block] = []
     chunk: list[str] = []
     for k in range(len(texts) + 1):
         if k in at:
@@ -284,9 +322,8 @@ def _provenance(transcript: Transcript, outline: Outline, draft: Draft | None) -
     rows = [("transcript", f"{how} {transcript.model}".strip() + f" ({transcript.language})")]
     if outline.method == "llm":
         rows.append(("chapters", outline.model or "LLM"))
-    else:
-        rows.append(("chapters", {"platform": "the video's own chapters",
-                                  "fallback": "evenly split (no LLM outline)"}[outline.method]))
+    else:  # a key into the page's strings (i18n), not a model name
+        rows.append(("chapters", f"@{outline.method}_chapters"))
     if draft is not None:
         rows.append(("text", draft.model or "LLM"))
     return rows

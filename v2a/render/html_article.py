@@ -19,8 +19,9 @@ from markupsafe import Markup
 
 from ..hookspecs import hookimpl
 from ..links import fmt_time
-from .article import Article, Figure
+from .article import Article, Code, Figure
 from .base import Renderer
+from .markdown_article import provenance
 from .sanitize import prose_html, text_html
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -33,6 +34,7 @@ def _env() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(text=text_html, prose=prose_html, time=fmt_time)
     env.tests["figure"] = lambda b: isinstance(b, Figure)
+    env.tests["code"] = lambda b: isinstance(b, Code)
     return env
 
 
@@ -45,7 +47,8 @@ def to_html(article: Article, self_contained: bool = False) -> str:
     csp = f"script-src {script_src}; object-src 'none'; base-uri 'none'; form-action 'none'"
     return _env().get_template("article.html.j2").render(
         a=article, css=Markup(css), js=Markup(js), csp=csp, lang=_lang(article.lang),
-        date=_date(article.source.upload_date),
+        ui=article.ui, date=article.ui.date(article.source.upload_date),
+        provenance=provenance(article),
         img=(_data_uri if self_contained else lambda f: f.src), size=_size_attrs)
 
 
@@ -70,10 +73,6 @@ def _lang(code: str | None) -> str:
     return code if code and re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", code) else "en"
 
 
-def _date(d: str | None) -> str | None:
-    if d and len(d) == 8 and d.isdigit():
-        return f"{d[:4]}-{d[4:6]}-{d[6:]}"
-    return d
 
 
 @hookimpl

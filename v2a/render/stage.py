@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import V2AError
-from ..models import Draft, Outline, Scenes, Transcript
+from ..models import Draft, Outline, Scenes, Screen, Transcript
 from ..registry import RENDERERS
 from ..stage import StageContext, StageResult
 from ..workspace import atomic_write_text, read_model, sha256_file, sha256_json
@@ -40,7 +40,8 @@ def load_article(ctx: StageContext) -> Article:
         raise V2AError(f"{ws.path('outline.json')} has no chapters; re-run with --force outline")
     scenes = read_model(ws.path("scenes.json"), Scenes) if ws.path("scenes.json").exists() else None
     draft = read_model(ws.path("chapters.json"), Draft) if ws.path("chapters.json").exists() else None
-    return build_article(ctx.source, transcript, scenes, outline, draft, ws.root)
+    screen = read_model(ws.path("screen.json"), Screen) if ws.path("screen.json").exists() else None
+    return build_article(ctx.source, transcript, scenes, outline, draft, ws.root, screen)
 
 
 def run(ctx: StageContext) -> StageResult:

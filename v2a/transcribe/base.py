@@ -18,7 +18,8 @@ OnProgress = Callable[[float], None]  # called with the audio position reached, 
 class AsrEngine(Protocol):
     name: str  # recorded as Transcript.backend
 
-    def transcribe(self, audio_path: Path, language: str | None,
-                   on_progress: OnProgress) -> Transcript:
-        """Transcribe a whole file; segment ids start at 0 in time order."""
+    def transcribe(self, audio_path: Path, language: str | None, on_progress: OnProgress,
+                   hints: list[str] | None = None) -> Transcript:
+        """Transcribe a whole file; segment ids start at 0 in time order. ``hints``: terms the
+        recogniser should expect (from the screen and the glossary), when it takes any."""
         ...

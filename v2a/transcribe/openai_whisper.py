@@ -32,8 +32,8 @@ class OpenAIWhisperBackend:
         self.config = config
         self.whisper = _import_whisper()  # fail at once, before any work
 
-    def transcribe(self, audio_path: Path, language: str | None,
-                   on_progress: OnProgress) -> Transcript:
+    def transcribe(self, audio_path: Path, language: str | None, on_progress: OnProgress,
+                   hints: list[str] | None = None) -> Transcript:
         cfg = self.config
         t0 = time.perf_counter()
         try:
@@ -44,8 +44,10 @@ class OpenAIWhisperBackend:
         load_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         try:
+            prompt = f"This talk is about {', '.join(hints)}." if hints else None
             result = model.transcribe(str(audio_path), language=language, beam_size=cfg.beam_size,
-                                      word_timestamps=True, fp16=False, verbose=None)
+                                      word_timestamps=True, fp16=False, verbose=None,
+                                      initial_prompt=prompt)
         except RuntimeError as exc:  # whisper shells out to ffmpeg and raises RuntimeError
             raise MediaError(f"cannot decode audio {audio_path.name}: {exc}") from exc
         asr_s = time.perf_counter() - t1
@@ -55,7 +57,7 @@ class OpenAIWhisperBackend:
             if not text:
                 continue
             words = [Word(start=round(float(w["start"]), 3), end=round(float(w["end"]), 3),
-                          text=w["word"].strip(), probability=round(float(w["probability"]), 4))
+                          text=w["word"], probability=round(float(w["probability"]), 4))
                      for w in seg.get("words", []) if w["word"].strip()]
             segments.append(Segment(id=len(segments), start=round(float(seg["start"]), 3),
                                     end=round(float(seg["end"]), 3), text=text, words=words))

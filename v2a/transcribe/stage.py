@@ -3,18 +3,28 @@
 ``--asr auto`` takes a usable subtitle track (human ones; platform auto-captions only with
 ``--auto-captions``) without loading Whisper; ``always`` runs Whisper; ``never`` uses
 subtitles or stops with an error.
+
+The terms of the video — read off its screen (``screen`` stage) and fixed by editors
+(``glossary.json``) — guide Whisper when it is measured to help (multilingual models) and
+respell the transcript afterwards ("tick token" → ``tiktoken``). Then the transcript is cut at
+sentences.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from .. import glossary
 from ..errors import InputError
-from ..models import Transcript
+from ..models import GlossaryTerm, Transcript
+from ..ocr import terms as screen_terms
 from ..registry import ASR_ENGINES
 from ..stage import StageContext, StageResult
 from ..subtitles import parse_subtitles, pick_subtitle_track, write_srt, write_vtt
 from ..workspace import write_json
+from .sentences import _text, split_sentences
+
+HINTS = 15  # terms given to Whisper: more made no difference, raw slide text made it drop words
 
 # below this many words per second of detected speech a transcript is suspiciously empty
 # (English speech runs ~2.5 words/s); .en models can stay silent on other languages
@@ -39,18 +49,25 @@ def _audio_path(ctx: StageContext) -> Path:
     return wav if wav.exists() else ctx.ws.resolve(ctx.source.media_path)
 
 
-def _whisper(ctx: StageContext) -> tuple[Transcript, list[str]]:
+def _whisper(ctx: StageContext, terms: list[str]) -> tuple[Transcript, list[str]]:
     cfg = ctx.config
     notes: list[str] = []
     english_only = Path(cfg.whisper_model).name.endswith(".en")
+    hints = None
+    if cfg.whisper_hints == "on" or (cfg.whisper_hints == "auto" and not english_only):
+        hints = terms[:HINTS] or None
     if english_only and cfg.spoken_language and cfg.spoken_language.split("-")[0] != "en":
         raise InputError(f"--spoken-language {cfg.spoken_language} needs a multilingual model; "
                          f"{cfg.whisper_model} is English-only: use --whisper-model base")
     backend = ASR_ENGINES.get(cfg.asr_backend)(cfg)
     total = ctx.source.duration
     with ctx.progress.task("transcribe", total=total) as task:
+        # only passed when there are hints: an engine without the parameter still works
+        extra = {"hints": hints} if hints else {}
         tr = backend.transcribe(_audio_path(ctx), cfg.spoken_language,
-                                on_progress=lambda t: task.update(completed=t))
+                                on_progress=lambda t: task.update(completed=t), **extra)
+    if hints:
+        notes.append(f"{len(hints)} terms from the screen given to Whisper")
     words = sum(len(s.text.split()) for s in tr.segments)
     probs = [w.probability for s in tr.segments for w in s.words if w.probability is not None]
     confidence = sum(probs) / len(probs) if probs else None
@@ -61,8 +78,33 @@ def _whisper(ctx: StageContext) -> tuple[Transcript, list[str]]:
     elif english_only and confidence is not None and confidence < _LOW_CONFIDENCE:
         notes.append(f"low word confidence {confidence:.2f}{hint}")
     for note in notes:
-        ctx.progress.log(f"[yellow]warning:[/] transcript: {note}")
+        if "given to Whisper" not in note:
+            ctx.progress.log(f"[yellow]warning:[/] transcript: {note}")
     return tr, notes
+
+
+def fix_terms(tr: Transcript, terms: list[str], editor: list[GlossaryTerm],
+              fuzzy: bool) -> list[tuple[str, str]]:
+    """Respell the transcript's terms in place: the editors' listed misheard forms always, and
+    near-misses of the screen's terms when ``fuzzy``; returns what was changed."""
+    fixes: list[tuple[str, str]] = []
+    for seg in tr.segments:
+        if seg.words:
+            words = seg.words
+            if editor:
+                words, f = screen_terms.replace_variants(words, editor)
+                fixes += f
+            if fuzzy and terms:
+                words, f = screen_terms.fix_words(words, terms)
+                fixes += f
+            if words is not seg.words:
+                seg.words, seg.text = words, _text(words)
+        elif editor:
+            text, n = glossary.apply_variants(seg.text, editor)
+            if n:
+                fixes.append((seg.text, text))
+                seg.text = text
+    return fixes
 
 
 def run(ctx: StageContext) -> StageResult:
@@ -70,6 +112,8 @@ def run(ctx: StageContext) -> StageResult:
     source = ctx.source
     transcript = None
     notes: list[str] = []
+    editor = glossary.editor_terms(ctx.ws)
+    terms = glossary.all_terms(ctx.ws)
     if cfg.asr in ("auto", "never"):
         track = pick_subtitle_track(source, cfg)
         if track is not None:
@@ -82,13 +126,22 @@ def run(ctx: StageContext) -> StageResult:
                              f"(languages {', '.join(cfg.sub_langs)}); "
                              "use --asr auto to run Whisper")
     if transcript is None:
-        transcript, more = _whisper(ctx)
+        transcript, more = _whisper(ctx, terms)
         notes += more
+    # human subtitles are taken as written, but for the editors' own corrections
+    fixes = fix_terms(transcript, terms, editor,
+                      fuzzy=cfg.fix_terms and transcript.origin == "asr")
+    if fixes:
+        transcript.corrections = [f"{a} → {b}" for a, b in fixes]
+        notes.append(f"{len(fixes)} term{'s' * (len(fixes) != 1)} respelled as on screen")
 
     ws = ctx.ws
-    write_json(ws.path("transcript.json"), transcript)
+    # subtitle files keep the recogniser's (or the uploader's) short cues, which read well on
+    # screen; transcript.json is cut at sentences, so chapters can start at any sentence
     write_srt(transcript.segments, ws.path("transcript.srt"))
     write_vtt(transcript.segments, ws.path("transcript.vtt"))
+    transcript.segments = split_sentences(transcript.segments)
+    write_json(ws.path("transcript.json"), transcript)
 
     if transcript.origin == "subtitles":
         detail = f"subtitles {transcript.model}"
@@ -96,7 +149,7 @@ def run(ctx: StageContext) -> StageResult:
         rtf = transcript.timings.get("rtf")
         detail = f"{transcript.backend} {transcript.model}, {transcript.language}" + (
             f", RTF {rtf:.2f}" if rtf is not None else "")
-    detail += f", {len(transcript.segments)} segments"
+    detail += f", {len(transcript.segments)} sentences"
     if not transcript.segments:
         detail += " (empty transcript)"
     return StageResult("; ".join([detail, *notes]))

@@ -37,6 +37,7 @@ class Answer(Generic[T]):
     notes: list[str] = field(default_factory=list)
     tries: int = 0
     error: str = ""  # why the last try was rejected
+    last: Completion | None = None  # the last reply, usable or not
 
 
 @dataclass
@@ -68,7 +69,7 @@ def ask(llm: CachedLLM, req: Request[T], on_try: Callable[[], None] | None = Non
             c = llm.complete(messages, schema=req.schema, max_tokens=req.max_tokens,
                              temperature=temperature, tag=req.tag, key_messages=key)
             answer.usage = answer.usage.add(c.usage)
-            text = c.text
+            text, answer.last = c.text, c
             answer.value = req.check(c)
             answer.tries = attempt + 1
             return answer

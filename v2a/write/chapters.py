@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
+from .. import glossary
 from ..errors import LLMError
 from ..links import fmt_time
 from ..llm.base import Completion, EndpointError
@@ -24,6 +25,7 @@ from ..llm.usage import count_tokens
 from ..models import ChapterText, Draft, Outline, OutlineChapter, Transcript, Usage
 from ..stage import StageContext, StageResult
 from ..workspace import read_model, write_json
+from . import scaffolding
 from .ask import Invalid, Request, ask
 
 CONTEXT_WORDS = 20  # of each neighbouring chapter: enough for continuity, too little to copy
@@ -67,6 +69,7 @@ def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]
         text = text[: m.start()].rstrip()
     text = _NOTE.sub("", text).rstrip()
     text = _META_LEAD.sub("", text, count=1)
+    text, _removed = scaffolding.strip(text)
     return text, heading
 
 
@@ -99,6 +102,7 @@ class Writer:
         self.llm = ctx.llm()
         self.language = language_name(self.config.article_language)
         self.title = outline.title or (ctx.title if ctx.ws.source_json.exists() else "")
+        self.terms = glossary.all_terms(ctx.ws)
         self.system = self.system_prompt()
         self.tag = {n: template_hash(self.config, n) for n in (SYSTEM, USER)}
         # room for the system prompt and a reply about as long as the input
@@ -109,7 +113,7 @@ class Writer:
         """The shared system prompt; with ``own``, its cache-key view: every other chapter's
         title and summary blanked."""
         return render(self.config, SYSTEM, kind="talk", title=self.title,
-                      language=self.language, outline=[
+                      language=self.language, terms=self.terms, outline=[
                           {"index": c.index,
                            "title": c.title if own in (None, c.index) else "",
                            "summary": c.summary if own in (None, c.index) else "",
@@ -151,6 +155,11 @@ class Writer:
                     raise Invalid("the model returned an empty chapter")
                 if is_refusal(body):
                     raise Invalid(f"the model declined to write this chapter: {body[:80]!r}")
+                if c.finish_reason == "loop" and len(body.split()) < 40:
+                    raise Invalid("the model kept repeating itself")
+                left = scaffolding.leftover(body)
+                if left:
+                    raise Invalid(f"the text talks about the task: {left[0][:80]!r}")
                 return body, h
 
             # an empty reply or a refusal is asked once more, less deterministically. Both
@@ -163,6 +172,11 @@ class Writer:
                 temperature=self.config.temperature, retries=1, again="warmer",
                 label=f"chapter {ch.index + 1}"))
             usage = usage.add(answer.usage)
+            if answer.value is None and answer.last is not None \
+                    and answer.error.startswith("the text talks about the task"):
+                # asked twice and still chatty: keep the prose, drop the sentences about the task
+                body, h = clean(answer.last.text, ch.title, want_title=self.language is not None)
+                answer.value = (scaffolding.trim(body), h)
             if answer.value is None:
                 raise LLMError(answer.error)
             body, h = answer.value

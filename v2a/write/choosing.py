@@ -95,7 +95,8 @@ def _fallback_window(job: OutlineJob, win: list[Block], cands: list[cand.Candida
 def choose_chapters(job: OutlineJob, cands: list[cand.Candidate],
                     task: Task) -> list[Choice] | None:
     blocks = make_blocks(job.segments, cands)
-    overhead = count_tokens(render(job.config, SYSTEM, language=job.language)) + 300
+    overhead = count_tokens(render(job.config, SYSTEM, language=job.language,
+                                   terms=job.terms)) + 300
     target, lo, hi = cand.target_chapters(job.duration, len(cands))
     budget = max(256, job.context_tokens() - overhead - (120 + 90 * hi)) * 3 // 4
     windows = split_windows(blocks, budget)

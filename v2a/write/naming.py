@@ -8,9 +8,12 @@ Then one short call titles the article.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..links import fmt_time
 from ..llm.prompts import render
@@ -18,35 +21,71 @@ from ..llm.usage import count_tokens
 from ..progress import Task
 from . import fallback
 from .ask import Invalid
+from .candidates import tokens
 from .outline_job import Choice, OutlineJob
 from .windows import excerpt
 
 SYSTEM = "name_chapter.system.j2"
+MAX_TITLE_WORDS = 8
+MAX_SUMMARY_WORDS = 30
 
 
 class SectionName(BaseModel):
-    """The reply naming one chapter whose start code has fixed."""
+    """The reply naming one chapter whose start code has fixed. The bounds are part of the
+    schema, so a server that enforces it cannot let a small model ramble or loop in a field."""
 
     model_config = ConfigDict(extra="forbid")
-    title: str
-    summary: str
+    title: str = Field(max_length=70, description="2 to 8 words")
+    summary: str = Field(max_length=240, description="one sentence, at most 30 words")
 
 
 class ArticleTitle(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str
+    title: str = Field(max_length=90, description="at most 10 words")
 
 
 def tidy_title(text: str) -> str:
     """One line, without Markdown heading marks, emphasis or quotes around it."""
-    return " ".join(text.split()).strip(" #*\"")
+    return " ".join(text.split()).strip(" #*\"'.:")
 
 
-def check_name(reply: SectionName, start: int) -> Choice:
+def _key(title: str) -> str:
+    """Titles that differ only in case, punctuation or spacing are the same title."""
+    return " ".join(re.findall(r"\w+", title.lower()))
+
+
+def one_sentence(text: str, max_words: int = MAX_SUMMARY_WORDS) -> str:
+    """The first sentence, at most ``max_words`` words."""
+    first = fallback.first_sentence(" ".join(text.split()), max_words)
+    return first.rstrip("…").rstrip()
+
+
+def check_name(reply: SectionName, start: int, topic: Collection[str],
+               taken: Collection[str] = ()) -> Choice:
+    """A usable chapter name: short, not just the talk's topic, not another chapter's."""
     title = tidy_title(reply.title)
+    words = title.split()
     if not title:
         raise Invalid("the title is empty")
-    return Choice(start, title[:120], " ".join(reply.summary.split()))
+    if len(words) > MAX_TITLE_WORDS:
+        raise Invalid(f"the title has {len(words)} words; give at most {MAX_TITLE_WORDS}")
+    words_of_title = set(tokens(title))
+    if words_of_title and words_of_title <= set(topic):
+        raise Invalid(f"\"{title}\" only names the topic of the whole talk; name what this "
+                      "chapter says about it")
+    if _key(title) in taken:
+        raise Invalid(f"another chapter is already titled \"{title}\"; name what is specific "
+                      "to this one")
+    return Choice(start, title, one_sentence(reply.summary))
+
+
+def topic_words(job: OutlineJob, texts: list[str]) -> set[str]:
+    """What the whole talk is about: its title's words and its most frequent content word."""
+    words = set(tokens(job.title))
+    counts = Counter(w for t in texts for w in set(tokens(t)))
+    if counts:
+        words.add(counts.most_common(1)[0][0])
+    return words
 
 
 def name_chapters(job: OutlineJob, starts: list[int], task: Task) -> list[Choice] | None:
@@ -54,22 +93,37 @@ def name_chapters(job: OutlineJob, starts: list[int], task: Task) -> list[Choice
     answered none of them (the caller then falls back as a whole)."""
     n = len(starts)
     times = job.start_times(starts) + [job.duration]
-    system = render(job.config, SYSTEM, language=job.language)
+    system = render(job.config, SYSTEM, language=job.language, terms=job.terms)
     cap = max(200, (job.context_tokens() - count_tokens(system) - 600) * 3 // 4)
     texts = job.texts(starts)
     task.update(total=n + 1)
 
-    def one(k: int) -> Choice | None:
+    topic = topic_words(job, texts)
+
+    def one(k: int, avoid: list[str] | None = None) -> Choice | None:
         section = {"number": k + 1, "start": fmt_time(times[k]), "end": fmt_time(times[k + 1]),
                    "text": excerpt(texts[k], cap)}
-        return job.ask("name_chapter.user.j2", {**job.header(), "section": section, "count": n},
-                       SectionName, lambda r: check_name(r, starts[k]), f"section {k + 1}",
-                       task, max_tokens=160, system_template=SYSTEM)
+        taken = {_key(t) for t in avoid or []}
+        return job.ask("name_chapter.user.j2",
+                       {**job.header(), "section": section, "count": n, "avoid": avoid or []},
+                       SectionName, lambda r: check_name(r, starts[k], topic, taken),
+                       f"section {k + 1}", task, max_tokens=160, system_template=SYSTEM)
 
     with ThreadPoolExecutor(max_workers=max(1, job.config.llm_concurrency)) as pool:
         named = list(pool.map(one, range(n)))
     if all(c is None for c in named):
         return None
+    # a title another chapter already has is asked again, showing the model the other titles
+    seen: set[str] = set()
+    for k, c in enumerate(named):
+        if c is None:
+            continue
+        if _key(c.title) in seen:
+            others = [x.title for j, x in enumerate(named) if x is not None and j != k]
+            task.update(total=n + 2 + k)
+            named[k] = one(k, others)
+        if named[k] is not None:
+            seen.add(_key(named[k].title))  # type: ignore[union-attr]
     own = fallback.describe(job.segments, starts)
     choices = []
     for k, c in enumerate(named):

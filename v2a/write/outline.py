@@ -10,7 +10,7 @@ from segment ids.
 from __future__ import annotations
 
 from ..llm.base import EndpointError
-from ..models import Outline, OutlineChapter, Scenes, Transcript
+from ..models import Outline, OutlineChapter, Scenes, Screen, Transcript
 from ..stage import StageContext, StageResult
 from ..workspace import read_model, write_json
 from . import candidates as cand
@@ -45,11 +45,20 @@ def from_platform(ctx: StageContext, transcript: Transcript) -> Outline | None:
 
 
 def _scenes_cuts(ctx: StageContext) -> tuple[list[float], list[float]]:
-    """(every scene cut, the cuts where the slide title changes too)."""
+    """(every scene cut, the cuts where the slide's heading changes too).
+
+    Headings are read off the screen when OCR ran: a new title where frames have titles, none
+    where screens have no title at all (notebooks, editors: a different toolbar is not a new
+    topic). Without OCR, a change of the keyframe's title band stands in for it.
+    """
     p = ctx.ws.path("scenes.json")
     if not p.exists():
         return [], []
     scenes = read_model(p, Scenes)
+    sp = ctx.ws.path("screen.json")
+    screen = read_model(sp, Screen) if sp.exists() else None
+    if screen is not None and screen.engine is not None and screen.frames:
+        return scenes.cuts, screen.title_changes()
     return scenes.cuts, scenes.heading_changes()
 
 
@@ -100,4 +109,10 @@ def run(ctx: StageContext) -> StageResult:
     cached = job.usage.cached_calls
     detail = f"{len(outline.chapters)} chapters ({outline.method}"
     detail += f", {cached} cached call{'s' * (cached != 1)})" if cached else ")"
+    own = sum("named from its own words" in n for n in outline.notes)
+    if outline.method == "fallback" and cands:
+        detail += "; no usable model reply: every title is made of the chapter's own words"
+    elif own:
+        detail += (f"; {own} title{'s' * (own != 1)} made of the chapter's own words (no usable "
+                   "model reply)")
     return StageResult(detail=detail, usage=outline.usage)

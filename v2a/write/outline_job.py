@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from .. import glossary
 from ..links import fmt_time
 from ..llm.open import context_tokens, describe
 from ..llm.prompts import language_name, render, template_hash
@@ -45,13 +46,14 @@ class OutlineJob:
         self._lock = threading.Lock()  # naming calls run in parallel and share usage/notes
         self.llm = ctx.llm()
         self.language = language_name(self.config.article_language)
+        self.terms = glossary.all_terms(ctx.ws)
 
     def ask(self, user_template: str, variables: dict, schema: type[BaseModel],
             checker: Callable[[Any], Any], label: str, task: Task, max_tokens: int,
             system_template: str) -> Any:
         """Ask, validate (pydantic, then ``checker(parsed)``), and on a bad reply show the
         model its error up to ``REPAIRS`` times; the checker's result, or None."""
-        system = render(self.config, system_template, language=self.language)
+        system = render(self.config, system_template, language=self.language, terms=self.terms)
         user = render(self.config, user_template, **variables)
         tag = {name: template_hash(self.config, name)
                for name in (system_template, user_template, "repair_reply.user.j2")}

@@ -6,6 +6,10 @@ Structured output is requested in the strongest form the endpoint accepts, most 
 plain ``json_object`` → prompt only. An endpoint that rejects a form is downgraded once and
 remembered. Transient failures (429, 5xx, timeouts, dropped connections) are retried with
 exponential backoff (tenacity); anything else becomes one clear ``LLMError``.
+
+Replies are streamed: a reply that starts repeating itself (``loops.loop_start``) is cut off
+there (``finish_reason="loop"``) instead of running to its token cap. An endpoint that cannot
+stream is asked without streaming from then on.
 """
 
 from __future__ import annotations
@@ -18,11 +22,21 @@ from pydantic import BaseModel
 
 from ...errors import LLMError
 from ..base import BaseLLM, Completion, EndpointError
+from ..loops import loop_start
 from ..retry import retrying
 from ..structured import strict_schema
 from ..usage import make_usage
 
 MODES = ("json_schema", "json_object_schema", "json_object", "prompt")
+CHECK_EVERY = 24  # stream chunks between loop checks
+
+
+def _rejects_streaming(exc: Exception) -> bool:
+    """The endpoint refused ``stream``/``stream_options`` (an older or partial server)."""
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 422, 501):
+        return False
+    msg = str(exc).lower()
+    return "stream" in msg
 
 
 def _rejects_format(exc: Exception) -> bool:
@@ -67,6 +81,7 @@ class OpenAIBackend(BaseLLM):
         self.retries, self.timeout, self.key_env = retries, timeout, key_env
         self.extra_body = extra_body or {}
         self.server = server  # the embedded LocalServer, for better errors if it dies
+        self.stream = "usage"  # "usage": stream with a usage chunk; "plain"; "off"
         self._lock = threading.Lock()
 
     # -- model name -------------------------------------------------------------------------
@@ -94,20 +109,66 @@ class OpenAIBackend(BaseLLM):
             fmt = self._response_format(schema, mode)
             if fmt is not None:
                 kwargs["response_format"] = fmt
+            stream = self.stream
             try:
-                resp = self._call(lambda kw=kwargs: self.client.chat.completions.create(**kw))
+                text, finish, usage, got_model = self._call(
+                    lambda kw=kwargs, st=stream: self._once(kw, st))
                 break
             except _FormatRejected:
                 with self._lock:
                     if self.mode == mode:  # another thread may have downgraded already
                         self.mode = MODES[MODES.index(mode) + 1]
-        choice = resp.choices[0] if resp.choices else None
-        text = (choice.message.content or "") if choice else ""
-        if choice is not None and not text and getattr(choice.message, "tool_calls", None):
-            text = choice.message.tool_calls[0].function.arguments or ""
-        return Completion(text=text, model=resp.model or model,
-                          usage=make_usage(model, messages, text, resp.usage),
-                          finish_reason=getattr(choice, "finish_reason", None))
+            except _StreamRejected:
+                with self._lock:
+                    if self.stream == stream:
+                        self.stream = {"usage": "plain", "plain": "off"}[stream]
+        return Completion(text=text, model=got_model or model,
+                          usage=make_usage(model, messages, text, usage), finish_reason=finish)
+
+    def _once(self, kwargs: dict, stream: str) -> tuple[str, str | None, object, str | None]:
+        """One request: (text, finish_reason, usage, model). Streamed replies are watched for
+        loops and cut off where one starts."""
+        if stream == "off":
+            resp = self.client.chat.completions.create(**kwargs)
+            if not hasattr(resp, "choices"):
+                raise EndpointError(f"the LLM endpoint {self.base_url} did not answer with a chat "
+                                    "completion (is the base URL right? It usually ends in /v1)")
+            choice = resp.choices[0] if resp.choices else None
+            text = (choice.message.content or "") if choice else ""
+            if choice is not None and not text and getattr(choice.message, "tool_calls", None):
+                text = choice.message.tool_calls[0].function.arguments or ""
+            return text, getattr(choice, "finish_reason", None), resp.usage, resp.model
+        extra = {"stream_options": {"include_usage": True}} if stream == "usage" else {}
+        response = self.client.chat.completions.create(  # type: ignore[call-overload]
+            **kwargs, stream=True, **extra)
+        if not hasattr(response, "__iter__"):
+            raise EndpointError(f"the LLM endpoint {self.base_url} did not answer with a chat "
+                                "completion stream")
+        parts: list[str] = []
+        tool_args: list[str] = []
+        finish = usage = model = None
+        checked = 0
+        try:
+            for chunk in response:
+                usage = getattr(chunk, "usage", None) or usage
+                model = getattr(chunk, "model", None) or model
+                for choice in getattr(chunk, "choices", None) or []:
+                    delta = choice.delta
+                    if delta is not None and delta.content:
+                        parts.append(delta.content)
+                    for tc in (delta.tool_calls or []) if delta is not None else []:
+                        if tc.function is not None and tc.function.arguments:
+                            tool_args.append(tc.function.arguments)
+                    finish = choice.finish_reason or finish
+                if len(parts) - checked >= CHECK_EVERY:
+                    checked = len(parts)
+                    text = "".join(parts)
+                    cut = loop_start(text)
+                    if cut is not None:
+                        return text[:cut], "loop", None, model
+        finally:
+            response.close()
+        return "".join(parts) or "".join(tool_args), finish, usage, model
 
     @staticmethod
     def _response_format(schema: type[BaseModel] | None, mode: str) -> dict | None:
@@ -145,6 +206,8 @@ class OpenAIBackend(BaseLLM):
         except openai.APIStatusError as exc:
             if _rejects_format(exc) and self.mode != MODES[-1]:
                 raise _FormatRejected() from exc
+            if _rejects_streaming(exc) and self.stream != "off":
+                raise _StreamRejected() from exc
             raise self._error(exc) from None
         except openai.APIError as exc:
             raise self._error(exc) from None
@@ -184,3 +247,7 @@ class OpenAIBackend(BaseLLM):
 
 class _FormatRejected(Exception):
     """Internal: retry the same call with the next weaker response_format."""
+
+
+class _StreamRejected(Exception):
+    """Internal: retry the same call without stream options, or without streaming."""

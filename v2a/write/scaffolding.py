@@ -1,0 +1,94 @@
+"""Prompt scaffolding and talk about the task, which a small model leaves in its prose.
+
+"This translation maintains the structure...", "I understand that the previous chapter...",
+a closing ``\"\"\"``, "Transcript of chapter 3:", a "Note:" paragraph: none of it belongs in an
+article. ``strip`` removes what sits at the edges of a reply (safe: it is never the speaker's
+words); ``leftover`` finds what is still inside, for the write stage to ask again; ``trim``
+removes every such sentence, the last resort.
+"""
+
+from __future__ import annotations
+
+import re
+
+# lines that are only a delimiter or an echo of the prompt's own labels
+_DELIMITER = re.compile(r'^\s*(?:"""|\'\'\'|```\w*|-{3,}|\*{3,}|={3,}|_{3,})\s*$')
+_ECHO = re.compile(r"^\s*\(?(?:transcript of (?:chapter|part)\b|the (?:previous|next) chapter "
+                   r"(?:ended|begins) with|rewrite the transcript|chapter \d+ of \d+\b)",
+                   re.IGNORECASE)
+# sentences about the task rather than the talk
+_META = re.compile(
+    r"\b(?:this|the above|my|the following|the)\s+(?:translation|rewrite|rewritten (?:text|"
+    r"version|chapter)|version|revised text|prose|text)\s+(?:maintains|preserves|keeps|captures|"
+    r"retains|follows|adheres|stays|remains)\b"
+    r"|\badher\w*\s+to\s+the\s+(?:specified\s+|given\s+|provided\s+)?(?:guidelines|rules|"
+    r"instructions)"
+    r"|\bI\s+understand\s+(?:that\s+)?(?:the\s+|your\s+)?(?:task|request|instructions?|"
+    r"previous\s+chapter|transcript|you)\b"
+    r"|\bI\s+(?:have\s+rewritten|rewrote|will\s+(?:now\s+)?(?:rewrite|continue)|"
+    r"hope\s+this\s+helps|have\s+kept\s+the\s+(?:structure|meaning|speaker))\b"
+    r"|\b(?:as\s+requested|here\s+is\s+the\s+(?:rewritten|clean|revised|cleaned)|below\s+is\s+"
+    r"the\s+(?:rewritten|revised))\b"
+    r"|\blet\s+me\s+know\s+if\b|\bfeel\s+free\s+to\b"
+    r"|\b(?:in|into)\s+(?:the\s+)?(?:speaker'?s\s+(?:own\s+)?voice|first[- ]person)\s*(?:[.,:]|$)"
+    r"|\b(?:original\s+transcript|the\s+transcript\s+(?:above|provided|given))\b",
+    re.IGNORECASE)
+_NOTE = re.compile(r"^\s*(?:\*\*)?(?:note|notes|explanation|changes made)\b\s*(?:\*\*)?\s*:",
+                   re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"')\]]*|$)\s*")
+
+
+def _is_meta_paragraph(p: str) -> bool:
+    if _NOTE.match(p) or _ECHO.match(p) or _DELIMITER.match(p):
+        return True
+    sents = [x for x in _SENTENCE.findall(p) if x.strip()]
+    return bool(sents) and all(_META.search(x) for x in sents)
+
+
+def strip(text: str) -> tuple[str, list[str]]:
+    """Remove delimiter lines, echoed prompt labels, and meta paragraphs/sentences at the start
+    or end of a reply. Returns (text, what was removed)."""
+    removed: list[str] = []
+    lines = []
+    for line in text.splitlines():
+        if _DELIMITER.match(line) or _ECHO.match(line):
+            removed.append(line.strip())
+            continue
+        lines.append(line)
+    paras = [p for p in re.split(r"\n\s*\n", "\n".join(lines).strip()) if p.strip()]
+    while paras and _is_meta_paragraph(paras[0]):
+        removed.append(paras.pop(0).strip())
+    while paras and _is_meta_paragraph(paras[-1]):
+        removed.append(paras.pop().strip())
+    if paras:
+        paras[0], cut = _edge_sentences(paras[0], first=True)
+        removed += cut
+    if paras:
+        paras[-1], cut = _edge_sentences(paras[-1], first=False)
+        removed += cut
+    return "\n\n".join(p for p in paras if p.strip()), removed
+
+
+def _edge_sentences(p: str, first: bool) -> tuple[str, list[str]]:
+    sents = [s for s in _SENTENCE.findall(p) if s.strip()]
+    cut = []
+    while len(sents) > 1 and _META.search(sents[0 if first else -1]):
+        cut.append(sents.pop(0 if first else -1).strip())
+    return ("".join(sents).strip() if cut else p), cut
+
+
+def leftover(text: str) -> list[str]:
+    """Sentences about the task still inside the text (outside code)."""
+    prose = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    prose = re.sub(r"`[^`]*`", "", prose)
+    return [s.strip() for s in _SENTENCE.findall(prose) if _META.search(s)]
+
+
+def trim(text: str) -> str:
+    """Every sentence about the task removed (the last resort)."""
+    out = []
+    for p in re.split(r"(\n\s*\n)", text):
+        if p.strip() and "```" not in p:
+            p = "".join(s for s in _SENTENCE.findall(p) if not _META.search(s)).strip()
+        out.append(p)
+    return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
