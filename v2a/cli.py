@@ -78,9 +78,25 @@ def sample(
     path: Annotated[Path, typer.Argument(help="Where to write the generated lecture (.mp4).")]
     = Path("outputs/sample-lecture.mp4"),
     minutes: Annotated[float, typer.Option(help="Approximate length; the script repeats "
-                                                "topics to fill it.")] = 0.0,
+                                                "topics to fill it (slides only).")] = 0.0,
+    style: Annotated[str, typer.Option(
+        help="slides: one titled slide per topic, a pause at each slide. talk: topics change "
+             "mid-flow over notebooks, an editor and a browser (the harder, more real case).")
+    ] = "slides",
 ) -> None:
     """Generate a sample lecture (espeak-ng speech over slides) with a known script."""
+    from .errors import UsageError
+
+    if style == "talk":
+        from .samples_talk import make_talk
+
+        talk = make_talk(path)
+        console.print(f"[green]wrote[/] {talk.video}  ({talk.duration:.0f} s, "
+                      f"{len(talk.screens)} screens, {len(talk.sections)} sections; truth: "
+                      f"{talk.truth_path})")
+        return
+    if style != "slides":
+        raise UsageError(f"--style {style!r} is not one of: slides, talk")
     from .samples import make_lecture
 
     lec = make_lecture(path, minutes=minutes)

@@ -91,9 +91,11 @@ class Config(BaseModel):
         "Skip non-speech with a voice-activity detector before Whisper.",
         ("--vad/--no-vad",), stages=("transcribe",), commands=MEDIA, panel=T)] = True
     whisper_hints: Annotated[str, Opt(
-        "Tell Whisper the terms read off the screen. auto: for multilingual models only (on "
-        "tiny.en, hints were measured to make it skip speech).", ("--whisper-hints",),
-        stages=("transcribe",), commands=MEDIA, choices=("auto", "on", "off"), panel=T)] = "auto"
+        "Tell Whisper the terms read off the screen (hotwords + a prompt). Off by default: "
+        "measured on the generated talk, hints raised tiny.en's WER from 0.17 to 0.31 and did "
+        "not lower base's (0.162 → 0.167), at +40% ASR time (bench/results/screen.json).",
+        ("--whisper-hints",), stages=("transcribe",), commands=MEDIA, choices=("on", "off"),
+        panel=T)] = "off"
     fix_terms: Annotated[bool, Opt(
         "Respell misheard terms in the transcript as the screen and the glossary spell them "
         "(\"tick token\" → tiktoken).", ("--fix-terms/--no-fix-terms",), stages=("transcribe",),

@@ -130,7 +130,7 @@ def code(lines: list[ScreenLine], height: float) -> list[str] | None:
     for r, t, col in zip(grouped, texts, cols):
         top = r[0].box[1]
         if prev_top is not None and spacing > 0:
-            out += [""] * max(0, round((top - prev_top) / spacing) - 1)
+            out += [""] * min(1, max(0, round((top - prev_top) / spacing) - 1))
         prev_top = top
         out.append(" " * (unit * round(col / unit)) + t.strip())
     return out

@@ -6,8 +6,10 @@ A term is what speech recognition gets wrong and a reader notices: identifiers (
 (BPE)"). Plain words of the language are not terms.
 
 ``fix_words`` replaces 1–4-word stretches of the transcript that sound like a term (≥ 80%
-similar once both are spelled as spoken: "tick token" → ``tiktoken``); it never touches what
-is already right and never a stretch of common words.
+similar once both are spelled as spoken: "tick token" → ``tiktoken``). Only unusual terms are
+sought — ones that are not made of ordinary words (``tiktoken``, ``cl100k_base``), since
+"merge" heard where the screen says ``merges``, or "most common" for ``most_common``, is the
+speaker's English, not a mishearing.
 """
 
 from __future__ import annotations
@@ -83,6 +85,18 @@ def extract(texts: list[str], limit: int = 40) -> list[str]:
     return [t for t, _ in counts.most_common(limit)]
 
 
+def ordinary(word: str) -> bool:
+    """A word of everyday text: one token of a large BPE vocabulary (cl100k), as " word"."""
+    from ..llm.usage import count_tokens
+
+    return not word or count_tokens(" " + word) == 1
+
+
+def unusual(term: str) -> bool:
+    """A term not made only of ordinary words: worth respelling a near miss into."""
+    return not all(ordinary(w) for w in spoken(term).split())
+
+
 def spoken(term: str) -> str:
     """How a term sounds, written as plain lowercase words: get_stats → get stats."""
     t = re.sub(r"[_.\-]+", " ", term)
@@ -99,7 +113,7 @@ def fix_words(words: list[Word], terms: list[str], threshold: float = 80.0
     for term in terms:
         sp = spoken(term)
         letters = sp.replace(" ", "")
-        if len(letters) >= 5 and not all(w in _COMMON for w in sp.split()):
+        if len(letters) >= 5 and unusual(term):
             targets.append((term, sp, len(sp.split())))
     if not targets or not words:
         return words, []

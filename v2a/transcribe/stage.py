@@ -54,7 +54,7 @@ def _whisper(ctx: StageContext, terms: list[str]) -> tuple[Transcript, list[str]
     notes: list[str] = []
     english_only = Path(cfg.whisper_model).name.endswith(".en")
     hints = None
-    if cfg.whisper_hints == "on" or (cfg.whisper_hints == "auto" and not english_only):
+    if cfg.whisper_hints == "on":
         hints = terms[:HINTS] or None
     if english_only and cfg.spoken_language and cfg.spoken_language.split("-")[0] != "en":
         raise InputError(f"--spoken-language {cfg.spoken_language} needs a multilingual model; "
