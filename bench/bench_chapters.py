@@ -55,7 +55,7 @@ def talk_media() -> dict[str, Path]:
     from v2a.samples_talk import make_talk
 
     out = {}
-    for kind, name in (("video", "talk.mp4"), ("audio", "talk.m4a")):
+    for kind, name in (("video", "talk.mp4"), ("audio", "talk-audio.m4a")):
         p = CACHE / name
         if not p.exists() or not p.with_suffix(".talk.json").exists():
             print(f"generating {p}", flush=True)

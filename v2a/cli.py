@@ -13,7 +13,7 @@ from . import __version__
 from .commandline import with_config
 from .config import Config
 from .errors import V2AError
-from .progress import console, reporter
+from .progress import console, plain, reporter
 
 app = typer.Typer(
     name="v2a",
@@ -134,34 +134,78 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=version_ca
     pass
 
 
-def _interrupted() -> None:
-    console.print("[yellow]interrupted[/] — run the same command again to resume.")
-    sys.exit(130)
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so every ``finally`` runs (run.json, servers)."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
+def _interrupted(code: int = 130, what: str = "interrupted") -> None:
+    import os
+
+    console.print(f"[yellow]{what}[/] — finished stages are kept; run the same command again "
+                  "to resume.", soft_wrap=True)
+    # everything worth keeping is written and every server stopped (the stages' ``finally``
+    # ran); exiting now does not wait for LLM calls still in flight in worker threads
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _error(message: str, code: int) -> None:
+    # soft_wrap: one line even when stderr is a pipe (rich would wrap at 80 columns)
+    console.print(f"[bold red]error:[/] {plain(message)}", soft_wrap=True)
+    sys.exit(code)
+
+
+def _usage_line(exc: Exception, argv: list[str]) -> str:
+    """A usage error in one line: what was wrong, and where --help is."""
+    fmt = getattr(exc, "format_message", None)
+    msg = " ".join((fmt() if callable(fmt) else str(exc)).split()).replace("Value error, ", "")
+    ctx = getattr(exc, "ctx", None)
+    cmd = getattr(ctx, "command_path", None) or "v2a"
+    cmd = "v2a" + cmd[cmd.index(" "):] if " " in cmd else "v2a"
+    return f"{msg} (see: {cmd} --help)"
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry: user mistakes become one line on stderr and a non-zero exit."""
-    _register_commands()
-    try:
-        rv = app(args=argv, standalone_mode=False)
-    except V2AError as exc:
-        from rich.markup import escape
+    """Console-script entry: every failure is one line on stderr with an exit code that tells
+    usage errors (2) from failures (1) from interruption (130; 143 for SIGTERM)."""
+    import errno
+    import signal
 
-        # soft_wrap: one line even when stderr is a pipe (rich would wrap at 80 columns)
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        sys.exit(exc.exit_code)
+    _register_commands()
+    if threading_main():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        rv = app(args=args, standalone_mode=False)
+    except V2AError as exc:
+        _error(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         _interrupted()
+    except Terminated:
+        _interrupted(143, "terminated")
     except (typer.Exit, typer.Abort) as exc:
         if isinstance(exc, typer.Abort):
             _interrupted()
         sys.exit(getattr(exc, "exit_code", 0))
     except typer.exceptions.TyperException as exc:
         # typer bundles its own click: its usage errors derive from TyperException
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        sys.exit(getattr(exc, "exit_code", 2))
+        _error(_usage_line(exc, args), getattr(exc, "exit_code", 2) or 2)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            _error(f"no space left on the device while writing {exc.filename or 'a file'}; "
+                   "free some space and run again (finished stages are kept)", 1)
+        _error(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", 1)
     if rv == 130:  # typer returns 130 for Ctrl-C when not in standalone mode
         _interrupted()
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .models import Source
@@ -39,3 +40,29 @@ def fmt_time(seconds: float) -> str:
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+_SECRET_PARAMS = re.compile(r"(?i)^(?:api[_-]?key|key|token|access[_-]?token|secret|sig|"
+                            r"signature|password|auth)$")
+
+
+def safe_url(url: str | None) -> str:
+    """The URL as it may be shown or stored: a password in it and secret-looking query values
+    replaced by ***."""
+    if not url:
+        return url or ""
+    try:
+        u = urlsplit(url)
+    except ValueError:
+        return "(an unparseable URL)"
+    netloc = u.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        name = user.split(":", 1)[0]
+        netloc = f"{name}:***@{host}" if ":" in user else f"***@{host}"
+    query = u.query
+    if query:
+        pairs = [(k, "***" if _SECRET_PARAMS.match(k) else v)
+                 for k, v in parse_qsl(query, keep_blank_values=True)]
+        query = urlencode(pairs, safe="*")
+    return urlunsplit((u.scheme, netloc, u.path, query, u.fragment))

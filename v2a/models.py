@@ -270,6 +270,26 @@ class Outline(Artifact):
     notes: list[str] = Field(default_factory=list)  # repairs, retries, fallbacks that happened
     usage: Usage = Field(default_factory=Usage)
 
+    def problems(self, transcript: Transcript) -> list[str]:
+        """What makes this outline unusable with this transcript (an editor's slip, say)."""
+        ids = {s.id for s in transcript.segments}
+        out = []
+        for k, c in enumerate(self.chapters, 1):
+            where = f"chapter {k} ({c.title!r})"
+            if c.end < c.start:
+                out.append(f"{where} ends ({c.end:g} s) before it starts ({c.start:g} s)")
+            if c.last_segment < c.first_segment:
+                out.append(f"{where}: last_segment {c.last_segment} comes before "
+                           f"first_segment {c.first_segment}")
+            for f in ("first_segment", "last_segment"):
+                if ids and getattr(c, f) not in ids:
+                    out.append(f"{where}: {f} {getattr(c, f)} is not a segment of "
+                               f"transcript.json (ids {min(ids)}-{max(ids)})")
+        starts = [c.start for c in self.chapters]
+        if starts != sorted(starts):
+            out.append("the chapters are not in time order")
+        return out
+
 
 class ChapterText(Artifact):
     index: int
@@ -296,7 +316,7 @@ class Draft(Artifact):
 
 class StageReport(Artifact):
     name: str
-    status: Literal["ran", "cached", "failed", "skipped"]
+    status: Literal["ran", "cached", "failed", "skipped", "interrupted"]
     wall_s: float = 0.0
     detail: str | None = None
 

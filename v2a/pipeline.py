@@ -19,10 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from . import __version__
 from .config import Config
 from .errors import V2AError
-from .models import RunReport, StageReport, Usage
+from .models import Draft, Outline, RunReport, Scenes, Screen, Source, StageReport, Transcript, Usage
 from .progress import NullProgress, Progress
 from .stage import StageContext, StageResult
 from .stages import STAGES, TARGETS, StageSpec, plan
@@ -79,6 +81,18 @@ def is_fresh(ctx: StageContext, spec: StageSpec, key: str) -> bool:
     return all(ctx.ws.path(o).exists() for o in outputs(spec, ctx.config) + spec.files)
 
 
+ARTIFACT_MODELS: dict[str, type[BaseModel]] = {
+    "source.json": Source, "transcript.json": Transcript, "scenes.json": Scenes,
+    "screen.json": Screen, "outline.json": Outline, "chapters.json": Draft}
+
+
+def check_artifacts(ctx: StageContext, spec: StageSpec) -> None:
+    for name in outputs(spec, ctx.config):
+        model = ARTIFACT_MODELS.get(name)
+        if model is not None:
+            read_model(ctx.ws.path(name), model)
+
+
 def run_stage(ctx: StageContext, name: str) -> StageReport:
     spec = STAGES[name]
     if name in ctx.config.force and name not in ctx.forced:
@@ -91,6 +105,8 @@ def run_stage(ctx: StageContext, name: str) -> StageReport:
         if rec.get("output_hash") != current:
             # An artifact edited by hand (an editor fixing outline.json, say) is kept, not
             # overwritten; recording its new hash makes the stages after it see the edit.
+            # A damaged one is refused here, naming the file, the field and the fix.
+            check_artifacts(ctx, spec)
             ctx.ws.write_record(name, {**rec, "output_hash": current})
             ctx.ws.log_stage(name, "cached", key=key, edited=True)
             return StageReport(name=name, status="cached", detail="artifact edited by hand")
@@ -145,6 +161,7 @@ def run_pipeline(src: str, config: Config, target: str = "run",
     ctx = ctx or open_workspace(src, config, progress)
     report = RunReport(source=src, workdir=str(ctx.ws.root), versions=versions(),
                        started_at=dt.datetime.now().isoformat(timespec="seconds"))
+    lock = ctx.ws.lock()  # a second run on the same folder is refused, not interleaved
     try:
         for name in plan(TARGETS[target]):
             t0 = time.perf_counter()
@@ -156,9 +173,17 @@ def run_pipeline(src: str, config: Config, target: str = "run",
                                                  detail=str(exc)))
                 report.ok, report.error = False, f"{name}: {exc}"
                 raise
+            except BaseException as exc:  # Ctrl-C, SIGTERM, a bug: the report says so
+                report.stages.append(StageReport(name=name, status="interrupted",
+                                                 wall_s=round(time.perf_counter() - t0, 3)))
+                report.ok = False
+                report.error = (f"{name}: interrupted" if isinstance(
+                    exc, (KeyboardInterrupt, SystemExit)) else f"{name}: {type(exc).__name__}")
+                raise
             report.stages.append(sr)
     finally:
         ctx.close()
+        lock.release()
         report.finished_at = dt.datetime.now().isoformat(timespec="seconds")
         report.usage = _collect_usage(ctx.ws, report.stages)
         names = outputs(STAGES["render"], config) + (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from typing import Protocol
@@ -139,3 +140,14 @@ class RichProgressReporter:
 def reporter(quiet: bool) -> NullProgress | RichProgressReporter:
     """Bars on the terminal, or silence with --quiet."""
     return NullProgress() if quiet else RichProgressReporter()
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def plain(text: object) -> str:
+    """Outside text (titles, messages) made safe for the terminal: no Rich markup, no control
+    or escape sequences."""
+    from rich.markup import escape
+
+    return escape(_CONTROL.sub("", str(text)))

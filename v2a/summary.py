@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from .models import RunReport
-from .progress import console
+from .progress import console, plain
 
 
 def print_summary(report: RunReport) -> None:
@@ -17,7 +17,7 @@ def print_summary(report: RunReport) -> None:
     for s in report.stages:
         color = {"ran": "green", "cached": "cyan", "failed": "red"}.get(s.status, "white")
         table.add_row(s.name, f"[{color}]{s.status}[/]", f"{s.wall_s:.1f}s" if s.wall_s else "-",
-                      s.detail or "")
+                      plain(s.detail or ""))
     console.print(table)
     u = report.usage
     if u.calls or u.cached_calls:
@@ -25,7 +25,7 @@ def print_summary(report: RunReport) -> None:
         est = " (estimated)" if u.estimated else ""
         console.print(f"LLM: {u.calls} calls ({u.cached_calls} cached), {u.prompt_tokens} prompt "
                       f"+ {u.completion_tokens} completion tokens{est}{cost}")
-    console.print(f"work folder: {report.workdir}")
+    console.print(f"work folder: {plain(report.workdir)}")
     for name, path in report.outputs.items():
         if name.startswith("article") or name.startswith("transcript."):
-            console.print(f"  {name}: {path}")
+            console.print(f"  {name}: {plain(path)}")

@@ -19,9 +19,11 @@ import tempfile
 import time
 import unicodedata
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+
+from .errors import V2AError
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -87,8 +89,81 @@ def write_json(path: Path, obj) -> None:
     atomic_write_text(path, text + "\n")
 
 
+# which stage writes which artifact: a damaged one names the stage that can rebuild it
+PRODUCERS = {"source.json": "ingest", "transcript.json": "transcribe", "scenes.json": "scenes",
+             "screen.json": "screen", "outline.json": "outline", "chapters.json": "write"}
+
+
+class ArtifactError(V2AError):
+    """An artifact that cannot be read: not JSON, or not the shape its stage writes."""
+
+
 def read_model(path: Path, cls: type[T]) -> T:
-    return cls.model_validate_json(path.read_text("utf-8"))
+    """Load a JSON artifact; a damaged or hand-broken one is one line naming the file, the
+    field and the fix, never a traceback."""
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError:
+        raise ArtifactError(f"{path} is not UTF-8 text; {_fix(path)}") from None
+    try:
+        return cls.model_validate_json(text)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        if err["type"] == "json_invalid":
+            detail = str((err.get("ctx") or {}).get("error", err["msg"]))
+            raise ArtifactError(f"{path} is not valid JSON ({detail}); {_fix(path)}") from None
+        got = f" (got {_short(err['input'])})" if "input" in err else ""
+        raise ArtifactError(f"{path}: {where or 'the file'}: {err['msg']}{got}; "
+                            f"{_fix(path)}") from None
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _fix(path: Path) -> str:
+    stage = PRODUCERS.get(path.name)
+    hint = f"re-run with --force {stage} to rebuild it" if stage else "delete it to rebuild it"
+    return f"fix it by hand or {hint}"
+
+
+class RunLock:
+    """An exclusive advisory lock (flock) on a file; the kernel drops it if the holder dies."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fh: TextIO | None = None
+
+    def acquire(self) -> RunLock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            fh.close()
+            raise V2AError(f"another v2a run (pid {holder}) is working in {self.path.parent.parent}"
+                           "; wait for it to finish or stop it, then run again") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def release(self) -> None:
+        if self._fh is not None:
+            import fcntl
+
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
 
 
 class Workspace:
@@ -122,6 +197,10 @@ class Workspace:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.meta / "stages").mkdir(parents=True, exist_ok=True)
         return self
+
+    def lock(self) -> RunLock:
+        """Hold the folder for one run: a second v2a on it gets one clear line, not a race."""
+        return RunLock(self.meta / "run.lock").acquire()
 
     def resolve(self, rel: str | Path) -> Path:
         """Artifact paths are stored relative to the work folder; absolute ones pass through."""

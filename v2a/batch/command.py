@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ..commandline import with_config
 from ..config import Config
 from ..links import fmt_time
 from ..progress import console, reporter
+from ..progress import plain as escape  # no markup, no terminal control codes
 from ..registry import BATCH_ENGINES
 from .plan import BatchPlan, Estimate, estimate, list_playlist, make_plan
 from .state import BatchState, EntryState, StateStore

@@ -24,7 +24,7 @@ from ..config import Config
 from ..errors import LLMError, V2AError
 from ..hookspecs import hookimpl
 from ..pipeline import run_pipeline
-from ..progress import NullProgress, Task
+from ..progress import NullProgress, Task, plain
 from ..stage import StageContext
 from ..workspace import Workspace, atomic_write_text
 from .state import EntryState, StateStore, now
@@ -189,7 +189,7 @@ class BatchRunner:
         try:
             if phase == "llm":
                 ctx.llm_handle = self._llm_handle()
-            with child.task(f"{_short(e.title)} · {phase}", total=None):
+            with child.task(f"{plain(_short(e.title))} · {phase}", total=None):
                 run_pipeline(e.url, cfg, target="media" if phase == "media" else "run",
                              progress=child, ctx=ctx)
         except V2AError as exc:
@@ -214,7 +214,8 @@ class BatchRunner:
     def _fail(self, job: _Job, phase: str, reason: str) -> None:
         if self.stop.is_set():
             return  # most likely caused by the interrupt itself: leave it for the next run
-        self.progress.log(f"[red]failed[/] {self.store.state.entries[job.key].title}: {reason}")
+        title = self.store.state.entries[job.key].title
+        self.progress.log(f"[red]failed[/] {plain(title)}: {plain(reason)}")
         self._finish(job, status="failed", phase=phase, reason=reason)
 
     def _finish(self, job: _Job, **fields) -> None:

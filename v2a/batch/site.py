@@ -73,12 +73,12 @@ def build_site(root: Path, state: BatchState, *, build: bool = True) -> SiteResu
             pages.append(page)
             # the listing's title is the human one (a feed item's); a URL or path is not
             title = (e.article_title or e.title) if re.search(r"://|[/\\]", e.title) else e.title
-            nav.append({title: f"{slug}/index.md"})
+            nav.append({_html_text(title): f"{slug}/index.md"})
             rows.append((e, title, f"{slug}/index.md", source))
         elif e.status in ("failed", "skipped", "pending", "running"):
             missing.append(e)
     atomic_write_text(docs / "index.md", _index_md(state, rows, missing))
-    atomic_write_text(root / "mkdocs.yml", _mkdocs_yml(state.title, nav))
+    atomic_write_text(root / "mkdocs.yml", _mkdocs_yml(_html_text(state.title), nav))
     result = SiteResult(index=root / "site" / "index.html", pages=pages, built=False)
     if build:
         _mkdocs_build(root / "mkdocs.yml")
@@ -136,6 +136,14 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
+
+
+def _html_text(text: str) -> str:
+    """Text for the site's name and navigation: MkDocs themes put these into the page as HTML
+    unescaped, so a feed's title would otherwise be markup (and script) on every page."""
+    import html
+
+    return html.escape(" ".join(text.split()), quote=True)
 
 
 def _escape_md(text: str) -> str:

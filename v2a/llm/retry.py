@@ -1,19 +1,32 @@
-"""The one retry policy for LLM calls: transient failures back off exponentially, with jitter."""
+"""The one retry policy for LLM calls: transient failures back off exponentially, with jitter,
+and each retry is announced (what failed, which try comes next, after how long)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 INITIAL_WAIT_S = 1.0
 MAX_WAIT_S = 30.0
 JITTER_S = 1.0
 
 
-def retrying(retries: int, transient: Callable[[BaseException], bool]) -> Retrying:
-    """``retries`` more tries after the first, for exceptions ``transient`` accepts."""
+def retrying(retries: int, transient: Callable[[BaseException], bool],
+             notice: Callable[[str], None] | None = None, what: str = "the LLM call") -> Retrying:
+    """``retries`` more tries after the first, for exceptions ``transient`` accepts.
+    ``notice`` hears a line before each wait ("retry 2 of 5 in 4 s: timed out")."""
+
+    def announce(state: RetryCallState) -> None:
+        if notice is None or state.outcome is None:
+            return
+        exc = state.outcome.exception()
+        why = " ".join(str(exc).split())[:120] if exc else "failed"
+        wait = state.next_action.sleep if state.next_action else 0.0
+        notice(f"{what} failed ({type(exc).__name__}: {why}); retry {state.attempt_number + 1} "
+               f"of {retries + 1} in {wait:.0f} s")
+
     return Retrying(stop=stop_after_attempt(retries + 1),
                     wait=wait_exponential_jitter(multiplier=INITIAL_WAIT_S, max=MAX_WAIT_S,
                                                  jitter=JITTER_S),
-                    retry=retry_if_exception(transient), reraise=True)
+                    retry=retry_if_exception(transient), reraise=True, before_sleep=announce)

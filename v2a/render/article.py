@@ -98,6 +98,7 @@ class Article:
     version: str = __version__
     toc_anchor: str = "contents"
     lang: str | None = None
+    no_speech: bool = False  # nothing was said: the page shows what was on screen
 
     @property
     def youtube_id(self) -> str | None:
@@ -164,6 +165,11 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
     lang = (draft.lang if draft else None) or transcript.language
     toc_anchor = slug(UI(lang).contents)
     chapters = sorted(outline.chapters, key=lambda c: c.start)
+    no_speech = not chapters and not transcript.segments
+    if no_speech:  # one section over the whole video, holding its keyframes
+        end = source.duration or transcript.duration or 0.0
+        chapters = [OutlineChapter(index=0, title=UI(lang).no_speech_title, first_segment=-1,
+                                   last_segment=-1, start=0.0, end=end)]
     texts = {c.index: c for c in (draft.chapters if draft else [])}
     figures = _figures(scenes, chapters, root, link)
     code = _code(screen, chapters, link)
@@ -175,7 +181,10 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
         figs: list[Figure | Code] = sorted([*figures.get(ch.index, []), *code.get(ch.index, [])],
                                            key=lambda b: (b.time, isinstance(b, Code)))
         status: Literal["ok", "failed"]
-        if text and text.status == "ok" and text.markdown.strip():
+        if no_speech:
+            status, error = "ok", None
+            blocks = [md_prose(UI(lang).no_speech), *figs]
+        elif text and text.status == "ok" and text.markdown.strip():
             status, error = "ok", None
             blocks = _interleave(_strip_title(md_prose(text.markdown), sec_title), figs, ch)
         else:
@@ -191,7 +200,8 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
         title=title, anchor=anchor, toc_anchor=toc_anchor, source=source,
         source_href=safe_href(source.url or source.media_url or href),
         media_href=href, player=player_kind(source, scenes), duration=duration,
-        sections=sections, provenance=_provenance(transcript, outline, draft), lang=lang)
+        sections=sections, provenance=_provenance(transcript, outline, draft), lang=lang,
+        no_speech=no_speech)
 
 
 def _figures(scenes: Scenes | None, chapters: list[OutlineChapter], root: Path,

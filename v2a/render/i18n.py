@@ -38,6 +38,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "what_text": "Text",
         "platform_chapters": "the video's own chapters",
         "fallback_chapters": "split by the transcript itself (no LLM outline)",
+        "no_speech_title": "What the video shows",
+        "no_speech": "No speech was found in this video, so there is nothing to write about. "
+                     "Its keyframes are below; each one opens the video at that second.",
     },
     "zh": {
         "contents": "目录",
@@ -66,6 +69,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "what_text": "正文",
         "platform_chapters": "视频自带的章节",
         "fallback_chapters": "按文字记录本身划分（未使用大模型）",
+        "no_speech_title": "视频画面",
+        "no_speech": "这个视频里没有找到语音，因此没有可写的内容。"
+                     "下面是它的关键帧；点击任意一帧即可从该秒播放视频。",
     },
     "ja": {
         "contents": "目次",
@@ -94,6 +100,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "what_text": "本文",
         "platform_chapters": "動画に付いている章",
         "fallback_chapters": "書き起こしから分割（LLM 不使用）",
+        "no_speech_title": "動画の画面",
+        "no_speech": "この動画には音声が見つからなかったため、書く内容がありません。下はキーフレームで、"
+                     "どれもその秒から動画を開きます。",
     },
 }
 

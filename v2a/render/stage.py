@@ -9,7 +9,7 @@ from ..errors import V2AError
 from ..models import Draft, Outline, Scenes, Screen, Transcript
 from ..registry import RENDERERS
 from ..stage import StageContext, StageResult
-from ..workspace import atomic_write_text, read_model, sha256_file, sha256_json
+from ..workspace import ArtifactError, atomic_write_text, read_model, sha256_file, sha256_json
 from .article import Article, build_article
 
 HERE = Path(__file__).parent
@@ -36,8 +36,13 @@ def load_article(ctx: StageContext) -> Article:
 
     transcript = need("transcript.json", Transcript)
     outline = need("outline.json", Outline)
-    if not outline.chapters:
-        raise V2AError(f"{ws.path('outline.json')} has no chapters; re-run with --force outline")
+    bad = outline.problems(transcript)
+    if bad:
+        raise ArtifactError(f"{ws.path('outline.json')}: {bad[0]}; fix it by hand or re-run "
+                            "with --force outline")
+    if not outline.chapters and transcript.segments:
+        raise V2AError(f"{ws.path('outline.json')} has no chapters; fix it by hand or re-run "
+                       "with --force outline")
     scenes = read_model(ws.path("scenes.json"), Scenes) if ws.path("scenes.json").exists() else None
     draft = read_model(ws.path("chapters.json"), Draft) if ws.path("chapters.json").exists() else None
     screen = read_model(ws.path("screen.json"), Screen) if ws.path("screen.json").exists() else None
@@ -53,5 +58,7 @@ def run(ctx: StageContext) -> StageResult:
             bar.advance(1)
     failed = sum(s.status == "failed" for s in article.sections)
     images = sum(len(s.figures) for s in article.sections)
+    if article.no_speech:
+        return StageResult(f"no speech in this video: a page of its {images} keyframes")
     detail = f"{len(article.sections)} chapters, {images} images"
     return StageResult(detail=detail + (f", {failed} without text" if failed else ""))

@@ -18,6 +18,7 @@ from .. import glossary
 from ..errors import InputError
 from ..models import GlossaryTerm, Transcript
 from ..ocr import terms as screen_terms
+from ..progress import plain
 from ..registry import ASR_ENGINES
 from ..stage import StageContext, StageResult
 from ..subtitles import parse_subtitles, pick_subtitle_track, write_srt, write_vtt
@@ -79,7 +80,7 @@ def _whisper(ctx: StageContext, terms: list[str]) -> tuple[Transcript, list[str]
         notes.append(f"low word confidence {confidence:.2f}{hint}")
     for note in notes:
         if "given to Whisper" not in note:
-            ctx.progress.log(f"[yellow]warning:[/] transcript: {note}")
+            ctx.progress.log(f"[yellow]warning:[/] transcript: {plain(note)}")
     return tr, notes
 
 

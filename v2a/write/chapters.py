@@ -24,7 +24,7 @@ from ..llm.prompts import language_name, render, template_hash
 from ..llm.usage import count_tokens
 from ..models import ChapterText, Draft, Outline, OutlineChapter, Transcript, Usage
 from ..stage import StageContext, StageResult
-from ..workspace import read_model, write_json
+from ..workspace import ArtifactError, read_model, write_json
 from . import scaffolding
 from .ask import Invalid, Request, ask
 
@@ -190,11 +190,44 @@ class Writer:
 def run(ctx: StageContext) -> StageResult:
     outline = read_model(ctx.ws.path("outline.json"), Outline)
     transcript = read_model(ctx.ws.path("transcript.json"), Transcript)
+    bad = outline.problems(transcript)
+    if bad:
+        raise ArtifactError(f"{ctx.ws.path('outline.json')}: {bad[0]}; fix it by hand or re-run "
+                            "with --force outline")
     n = len(outline.chapters)
     results: dict[int, ChapterText] = {}
-    with ctx.progress.task("writing chapters", total=n) as task, \
-            ThreadPoolExecutor(max_workers=max(1, ctx.config.llm_concurrency),
-                               thread_name_prefix="v2a-write") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, ctx.config.llm_concurrency),
+                              thread_name_prefix="v2a-write")
+    try:
+        _write_all(ctx, outline, transcript, pool, results)
+    except BaseException:
+        # stop now: queued chapters are dropped, the calls in flight end when the LLM is
+        # closed (right after this); every finished call is in the per-call cache
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    chapters = [results[k] for k in range(n)]
+    usage = Usage()
+    for c in chapters:
+        usage = usage.add(c.usage)
+    draft = Draft(lang=ctx.config.article_language or transcript.language,
+                  model=ctx.llm().model_name,
+                  chapters=chapters, usage=usage)
+    write_json(ctx.ws.path("chapters.json"), draft)
+    failed = [c for c in chapters if c.status == "failed"]
+    cached = usage.cached_calls
+    detail = f"{n - len(failed)}/{n} chapters written"
+    if cached:
+        detail += f" ({cached} from cache)"
+    if failed:
+        detail += f"; {len(failed)} failed, re-run to retry: {failed[0].error}"
+    return StageResult(detail=detail, complete=not failed, usage=usage)
+
+
+def _write_all(ctx: StageContext, outline: Outline, transcript: Transcript,
+               pool: ThreadPoolExecutor, results: dict[int, ChapterText]) -> None:
+    n = len(outline.chapters)
+    with ctx.progress.task("writing chapters", total=n) as task:
         writer = Writer(ctx, outline, transcript) if n else None
         futures = {pool.submit(writer.write, k): k for k in range(n)} if writer else {}
         pending = set(futures)
@@ -215,20 +248,3 @@ def run(ctx: StageContext) -> StageResult:
                     index=ch.index, title=ch.title, start=ch.start, end=ch.end,
                     status="failed", error=str(exc))
                 task.advance(1)
-
-    chapters = [results[k] for k in range(n)]
-    usage = Usage()
-    for c in chapters:
-        usage = usage.add(c.usage)
-    draft = Draft(lang=ctx.config.article_language or transcript.language,
-                  model=ctx.llm().model_name,
-                  chapters=chapters, usage=usage)
-    write_json(ctx.ws.path("chapters.json"), draft)
-    failed = [c for c in chapters if c.status == "failed"]
-    cached = usage.cached_calls
-    detail = f"{n - len(failed)}/{n} chapters written"
-    if cached:
-        detail += f" ({cached} from cache)"
-    if failed:
-        detail += f"; {len(failed)} failed, re-run to retry: {failed[0].error}"
-    return StageResult(detail=detail, complete=not failed, usage=usage)

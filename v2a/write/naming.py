@@ -109,8 +109,13 @@ def name_chapters(job: OutlineJob, starts: list[int], task: Task) -> list[Choice
                        SectionName, lambda r: check_name(r, starts[k], topic, taken),
                        f"section {k + 1}", task, max_tokens=160, system_template=SYSTEM)
 
-    with ThreadPoolExecutor(max_workers=max(1, job.config.llm_concurrency)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, job.config.llm_concurrency))
+    try:
         named = list(pool.map(one, range(n)))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: don't name the rest first
+        raise
+    pool.shutdown()
     if all(c is None for c in named):
         return None
     # a title another chapter already has is asked again, showing the model the other titles

@@ -68,7 +68,7 @@ def run(ctx: StageContext) -> StageResult:
     if not transcript.segments:
         outline = Outline(method="fallback", chapters=[], notes=["the transcript is empty"])
         write_json(out_path, outline)
-        return StageResult(detail="empty transcript: no chapters")
+        return StageResult(detail="no speech: no chapters (the article shows the keyframes)")
 
     if ctx.config.use_platform_chapters and ctx.ws.source_json.exists() and ctx.source.chapters:
         platform = from_platform(ctx, transcript)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from ...hookspecs import hookimpl
+from ...links import safe_url
 from ..base import EndpointError, LLMHandle, Target
 
 if TYPE_CHECKING:
@@ -46,8 +47,9 @@ class OpenAIProvider:
         base = base.rstrip("/")
         model = config.llm_model or (OPENAI_DEFAULT_MODEL if _host(base) == "api.openai.com"
                                      else None)
-        return Target(self.name, model or "(endpoint default)", f"{model or 'default'}@{base}",
-                      base, model=model)
+        # the cache id is stored with every cached reply: never a password from the URL
+        return Target(self.name, model or "(endpoint default)",
+                      f"{model or 'default'}@{safe_url(base)}", base, model=model)
 
     def open(self, config: Config, target: Target, progress: Progress) -> LLMHandle:
         from .openai_client import OpenAIBackend
@@ -60,7 +62,7 @@ class OpenAIProvider:
                 base_url=server.base_url, api_key=server.api_key, model=model.name,
                 cache_id=target.cache_id, structured=server.kind.structured,
                 timeout=config.llm_timeout, retries=config.llm_retries, key_env=None,
-                extra_body={"seed": 0}, server=server)
+                extra_body={"seed": 0}, server=server, notice=_notice(progress))
             return LLMHandle(llm=llm, base_url=server.base_url, model_name=model.name,
                              kind=server.name, server=server, _closers=[server.stop])
         assert target.base_url is not None
@@ -70,9 +72,16 @@ class OpenAIProvider:
         llm = OpenAIBackend(base_url=target.base_url, api_key=key or "not-needed",
                             model=target.model, cache_id=target.cache_id,
                             structured="json_schema", timeout=config.llm_timeout,
-                            retries=config.llm_retries, key_env=config.api_key_env)
+                            retries=config.llm_retries, key_env=config.api_key_env,
+                            notice=_notice(progress))
         return LLMHandle(llm=llm, base_url=target.base_url, model_name=target.model_name,
                          kind=self.name)
+
+
+def _notice(progress: Progress):
+    from ...progress import plain
+
+    return lambda line: progress.log(f"[yellow]waiting:[/] {plain(line)}")
 
 
 @hookimpl

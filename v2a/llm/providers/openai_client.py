@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 
 import openai
 from pydantic import BaseModel
 
 from ...errors import LLMError
+from ...links import safe_url
 from ..base import BaseLLM, Completion, EndpointError
 from ..loops import loop_start
 from ..retry import retrying
@@ -69,11 +71,12 @@ class OpenAIBackend(BaseLLM):
     def __init__(self, *, base_url: str, api_key: str, model: str | None, cache_id: str,
                  structured: str = "json_schema", timeout: float = 600.0, retries: int = 4,
                  key_env: str | None = "OPENAI_API_KEY", extra_body: dict | None = None,
-                 server=None):
+                 server=None, notice: Callable[[str], None] | None = None):
         self.base_url = base_url.rstrip("/")
-        # the SDK's own retries are off: tenacity below retries with backoff and a clear end
-        self.client = openai.OpenAI(base_url=self.base_url, api_key=api_key, timeout=timeout,
-                                    max_retries=0)
+        # the SDK's own retries are off: tenacity below retries with backoff and a clear end.
+        # ``timeout`` bounds each wait for bytes (streamed: between tokens), not the whole reply
+        self.client = openai.OpenAI(base_url=self.base_url, api_key=api_key, max_retries=0,
+                                    timeout=openai.Timeout(timeout, connect=min(15.0, timeout)))
         self._model = model
         self.model_name = model or "(endpoint default)"
         self.cache_id = cache_id
@@ -81,6 +84,7 @@ class OpenAIBackend(BaseLLM):
         self.retries, self.timeout, self.key_env = retries, timeout, key_env
         self.extra_body = extra_body or {}
         self.server = server  # the embedded LocalServer, for better errors if it dies
+        self.notice = notice  # hears each retry (the progress display's log)
         self.stream = "usage"  # "usage": stream with a usage chunk; "plain"; "off"
         self._lock = threading.Lock()
 
@@ -91,7 +95,7 @@ class OpenAIBackend(BaseLLM):
                 models = self._call(lambda: self.client.models.list())
                 ids = [m.id for m in models.data]
                 if not ids:
-                    raise EndpointError(f"the endpoint {self.base_url} lists no models: "
+                    raise EndpointError(f"the endpoint {safe_url(self.base_url)} lists no models: "
                                         f"pass --model")
                 self._model = self.model_name = ids[0]
             return self._model
@@ -131,8 +135,9 @@ class OpenAIBackend(BaseLLM):
         if stream == "off":
             resp = self.client.chat.completions.create(**kwargs)
             if not hasattr(resp, "choices"):
-                raise EndpointError(f"the LLM endpoint {self.base_url} did not answer with a chat "
-                                    "completion (is the base URL right? It usually ends in /v1)")
+                raise EndpointError(f"the LLM endpoint {safe_url(self.base_url)} did not answer "
+                                    "with a chat completion (is the base URL right? It usually "
+                                    "ends in /v1)")
             choice = resp.choices[0] if resp.choices else None
             text = (choice.message.content or "") if choice else ""
             if choice is not None and not text and getattr(choice.message, "tool_calls", None):
@@ -142,14 +147,15 @@ class OpenAIBackend(BaseLLM):
         response = self.client.chat.completions.create(  # type: ignore[call-overload]
             **kwargs, stream=True, **extra)
         if not hasattr(response, "__iter__"):
-            raise EndpointError(f"the LLM endpoint {self.base_url} did not answer with a chat "
-                                "completion stream")
+            raise EndpointError(f"the LLM endpoint {safe_url(self.base_url)} did not answer with a "
+                                "chat completion stream")
         parts: list[str] = []
         tool_args: list[str] = []
         finish = usage = model = None
-        checked = 0
+        checked = chunks = 0
         try:
             for chunk in response:
+                chunks += 1
                 usage = getattr(chunk, "usage", None) or usage
                 model = getattr(chunk, "model", None) or model
                 for choice in getattr(chunk, "choices", None) or []:
@@ -168,6 +174,10 @@ class OpenAIBackend(BaseLLM):
                         return text[:cut], "loop", None, model
         finally:
             response.close()
+        if not chunks:
+            raise EndpointError(f"the LLM endpoint {safe_url(self.base_url)} answered, but not "
+                                "with a chat completion stream (is the base URL right? It "
+                                "usually ends in /v1)")
         return "".join(parts) or "".join(tool_args), finish, usage, model
 
     @staticmethod
@@ -200,7 +210,8 @@ class OpenAIBackend(BaseLLM):
 
     def _call(self, fn):
         try:
-            for attempt in retrying(self.retries, self._transient):
+            for attempt in retrying(self.retries, self._transient, notice=self.notice,
+                                    what=f"the LLM endpoint {safe_url(self.base_url)}"):
                 with attempt:
                     return fn()
         except openai.APIStatusError as exc:
@@ -213,7 +224,7 @@ class OpenAIBackend(BaseLLM):
             raise self._error(exc) from None
 
     def _error(self, exc: Exception) -> LLMError:
-        where = self.base_url
+        where = safe_url(self.base_url)
         if self.server is not None and not self.server.alive:
             return EndpointError(self.server.failure())
         tries = f" after {self.retries + 1} tries" if self.retries else ""
