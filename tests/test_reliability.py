@@ -18,7 +18,6 @@ from tests.fixtures.llm import chat_reply
 from tests.fixtures.render import context, synthetic_workdir
 from v2a.batch.site import build_site, site_available
 from v2a.batch.state import BatchState, EntryState
-from v2a.config import Config
 from v2a.links import safe_url
 from v2a.models import Outline, RunReport
 from v2a.pipeline import run_stage

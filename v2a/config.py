@@ -140,8 +140,9 @@ class Config(BaseModel):
         "LLM calls at once. 1 suits the embedded CPU model; 4-8 suit remote endpoints.",
         ("--llm-concurrency",), commands=RUN, min=1, panel=M)] = 1
     llm_timeout: Annotated[float, Opt(
-        "Seconds one LLM call may take before it is retried.", ("--llm-timeout",),
-        commands=RUN, min=1, panel=M)] = 600.0
+        "Seconds to wait for the endpoint's next bytes before the call is retried (the first "
+        "token of a long prompt on a CPU can take minutes); no new try after twice this.",
+        ("--llm-timeout",), commands=RUN, min=1, panel=M)] = 300.0
     llm_retries: Annotated[int, Opt(
         "Retries of a call that failed transiently (429, 5xx, timeout).", ("--llm-retries",),
         commands=RUN, min=0, panel=M)] = 4

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+from tenacity.stop import stop_base
 
 INITIAL_WAIT_S = 1.0
 MAX_WAIT_S = 30.0
@@ -13,8 +21,10 @@ JITTER_S = 1.0
 
 
 def retrying(retries: int, transient: Callable[[BaseException], bool],
-             notice: Callable[[str], None] | None = None, what: str = "the LLM call") -> Retrying:
-    """``retries`` more tries after the first, for exceptions ``transient`` accepts.
+             notice: Callable[[str], None] | None = None, what: str = "the LLM call",
+             deadline_s: float | None = None) -> Retrying:
+    """``retries`` more tries after the first, for exceptions ``transient`` accepts, and no new
+    try once ``deadline_s`` have passed (a hung endpoint is not waited on five times over).
     ``notice`` hears a line before each wait ("retry 2 of 5 in 4 s: timed out")."""
 
     def announce(state: RetryCallState) -> None:
@@ -26,7 +36,10 @@ def retrying(retries: int, transient: Callable[[BaseException], bool],
         notice(f"{what} failed ({type(exc).__name__}: {why}); retry {state.attempt_number + 1} "
                f"of {retries + 1} in {wait:.0f} s")
 
-    return Retrying(stop=stop_after_attempt(retries + 1),
+    stop: stop_base = stop_after_attempt(retries + 1)
+    if deadline_s is not None:
+        stop = stop | stop_after_delay(deadline_s)
+    return Retrying(stop=stop,
                     wait=wait_exponential_jitter(multiplier=INITIAL_WAIT_S, max=MAX_WAIT_S,
                                                  jitter=JITTER_S),
                     retry=retry_if_exception(transient), reraise=True, before_sleep=announce)

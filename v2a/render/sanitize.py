@@ -164,7 +164,12 @@ def _escape_inline(text: str) -> str:
 
 
 def _bad_scheme(dest: str) -> bool:
-    m = _LINK_SCHEME.match(dest)
+    """A link destination to a scheme other than http(s)/mailto, as a viewer would read it:
+    entity references decoded (``jav&#x61;script:``), tabs and newlines inside dropped."""
+    import html
+
+    decoded = re.sub(r"[\x00-\x20]+", "", html.unescape(dest[:200]))
+    m = _LINK_SCHEME.match(decoded)
     return m is not None and m.group(1).lower() not in _PROSE_SCHEMES
 
 

@@ -211,7 +211,8 @@ class OpenAIBackend(BaseLLM):
     def _call(self, fn):
         try:
             for attempt in retrying(self.retries, self._transient, notice=self.notice,
-                                    what=f"the LLM endpoint {safe_url(self.base_url)}"):
+                                    what=f"the LLM endpoint {safe_url(self.base_url)}",
+                                    deadline_s=2 * self.timeout + 60):
                 with attempt:
                     return fn()
         except openai.APIStatusError as exc:
