@@ -66,15 +66,19 @@ def describe(case: Case, res, started: float) -> None:
     case.wall_s = round(time.monotonic() - started, 1)
 
 
-def server_pids() -> set[int]:
+def server_pids(under: Path | None = None) -> set[int]:
+    """Embedded-server processes (started from ``under``, when given: other work on the
+    machine has servers of its own)."""
     out = set()
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
             try:
                 cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ")
+                cwd = os.readlink(p / "cwd")
             except OSError:
                 continue
-            if b"xllamacpp_child" in cmd or b"llama_cpp.server" in cmd:
+            if (b"xllamacpp_child" in cmd or b"llama_cpp.server" in cmd) and (
+                    under is None or cwd.startswith(str(under))):
                 out.add(int(p.name))
     return out
 
@@ -123,10 +127,16 @@ class Endpoint:
                 if b == "xss":
                     text = (f"We talk. {XSS} A [link](javascript:alert(1)) and "
                             "[another](jav&#x61;script:alert(2)).")
-                if body.get("response_format") or "JSON" in json.dumps(body.get("messages")):
-                    text = json.dumps({"title": f"Tokens {XSS}" if b == "xss" else "Tokens",
-                                       "summary": "Said.",
-                                       "chapters": [{"start": 0, "title": "T", "summary": "S"}]})
+                fmt = body.get("response_format") or {}
+                props = ((fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
+                         or {}).get("properties", {})
+                if props:  # answer in the shape asked for
+                    reply = {"title": f"Tokens {XSS}" if b == "xss" else "Tokens"}
+                    if "summary" in props:
+                        reply["summary"] = "Said."
+                    if "chapters" in props:
+                        reply["chapters"] = [{"start": 0, "title": "T", "summary": "S"}]
+                    text = json.dumps(reply)
                 self._stream(text, slow=b == "drip")
 
             def _json(self, status, obj):
@@ -180,18 +190,22 @@ class Endpoint:
 
 
 def base_folder(tmp: Path) -> tuple[Path, Path]:
-    """A sample lecture and a work folder with its media stages done (copied per case)."""
+    """A sample lecture and a finished work folder of it (copied per case); its LLM stages were
+    written by the scripted endpoint, so every artifact exists."""
     from v2a.samples import make_lecture
 
     video = CACHE / "reliability-lecture.mp4"
     if not video.exists():
         make_lecture(video)
     wd = CACHE / "reliability-base"
-    if not (wd / "screen.json").exists():
-        shutil.rmtree(wd, ignore_errors=True)
-        res = cli("run", str(video), "--workdir", str(wd), "-q", "--llm-base-url",
-                  "http://127.0.0.1:9/v1", "--model", "m", "--llm-retries", "0", cwd=tmp)
-        if not (wd / "screen.json").exists():
+    if not (wd / "article.md").exists():
+        ep = Endpoint("ok")
+        try:
+            res = cli("run", str(video), "--workdir", str(wd), "-q", "--llm-base-url", ep.url,
+                      "--model", "m", "--chapters", "code", cwd=tmp)
+        finally:
+            ep.close()
+        if not (wd / "article.md").exists():
             sys.exit(f"could not prepare the base folder: {res.stderr[-500:]}")
     return video, wd
 
@@ -215,14 +229,14 @@ def run_battery(only: set[str] | None) -> list[Case]:
             if only and name not in only:
                 return fn
             c = Case(name, kind, expect)
-            before = server_pids()
+            before = server_pids(tmp)
             t0 = time.monotonic()
             try:
                 fn(c, t0)
             except Exception as exc:  # noqa: BLE001 - a case that cannot run is recorded
                 c.message = f"(the case itself failed: {type(exc).__name__}: {exc})"
                 c.ok = False
-            after = server_pids() - before
+            after = server_pids(tmp) - before
             time.sleep(0.5)
             alive = [p for p in after if Path(f"/proc/{p}").exists()]
             if alive:
@@ -272,8 +286,12 @@ def run_battery(only: set[str] | None) -> list[Case]:
         def _(c, t0, name=name, content=content):
             wd = fresh(base, tmp, f"damaged-{name}")
             (wd / name).write_text(content)
-            res = cli("run", str(video), "--workdir", str(wd), "-q", "--llm-base-url",
-                      "http://127.0.0.1:9/v1", "--model", "m", cwd=tmp)
+            ep = Endpoint("ok")
+            try:
+                res = cli("run", str(video), "--workdir", str(wd), "-q", "--llm-base-url",
+                          ep.url, "--model", "m", "--chapters", "code", cwd=tmp)
+            finally:
+                ep.close()
             describe(c, res, t0)
             c.ok = c.rc in (1, 2) and c.one_line and name in c.message
             if (wd / name).read_text() != content:
@@ -456,11 +474,11 @@ def run_battery(only: set[str] | None) -> list[Case]:
                               "--workdir", str(wd), "-q", "--llm-retries", "4"], cwd=tmp,
                              stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and not server_pids() and p.poll() is None:
+        while time.monotonic() < deadline and not server_pids(tmp) and p.poll() is None:
             time.sleep(0.5)
         time.sleep(15)  # let it answer a call or two
         killed = time.monotonic()
-        for pid in server_pids():
+        for pid in server_pids(tmp):
             os.kill(pid, signal.SIGKILL)
         _, err = p.communicate(timeout=600)
         took = time.monotonic() - killed
