@@ -2,13 +2,15 @@
 
 ``--asr auto`` takes a usable subtitle track (human ones; platform auto-captions only with
 ``--auto-captions``) without loading Whisper; ``always`` runs Whisper; ``never`` uses
-subtitles or stops with an error.
+subtitles or stops with an error. Terms an editor fixed before (``glossary.json`` of the folder
+or its batch) are put right in the new transcript.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from .. import glossary
 from ..errors import InputError
 from ..models import Transcript
 from ..registry import ASR_ENGINES
@@ -86,6 +88,10 @@ def run(ctx: StageContext) -> StageResult:
         notes += more
 
     ws = ctx.ws
+    terms = [glossary.load(p) for p in glossary.glossary_paths(ws)]
+    fixed = glossary.apply(transcript, terms)
+    if fixed:
+        notes.append(f"glossary fixed {fixed} segment{'s' * (fixed != 1)}")
     write_json(ws.path("transcript.json"), transcript)
     write_srt(transcript.segments, ws.path("transcript.srt"))
     write_vtt(transcript.segments, ws.path("transcript.vtt"))
