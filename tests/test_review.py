@@ -345,3 +345,26 @@ def test_a_batch_is_listed_with_each_videos_review_status(tmp_path):
         status, page = call(srv, "GET", "/")
         assert status == 200 and "My course" in page
         assert page.count('href="/v/') == 2 and "to review" in page and "approved" in page
+
+
+def test_the_benchmark_folder_has_the_size_it_is_asked_for(tmp_path):
+    """bench/bench_review.py measures a folder of a given size: check the generator (small)."""
+    from bench.bench_review import make_workdir
+    from v2a.review.page import PageBuilder
+
+    root = make_workdir(tmp_path / "w", sections=4, segments=40, keyframes=6, seconds=60)
+    s, _ = session(Workspace(root))
+    html = PageBuilder(s, "w").render_page("csrf", home=False)
+    assert html.count('<section class="sec') == 4 and html.count("data-seg=") == 40
+    assert len(list((root / "keyframes").glob("*.jpg"))) == 6
+    assert s.overlay().by_key("0").review.markdown  # the review under way has edits
+
+
+def test_review_cli_on_an_unwritten_folder_says_what_to_do(tmp_path):
+    ws = synthetic_workdir(tmp_path / "w")
+    ws.path("outline.json").unlink()
+    res = subprocess.run([sys.executable, str(ROOT / "cli.py"), "review", str(ws.root),
+                          "--no-browser", "--port", "0"], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "has no outline.json: run `v2a run`" in res.stderr

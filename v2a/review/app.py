@@ -119,10 +119,12 @@ def create_app(hub: ReviewHub, token: str, port: int, hosts: tuple[str, ...] = (
 
     @app.exception_handler(V2AError)
     async def _error(request: Request, exc: V2AError):
+        status = 409 if isinstance(exc, Conflict) else 404 if isinstance(exc, NotFound) else 400
+        if not request.url.path.startswith("/api/"):
+            return _refuse(status, str(exc))  # a page: say it as a page
         if isinstance(exc, Conflict):
             return JSONResponse({"error": str(exc), "rev": exc.section.rev}, status_code=409)
-        return JSONResponse({"error": str(exc)}, status_code=404 if isinstance(exc, NotFound)
-                            else 400)
+        return JSONResponse({"error": str(exc)}, status_code=status)
 
     # --- pages and files ---------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse)
@@ -272,6 +274,14 @@ def _row(hub: ReviewHub, v: Video) -> dict:
     else:
         row.update(state="reviewed", label="in review")
     return row
+
+
+def open_hub(path: Path, config_for: Callable[[Workspace], Config],
+             llm_handle: LLMHandleLike | None = None) -> ReviewHub:
+    """The hub for a work folder, a batch root or a folder of work folders."""
+    title, videos, batch = discover(path)
+    return ReviewHub(title=title, videos={v.vid: v for v in videos}, config_for=config_for,
+                     llm_handle=llm_handle, batch=batch)
 
 
 def discover(path: Path) -> tuple[str, list[Video], bool]:

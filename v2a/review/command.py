@@ -77,15 +77,17 @@ def review(
       v2a review outputs/my-playlist --no-browser --port 8800
     """
     from ..llm.open import open_llm
-    from .app import ReviewHub, discover
+    from .app import open_hub
     from .server import is_loopback, prepare, serve_forever
 
-    title, videos, batch = discover(path)
     config_for = _config_for(_given(ctx, config))
-    first = config_for(videos[0].ws)
-    handle = open_llm(first, lazy=True)  # the model starts on the first regeneration only
-    hub = ReviewHub(title=title, videos={v.vid: v for v in videos}, config_for=config_for,
-                    llm_handle=handle, batch=batch)
+    hub = open_hub(path, config_for)
+    if not hub.batch:
+        hub.session(next(iter(hub.videos))).artifacts()  # not written yet: say so, now
+    videos = list(hub.videos.values())
+    # one model for every video; it starts on the first regeneration only
+    hub.llm_handle = handle = open_llm(config_for(videos[0].ws), lazy=True)
+    title, batch = hub.title, hub.batch
     for v in videos:  # a damaged review.json must stop us before the browser opens
         if (v.ws.root / "review.json").exists():
             hub.session(v.vid).review()

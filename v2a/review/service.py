@@ -407,7 +407,7 @@ class ReviewSession:
     def fix_line(self, segment: int, text: str) -> dict:
         """Correct one transcript line; returns the replaced phrases and where else each occurs
         (for "apply everywhere")."""
-        from ..glossary import occurrences
+        from ..glossary import occurrences, replace_in
 
         text = " ".join(text.split())
         if not text:
@@ -420,9 +420,7 @@ class ReviewSession:
             old = seg.text
             pairs = diff.changed_phrases(old, text)
             for find, repl in pairs:
-                from ..glossary import replace_in
-
-                replace_in(seg, find, repl)
+                replace_in(seg, find, repl)  # keeps the timed words in step
             seg.text = (" " if old.startswith(" ") else "") + text
             self._save_transcript(tr)
             self._mark_stale(review, [segment], f"line {_line_time(tr, segment)} fixed: "
@@ -465,7 +463,8 @@ class ReviewSession:
     def _mark_stale(self, review: Review, segments: list[int], why: str) -> list[str]:
         """Sections whose text was written from these lines now need a look (or a rewrite)."""
         keys = []
-        for v in build_overlay(self.artifacts().outline, self.artifacts().draft, review).sections:
+        a = self.artifacts()
+        for v in build_overlay(a.outline, a.draft, review).sections:
             if any(v.chapter.first_segment <= s <= v.chapter.last_segment for s in segments):
                 rec = review.section(v.key)
                 if why not in rec.stale:

@@ -99,6 +99,7 @@
 
   // --- sections ---------------------------------------------------------------------------------
   function replaceSection(key, reply) {
+    editing.delete(key); // callers saved any open edit first
     const old = document.getElementById("s-" + key);
     const tpl = document.createElement("template");
     tpl.innerHTML = reply.html; // rendered and sanitised by the server
@@ -127,6 +128,7 @@
   const rev = (key) => state.get(key).rev;
 
   async function act(key, action, body = {}) {
+    await flush(key);
     const reply = await api("POST", `/sections/${key}/${action}`, { rev: rev(key), ...body });
     return replaceSection(key, reply);
   }
@@ -138,7 +140,6 @@
     const key = sec.dataset.key;
     try {
       if (t.matches("select.status")) {
-        await flush(key);
         await act(key, "status", { status: t.value });
         say(`section ${state.get(key).number}: ${t.value}`);
       } else if (t.matches("input[data-act=resolve]")) {
@@ -260,6 +261,7 @@
     if (!ed || !ed.dirty || ed.conflict) return;
     if (ed.saving) { await ed.saving; return save(key, overwrite); }
     clearTimeout(ed.timer);
+    ed.timer = 0;
     ed.dirty = false;
     ed.mark.textContent = "saving…";
     const body = { rev: overwrite ? rev(key) : ed.base, title: ed.title.value, markdown: ed.text.value };
@@ -304,7 +306,6 @@
       el("button", { text: "Take theirs", onclick: () => {
         ed.conflict = null; ed.dirty = false; box.hidden = true;
         localStorage.removeItem(pendingKey(key));
-        editing.delete(key);
         if (theirs) replaceSection(key, theirs); else refresh(key);
       } }));
     say(`section ${state.get(key).number}: changed in another window`, "error");
@@ -312,25 +313,29 @@
 
   async function flush(key) {
     const ed = editing.get(key);
-    if (ed) { ed.dirty = ed.dirty || ed.timer !== 0; await save(key); }
+    if (!ed) return;
+    await save(key);
+    if (ed.conflict || ed.dirty) throw new Error(`section ${state.get(key).number}: save or resolve the edit first`);
   }
 
   async function closeEditor(key) {
     const ed = editing.get(key);
+    if (!ed) return;
     await save(key);
     if (ed.conflict || ed.dirty) return;
-    editing.delete(key);
     await refresh(key);
   }
 
   async function revert(key) {
     const ed = editing.get(key);
+    if (!ed) return;
     await save(key);
     if (ed.conflict) return;
-    const reply = await api("PUT", `/sections/${key}`, { rev: rev(key), title: null, markdown: null });
-    localStorage.removeItem(pendingKey(key));
-    editing.delete(key);
-    replaceSection(key, reply);
+    try {
+      const reply = await api("PUT", `/sections/${key}`, { rev: rev(key), title: null, markdown: null });
+      localStorage.removeItem(pendingKey(key));
+      replaceSection(key, reply);
+    } catch (err) { failed(err); }
   }
 
   // --- images -----------------------------------------------------------------------------------
@@ -373,7 +378,6 @@
       try {
         await flush(key);
         const reply = await api("POST", `/sections/${key}/regenerate`, { instruction: ins.value });
-        editing.delete(key);
         replaceSection(key, reply);
         say(`section ${state.get(key).number}: a new version to accept or discard`);
       } catch (err) { failed(err); go.disabled = false; wait.textContent = ""; }
