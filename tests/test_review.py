@@ -71,10 +71,15 @@ def test_an_edit_lives_apart_with_its_base_and_a_stale_revision_conflicts(ws):
     with pytest.raises(Conflict):  # a second tab still on revision 0
         s.save("0", 0, markdown="Other words.")
     assert s.review().sections["0"].markdown == "My own words."
-    # autosaves a moment apart are one version; the generated text is version 1
-    s.save("0", 1, markdown="My own words, better.")
-    assert [v.kind for v in s.review().sections["0"].history] == ["generated", "edit"]
-    assert s.review().sections["0"].history[-1].markdown == "My own words, better."
+    # one editor's autosaves a moment apart are one version; the generated text is version 1
+    s.save("0", 1, markdown="My own words, better.", editor="tab-1")
+    s.save("0", 2, markdown="My own words, better still.", editor="tab-1")
+    assert [v.kind for v in s.review().sections["0"].history] == ["generated", "edit", "edit"]
+    assert s.review().sections["0"].history[-1].markdown == "My own words, better still."
+    # another tab's save is a version of its own
+    s.save("0", 3, markdown="The other tab's words.", editor="tab-2")
+    assert [v.markdown for v in s.review().sections["0"].history][-2:] == [
+        "My own words, better still.", "The other tab's words."]
 
 
 def test_saving_the_generated_text_back_is_no_edit(ws):

@@ -174,9 +174,11 @@ def create_app(hub: ReviewHub, token: str, port: int, hosts: tuple[str, ...] = (
 
     @app.put("/api/v/{vid}/sections/{key}")
     def save(vid: str, key: str, body: dict = Body(...)):
+        editor = body.get("editor")
         hub.session(vid).save(key, _rev(body), title=body.get("title", UNSET),
                               markdown=body.get("markdown", UNSET),
-                              images=body.get("images", UNSET))
+                              images=body.get("images", UNSET),
+                              editor=str(editor)[:40] if editor else None)
         return section_reply(vid, key)
 
     @app.post("/api/v/{vid}/sections/{key}/{action}")

@@ -32,6 +32,7 @@ class Version(Artifact):
     markdown: str
     images: list[int] | None = None
     note: str = ""
+    editor: str | None = None  # the open editor that saved it (its autosaves are one version)
 
 
 class Comment(Artifact):

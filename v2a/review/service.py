@@ -129,20 +129,23 @@ class ReviewSession:
 
     @staticmethod
     def _remember(rec: SectionReview, view: SectionView, kind: str, note: str = "",
-                  coalesce: bool = False) -> None:
-        """Put the section's current text in its history (replacing a recent autosave)."""
+                  editor: str | None = None) -> None:
+        """Put the section's current text in its history. The autosaves of one open editor
+        within ``COALESCE_S`` are one version; another editor's (another tab's) never merge."""
         if not rec.history:
             rec.history.append(Version(n=1, at=now(), kind="generated",
                                        title=view.generated_title,
                                        markdown=view.generated_markdown))
         last = rec.history[-1]
-        if coalesce and last.kind == "edit" and _age(last.at) < COALESCE_S:
+        if editor and last.kind == kind == "edit" and last.editor == editor \
+                and _age(last.at) < COALESCE_S:
             rec.history.pop()
             n = last.n
         else:
             n = rec.next_version()
         rec.history.append(Version(n=n, at=now(), kind=kind, title=view.title,  # type: ignore[arg-type]
-                                   markdown=view.markdown, images=rec.images, note=note))
+                                   markdown=view.markdown, images=rec.images, note=note,
+                                   editor=editor))
 
     @staticmethod
     def _set_text(rec: SectionReview, view: SectionView, title: Any, markdown: Any) -> None:
@@ -159,8 +162,9 @@ class ReviewSession:
             rec.base_title = rec.base_markdown = rec.base_sha = None
 
     def save(self, key: str, rev: int, title: Any = UNSET, markdown: Any = UNSET,
-             images: Any = UNSET) -> SectionReview:
-        """An edit of a section's title, prose or keyframes (the app's autosave)."""
+             images: Any = UNSET, editor: str | None = None) -> SectionReview:
+        """An edit of a section's title, prose or keyframes (the app's autosave; ``editor``
+        names the open editor, whose autosaves make one version)."""
         with self.store.change() as review:
             rec, view = self._begin(review, key, rev)
             if images is not UNSET:
@@ -170,7 +174,7 @@ class ReviewSession:
                     raise V2AError(f"keyframe {bad[0]} is not in section {view.number}'s time range")
                 rec.images = None if images is None else sorted(set(images))
             self._set_text(rec, view, title, markdown)
-            self._remember(rec, self.view(key, review), "edit", coalesce=True)
+            self._remember(rec, self.view(key, review), "edit", editor=editor)
             if rec.status == "approved":
                 rec.status = "reviewed"  # approval was for the text before this change
             self._bump(rec)
@@ -494,7 +498,7 @@ class ReviewSession:
 
         problems = self.publish_check(force)
         if problems:
-            raise V2AError("not published: " + "; ".join(problems) + " — or publish with --force")
+            raise V2AError("not published: " + "; ".join(problems) + " (or publish anyway: --force)")
         ctx = StageContext(ws=self.ws, config=self.config, src=str(self.ws.root))
         run_stage(ctx, "render")
         with self.store.change() as review:

@@ -216,6 +216,7 @@
       preview: el("div", { class: "prose preview" }),
       mark: el("span", { class: "saved", text: "" }),
       timer: 0, saving: null, dirty: false, conflict: null,
+      id: Math.random().toString(36).slice(2, 12), // this editor's autosaves are one version
     };
     ed.text.value = restored ? restored.markdown : s.markdown;
     editing.set(key, ed);
@@ -264,7 +265,8 @@
     ed.timer = 0;
     ed.dirty = false;
     ed.mark.textContent = "saving…";
-    const body = { rev: overwrite ? rev(key) : ed.base, title: ed.title.value, markdown: ed.text.value };
+    const body = { rev: overwrite ? rev(key) : ed.base, title: ed.title.value,
+                   markdown: ed.text.value, editor: ed.id };
     ed.saving = (async () => {
       try {
         const reply = await api("PUT", `/sections/${key}`, body);
