@@ -26,6 +26,7 @@ app = typer.Typer(
         "  v2a run 'https://youtu.be/ID' --model gpt-4o-mini --llm-base-url https://api.openai.com/v1\n\n"
         "  v2a transcribe talk.mp3 --whisper-model base   # multilingual Whisper\n\n"
         "  v2a batch feed.xml --limit 10            # a whole playlist/feed + searchable site\n\n"
+        "  v2a review outputs/<video>               # review, fix and publish in the browser\n\n"
         "Every stage writes JSON artifacts under outputs/<slug>/ and is cached: re-running does "
         "only the work whose inputs changed; an interrupted run resumes."
     ),
@@ -118,8 +119,11 @@ def models(
 
 def _register_commands() -> None:
     from .batch.command import batch
+    from .review.command import publish, review
 
     app.command()(batch)
+    app.command()(review)
+    app.command()(publish)
 
 
 def version_callback(value: bool) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
-from .options import ALL, MEDIA, RUN, Opt, opt_of
+from .options import ALL, MEDIA, REVIEW_LLM, RUN, RUN_PUBLISH, Opt, opt_of
 from .registry import ASR_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, OCR_ENGINES, RENDERERS
 from .stages import STAGE_NAMES
 
@@ -124,45 +124,45 @@ class Config(BaseModel):
     # -- LLM -------------------------------------------------------------------------------------
     llm_base_url: Annotated[str | None, Opt(
         "OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, LM Studio, llama.cpp). Default: "
-        "the embedded local model.", ("--llm-base-url",), stages=LLM, commands=RUN,
+        "the embedded local model.", ("--llm-base-url",), stages=LLM, commands=REVIEW_LLM,
         envvar="OPENAI_BASE_URL", panel=M)] = None
     llm_model: Annotated[str | None, Opt(
         "Model name at the endpoint (or provider:model with --llm-provider langchain).",
-        ("--model", "-m"), stages=LLM, commands=RUN, panel=M)] = None
+        ("--model", "-m"), stages=LLM, commands=REVIEW_LLM, panel=M)] = None
     api_key_env: Annotated[str, Opt(
         "Name of the environment variable holding the API key.", ("--api-key-env",),
-        commands=RUN, panel=M)] = "OPENAI_API_KEY"
+        commands=REVIEW_LLM, panel=M)] = "OPENAI_API_KEY"
     llm_provider: Annotated[str, Opt(
         "openai: any OpenAI-compatible endpoint (or the embedded model). langchain: "
         "init_chat_model providers (needs v2a\\[langchain]).", ("--llm-provider",),
-        stages=LLM, commands=RUN, registry=LLM_PROVIDERS, panel=M)] = "openai"
+        stages=LLM, commands=REVIEW_LLM, registry=LLM_PROVIDERS, panel=M)] = "openai"
     llm_concurrency: Annotated[int, Opt(
         "LLM calls at once. 1 suits the embedded CPU model; 4-8 suit remote endpoints.",
         ("--llm-concurrency",), commands=RUN, min=1, panel=M)] = 1
     llm_timeout: Annotated[float, Opt(
         "Seconds to wait for the endpoint's next bytes before the call is retried (the first "
         "token of a long prompt on a CPU can take minutes); no new try after twice this.",
-        ("--llm-timeout",), commands=RUN, min=1, panel=M)] = 300.0
+        ("--llm-timeout",), commands=REVIEW_LLM, min=1, panel=M)] = 300.0
     llm_retries: Annotated[int, Opt(
         "Retries of a call that failed transiently (429, 5xx, timeout).", ("--llm-retries",),
-        commands=RUN, min=0, panel=M)] = 4
+        commands=REVIEW_LLM, min=0, panel=M)] = 4
     local_model: Annotated[str, Opt(
         "Embedded model: a packaged name (see `v2a models`) or a .gguf path.",
-        ("--local-model",), stages=LLM, commands=RUN, panel=M)] = "qwen2.5-coder-1.5b"
+        ("--local-model",), stages=LLM, commands=REVIEW_LLM, panel=M)] = "qwen2.5-coder-1.5b"
     local_server: Annotated[str, Opt(
         "Server for the embedded model: auto (the first that runs on this CPU), xllamacpp "
         "(prebuilt llama.cpp server), llama-cpp-python (built for this CPU), llama-server "
-        "(your own llama.cpp binary).", ("--local-server",), commands=RUN,
+        "(your own llama.cpp binary).", ("--local-server",), commands=REVIEW_LLM,
         registry=LOCAL_SERVERS, extra_choices=("auto",), panel=M)] = "auto"
     local_ctx: Annotated[int, Opt(
         "Context window of the embedded model, tokens (per parallel call).", ("--local-ctx",),
-        stages=LLM, commands=RUN, min=512, panel=M)] = 8192
+        stages=LLM, commands=REVIEW_LLM, min=512, panel=M)] = 8192
     temperature: Annotated[float, Opt(
         "Sampling temperature of every LLM call.", ("--temperature",), stages=LLM,
-        commands=RUN, min=0.0, panel=M)] = 0.2
+        commands=REVIEW_LLM, min=0.0, panel=M)] = 0.2
     prompts_dir: Annotated[Path | None, Opt(
         "Take prompt templates from this folder first (see prompts/README.md).",
-        ("--prompts-dir",), commands=RUN, panel=M)] = None
+        ("--prompts-dir",), commands=REVIEW_LLM, panel=M)] = None
 
     # -- outline and article ---------------------------------------------------------------------
     use_platform_chapters: Annotated[bool, Opt(
@@ -177,14 +177,14 @@ class Config(BaseModel):
         panel=W)] = "auto"
     article_language: Annotated[str | None, Opt(
         "Write the article in this language (e.g. zh, ja); default: as spoken.",
-        ("--article-language", "--lang"), stages=LLM, commands=RUN, panel=W)] = None
+        ("--article-language", "--lang"), stages=LLM, commands=REVIEW_LLM, panel=W)] = None
     formats: Annotated[list[str], Opt(
         "Output formats to render (repeatable).", ("--format",), stages=("render",),
-        commands=RUN, registry=RENDERERS, multiple=True, metavar="FORMAT", panel=W)] = Field(
+        commands=RUN_PUBLISH, registry=RENDERERS, multiple=True, metavar="FORMAT", panel=W)] = Field(
         default_factory=lambda: ["markdown", "html"])
     self_contained: Annotated[bool, Opt(
         "Embed keyframes in the HTML file (one file to share).", ("--self-contained",),
-        stages=("render",), commands=RUN, panel=W)] = False
+        stages=("render",), commands=RUN_PUBLISH, panel=W)] = False
 
     # -- run control -----------------------------------------------------------------------------
     force: Annotated[list[str], Opt(

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 MEDIA = ("run", "batch", "transcribe", "scenes")
 RUN = ("run", "batch")
 ALL = ("run", "batch", "transcribe", "scenes")
+REVIEW_LLM = ("run", "batch", "review")  # the model options: review regenerates sections
+RUN_PUBLISH = ("run", "batch", "publish")  # what the article is rendered as
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ __all__ = [
     "plan",
     "run_pipeline",
     "run_stage",
+    "saved_config",
     "stage_key",
 ]
 
@@ -159,6 +160,8 @@ def run_pipeline(src: str, config: Config, target: str = "run",
                  progress: Progress | None = None, ctx: StageContext | None = None) -> RunReport:
     """Run ``target``'s stages for one source; always writes run.json, always closes services."""
     ctx = ctx or open_workspace(src, config, progress)
+    if target == "run":
+        save_config(ctx.ws, config)
     report = RunReport(source=src, workdir=str(ctx.ws.root), versions=versions(),
                        started_at=dt.datetime.now().isoformat(timespec="seconds"))
     lock = ctx.ws.lock()  # a second run on the same folder is refused, not interleaved
@@ -192,6 +195,25 @@ def run_pipeline(src: str, config: Config, target: str = "run",
         report.outputs = {n: str(ctx.ws.path(n)) for n in names if ctx.ws.path(n).exists()}
         write_json(ctx.ws.path("run.json"), report)
     return report
+
+
+def save_config(ws: Workspace, config: Config) -> None:
+    """The options of this run, for the commands that work on the folder later (``v2a review``
+    regenerates with the same model; ``v2a publish`` renders the same formats)."""
+    data = config.model_dump(mode="json", exclude={"force", "quiet"})
+    write_json(ws.config_path, data)
+
+
+def saved_config(ws: Workspace) -> Config:
+    """The options of the folder's last run (defaults where none was saved or one is invalid)."""
+    import json
+
+    try:
+        data = json.loads(ws.config_path.read_text("utf-8"))
+        known = {k: v for k, v in data.items() if k in Config.model_fields}
+        return Config(**known)
+    except (OSError, ValueError):
+        return Config()
 
 
 def _collect_usage(ws: Workspace, stages: list[StageReport]) -> Usage:

@@ -35,7 +35,7 @@ STAGES: dict[str, StageSpec] = {
         StageSpec("screen", "v2a.ocr.stage:run", ("scenes",), ("screen.json",),
                   help="the text on screen: slide titles, code, terms (OCR)"),
         StageSpec("transcribe", "v2a.transcribe.stage:run", ("ingest", "audio", "screen"),
-                  ("transcript.json",), version=3, extra_key="v2a.glossary:fingerprint",
+                  ("transcript.json",), version=3,
                   help="subtitles or Whisper → transcript.json (sentences), .srt/.vtt"),
         StageSpec("outline", "v2a.write.outline:run",
                   ("ingest", "transcribe", "scenes", "screen"),

@@ -7,6 +7,8 @@ Layout of ``outputs/<slug>/``::
     .v2a/stages/<stage>.json   cache record per stage (input hash, output hash, wall time)
     .v2a/stages.log            one JSON line per stage decision (ran / cached) — the audit trail
     .v2a/llm/<key>.json        per-call LLM cache
+    .v2a/config.json           the options of the last run
+    review.json                the editor's layer (v2a review): never written by a run
 """
 
 from __future__ import annotations
@@ -192,6 +194,11 @@ class Workspace:
     @property
     def llm_cache_dir(self) -> Path:
         return self.meta / "llm"
+
+    @property
+    def config_path(self) -> Path:
+        """The options of the last run (``v2a review``/``publish`` reuse them)."""
+        return self.meta / "config.json"
 
     def ensure(self) -> Workspace:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -13,14 +13,17 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Union
+from typing import TYPE_CHECKING, Literal, Union
 from urllib.parse import quote
 
 from .. import __version__
 from ..links import fmt_time, timestamp_url
-from ..models import Draft, Outline, OutlineChapter, Scenes, Screen, Source, Transcript
+from ..models import Draft, Outline, OutlineChapter, Scene, Scenes, Screen, Source, Transcript
 from .i18n import UI
 from .sanitize import md_prose, safe_href
+
+if TYPE_CHECKING:
+    from ..review.overlay import Override
 
 PARAGRAPH_S = 30.0  # transcript excerpt: a new timestamped paragraph about every 30 s
 
@@ -147,8 +150,13 @@ def player_kind(source: Source, scenes: Scenes | None) -> Literal["youtube", "vi
 
 
 def build_article(source: Source, transcript: Transcript, scenes: Scenes | None, outline: Outline,
-                  draft: Draft | None, root: Path, screen: Screen | None = None) -> Article:
-    """Assemble the article for the work folder ``root`` (where article.md/.html are written)."""
+                  draft: Draft | None, root: Path, screen: Screen | None = None,
+                  overrides: dict[int, Override] | None = None) -> Article:
+    """Assemble the article for the work folder ``root`` (where article.md/.html are written).
+
+    ``overrides``: the editor's title, prose and chosen keyframes per outline chapter index
+    (``v2a.review.overlay``), put in place of the generated ones.
+    """
     href = media_href(source, root)
 
     def link(t: float) -> str:
@@ -173,20 +181,30 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
     texts = {c.index: c for c in (draft.chapters if draft else [])}
     figures = _figures(scenes, chapters, root, link)
     code = _code(screen, chapters, link)
+    by_index = {s.index: s for s in scenes.scenes} if scenes and not scenes.audio_only else {}
     sections = []
     for n, ch in enumerate(chapters, 1):
         segs = transcript.between(ch.first_segment, ch.last_segment)
-        sec_title = ch.title.strip() or f"Part {n}"
+        ov = (overrides or {}).get(ch.index)
+        sec_title = (ov.title if ov and ov.title is not None else ch.title).strip() or f"Part {n}"
         text = texts.get(ch.index)
-        figs: list[Figure | Code] = sorted([*figures.get(ch.index, []), *code.get(ch.index, [])],
+        prose = text.markdown if text and text.status == "ok" else ""
+        if ov and ov.markdown is not None:
+            prose = ov.markdown
+        pictures = figures.get(ch.index, [])
+        if ov and ov.images is not None:
+            pictures = sorted((f for i in ov.images if i in by_index
+                               and (f := _figure(by_index[i], ch, root, link)) is not None),
+                              key=lambda f: f.time)
+        figs: list[Figure | Code] = sorted([*pictures, *code.get(ch.index, [])],
                                            key=lambda b: (b.time, isinstance(b, Code)))
         status: Literal["ok", "failed"]
         if no_speech:
             status, error = "ok", None
             blocks = [md_prose(UI(lang).no_speech), *figs]
-        elif text and text.status == "ok" and text.markdown.strip():
+        elif prose.strip():
             status, error = "ok", None
-            blocks = _interleave(_strip_title(md_prose(text.markdown), sec_title), figs, ch)
+            blocks = _interleave(_strip_title(md_prose(prose), sec_title), figs, ch)
         else:
             status, blocks = "failed", list(figs)
             error = (text.error if text else None) or "no text was written for this chapter"
@@ -200,8 +218,8 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
         title=title, anchor=anchor, toc_anchor=toc_anchor, source=source,
         source_href=safe_href(source.url or source.media_url or href),
         media_href=href, player=player_kind(source, scenes), duration=duration,
-        sections=sections, provenance=_provenance(transcript, outline, draft), lang=lang,
-        no_speech=no_speech)
+        sections=sections, provenance=_provenance(transcript, outline, draft, overrides),
+        lang=lang, no_speech=no_speech)
 
 
 def _figures(scenes: Scenes | None, chapters: list[OutlineChapter], root: Path,
@@ -213,16 +231,12 @@ def _figures(scenes: Scenes | None, chapters: list[OutlineChapter], root: Path,
     for sc in scenes.scenes:
         if sc.duplicate_of is not None or not sc.keyframe:
             continue
-        path = Path(sc.keyframe) if Path(sc.keyframe).is_absolute() else root / sc.keyframe
-        if not path.is_file():
-            continue  # never emit a broken image
         best = max(chapters, key=lambda c: (min(sc.end, c.end) - max(sc.start, c.start), -c.start))
         if min(sc.end, best.end) - max(sc.start, best.start) <= 0:
             continue  # outside every chapter (e.g. credits after the last spoken word)
-        t = min(max(sc.start, best.start), best.end)
-        src = media_href_for(path, root)
-        out.setdefault(best.index, []).append(
-            Figure(time=t, src=src, path=path, href=link(t), scene=sc.index))
+        fig = _figure(sc, best, root, link)
+        if fig is not None:
+            out.setdefault(best.index, []).append(fig)
     for figs in out.values():
         figs.sort(key=lambda f: f.time)
     return out
@@ -239,6 +253,17 @@ def _code(screen: Screen | None, chapters: list[OutlineChapter], link) -> dict[i
         out.setdefault(ch.index, []).append(Code(time=t, href=link(t), language=block.language,
                                                  lines=list(block.lines)))
     return out
+
+
+def _figure(sc: Scene, ch: OutlineChapter, root: Path, link) -> Figure | None:
+    """The keyframe of scene ``sc`` in chapter ``ch``, linked to its first second inside it."""
+    if not sc.keyframe:
+        return None
+    path = Path(sc.keyframe) if Path(sc.keyframe).is_absolute() else root / sc.keyframe
+    if not path.is_file():
+        return None  # never emit a broken image
+    t = min(max(sc.start, ch.start), ch.end)
+    return Figure(time=t, src=media_href_for(path, root), path=path, href=link(t), scene=sc.index)
 
 
 def media_href_for(path: Path, root: Path) -> str:
@@ -327,7 +352,8 @@ def _interleave(md: str, figures: list[Figure | Code], ch: OutlineChapter) -> li
     return out
 
 
-def _provenance(transcript: Transcript, outline: Outline, draft: Draft | None) -> list[tuple[str, str]]:
+def _provenance(transcript: Transcript, outline: Outline, draft: Draft | None,
+                overrides: dict[int, Override] | None = None) -> list[tuple[str, str]]:
     how = "subtitles" if transcript.origin == "subtitles" else transcript.backend
     rows = [("transcript", f"{how} {transcript.model}".strip() + f" ({transcript.language})")]
     if outline.method == "llm":
@@ -336,4 +362,7 @@ def _provenance(transcript: Transcript, outline: Outline, draft: Draft | None) -
         rows.append(("chapters", f"@{outline.method}_chapters"))
     if draft is not None:
         rows.append(("text", draft.model or "LLM"))
+    edited = sum(o.title is not None or o.markdown is not None for o in (overrides or {}).values())
+    if edited:
+        rows.append(("edited", f"{edited}/{len(outline.chapters)}"))
     return rows

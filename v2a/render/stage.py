@@ -8,6 +8,10 @@ from ..config import Config
 from ..errors import V2AError
 from ..models import Draft, Outline, Scenes, Screen, Transcript
 from ..registry import RENDERERS
+from ..review.models import Review
+from ..review.overlay import overrides, render_fingerprint
+from ..review.store import load as load_review
+from ..review.store import review_path
 from ..stage import StageContext, StageResult
 from ..workspace import ArtifactError, atomic_write_text, read_model, sha256_file, sha256_json
 from .article import Article, build_article
@@ -20,9 +24,18 @@ def outputs(config: Config) -> tuple[str, ...]:
 
 
 def fingerprint(ctx: StageContext) -> dict:
-    """Templates and renderer code: editing either re-renders (nothing upstream re-runs)."""
+    """Templates and renderer code: editing either re-renders (nothing upstream re-runs); so
+    does an editor's change to what the article shows (review.json)."""
     files = sorted(HERE.glob("*.py")) + sorted(p for p in (HERE / "templates").rglob("*") if p.is_file())
-    return {"render": sha256_json({p.relative_to(HERE).as_posix(): sha256_file(p) for p in files})}
+    out = {"render": sha256_json({p.relative_to(HERE).as_posix(): sha256_file(p) for p in files})}
+    edits = render_fingerprint(_review(ctx))
+    if edits is not None:
+        out["review"] = edits
+    return out
+
+
+def _review(ctx: StageContext) -> Review | None:
+    return load_review(ctx.ws) if review_path(ctx.ws).exists() else None
 
 
 def load_article(ctx: StageContext) -> Article:
@@ -46,7 +59,8 @@ def load_article(ctx: StageContext) -> Article:
     scenes = read_model(ws.path("scenes.json"), Scenes) if ws.path("scenes.json").exists() else None
     draft = read_model(ws.path("chapters.json"), Draft) if ws.path("chapters.json").exists() else None
     screen = read_model(ws.path("screen.json"), Screen) if ws.path("screen.json").exists() else None
-    return build_article(ctx.source, transcript, scenes, outline, draft, ws.root, screen)
+    return build_article(ctx.source, transcript, scenes, outline, draft, ws.root, screen,
+                         overrides(outline, _review(ctx)))
 
 
 def run(ctx: StageContext) -> StageResult:

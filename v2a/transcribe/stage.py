@@ -5,9 +5,9 @@
 subtitles or stops with an error.
 
 The terms of the video — read off its screen (``screen`` stage) and fixed by editors
-(``glossary.json``) — guide Whisper when it is measured to help (multilingual models) and
-respell the transcript afterwards ("tick token" → ``tiktoken``). Then the transcript is cut at
-sentences.
+(``glossary.json`` of the folder or its batch) — guide Whisper when it is measured to help
+(multilingual models) and respell the new transcript ("tick token" → ``tiktoken``). Then the
+transcript is cut at sentences.
 """
 
 from __future__ import annotations

@@ -5,9 +5,13 @@ the video shares, so servers reuse it), then a little of the neighbouring chapte
 transcript last. A chapter that fails is reported and retried on the next run; finished ones
 come back from the per-call cache.
 
-The other chapters' titles and summaries are context only, so they are left out of a call's
-cache key (their times stay in): an editor who retitles one chapter in outline.json gets that
-one chapter rewritten, not all of them. ``--force write`` rewrites everything.
+The rest of the outline is context only, so a call's cache key sees its own chapter alone
+(its title, summary, times, transcript and the words around it — not the other chapters, nor
+its number): an editor who retitles one chapter in outline.json, or splits or merges chapters,
+gets only those chapters rewritten. ``--force write`` rewrites everything.
+
+``Writer.write(k, instruction=..., regenerate=n)`` is the review app's "regenerate this
+section": exactly one call, never answered from the cache, with the editor's instruction.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from ..models import ChapterText, Draft, Outline, OutlineChapter, Transcript, Us
 from ..stage import StageContext, StageResult
 from ..workspace import ArtifactError, read_model, write_json
 from . import scaffolding
-from .ask import Invalid, Request, ask
+from .ask import WARM_TEMPERATURE, Invalid, Request, ask
 
 CONTEXT_WORDS = 20  # of each neighbouring chapter: enough for continuity, too little to copy
 SYSTEM, USER = "write_chapter.system.j2", "write_chapter.user.j2"
@@ -109,45 +113,60 @@ class Writer:
         free = context_tokens(self.config) - count_tokens(self.system) - 400
         self.budget = max(200, free // 2)
 
-    def system_prompt(self, own: int | None = None) -> str:
-        """The shared system prompt; with ``own``, its cache-key view: every other chapter's
-        title and summary blanked."""
+    def system_prompt(self, own: OutlineChapter | None = None) -> str:
+        """The shared system prompt; with ``own``, its cache-key view: that chapter alone, as
+        if it were the first (the rest of the outline is context only)."""
+        chapters = self.outline.chapters if own is None else [own.model_copy(update={"index": 0})]
         return render(self.config, SYSTEM, kind="talk", title=self.title,
                       language=self.language, terms=self.terms, outline=[
-                          {"index": c.index,
-                           "title": c.title if own in (None, c.index) else "",
-                           "summary": c.summary if own in (None, c.index) else "",
-                           "time": fmt_time(c.start)} for c in self.outline.chapters])
+                          {"index": c.index, "title": c.title, "summary": c.summary,
+                           "time": fmt_time(c.start)} for c in chapters])
 
     def neighbours(self, k: int) -> tuple[str, str]:
-        chs = self.outline.chapters
+        """The words said just before and just after chapter ``k`` (whatever chapters they
+        belong to, so the other chapters' cuts never change this chapter's prompt)."""
+        chs, segs = self.outline.chapters, self.transcript.segments
+        pos = {s.id: i for i, s in enumerate(segs)}
         before = after = ""
-        if k > 0:
-            words = self.transcript.text_between(chs[k - 1].first_segment,
-                                                 chs[k - 1].last_segment).split()
+        if k > 0 and chs[k].first_segment in pos:
+            words: list[str] = []
+            for s in reversed(segs[:pos[chs[k].first_segment]]):
+                words = s.text.split() + words
+                if len(words) >= CONTEXT_WORDS:
+                    break
             before = " ".join(words[-CONTEXT_WORDS:])
-        if k + 1 < len(chs):
-            words = self.transcript.text_between(chs[k + 1].first_segment,
-                                                 chs[k + 1].last_segment).split()
+        if k + 1 < len(chs) and chs[k].last_segment in pos:
+            words = []
+            for s in segs[pos[chs[k].last_segment] + 1:]:
+                words += s.text.split()
+                if len(words) >= CONTEXT_WORDS:
+                    break
             after = " ".join(words[:CONTEXT_WORDS])
         return before, after
 
-    def write(self, k: int) -> ChapterText:
+    def write(self, k: int, instruction: str = "", regenerate: int | None = None) -> ChapterText:
+        """Write chapter ``k``. ``regenerate``: the editor's n-th request for a new text of it —
+        one call (never from the cache, no second try), warmer without an ``instruction``."""
         ch = self.outline.chapters[k]
         before, after = self.neighbours(k)
         usage = Usage()
         bodies, heading = [], None
         parts = _parts(self.transcript, ch, self.budget)
-        key_system = self.system_prompt(own=ch.index)
+        key_system = self.system_prompt(own=ch)
+        tag = self.tag if regenerate is None else {**self.tag, "regenerate": regenerate}
+        temperature = self.config.temperature
+        if regenerate is not None and not instruction:
+            temperature = max(WARM_TEMPERATURE, temperature)  # the same prompt, another sample
+        chapter = {"title": ch.title, "time": fmt_time(ch.start), "end_time": fmt_time(ch.end)}
         for p, text in enumerate(parts):
-            user = render(self.config, USER, chapter={
-                "index": ch.index, "title": ch.title, "time": fmt_time(ch.start),
-                "end_time": fmt_time(ch.end)}, transcript=text,
-                before=before if p == 0 else "", after=after if p == len(parts) - 1 else "",
-                part=p + 1, parts=len(parts))
+            variables = dict(transcript=text, before=before if p == 0 else "",
+                             after=after if p == len(parts) - 1 else "", part=p + 1,
+                             parts=len(parts), instruction=instruction.strip())
+            user = render(self.config, USER, chapter={**chapter, "index": ch.index}, **variables)
             messages = [{"role": "system", "content": self.system},
                         {"role": "user", "content": user}]
-            key = [{"role": "system", "content": key_system}, messages[1]]
+            key = [{"role": "system", "content": key_system}, {"role": "user", "content": render(
+                self.config, USER, chapter={**chapter, "index": 0}, **variables)}]
 
             def check(c: Completion) -> tuple[str, str | None]:
                 body, h = clean(c.text, ch.title, want_title=self.language is not None)
@@ -166,11 +185,11 @@ class Writer:
             # replies stay cached, so a re-run replays the same two; only an unusable second
             # one is dropped, and the chapter fails (reported, asked again on the next run)
             answer = ask(self.llm, Request(
-                messages=messages, key_messages=key, check=check, tag=self.tag,
+                messages=messages, key_messages=key, check=check, tag=tag,
                 # about as long as the transcript: a tight cap also stops a rambling model
                 max_tokens=min(4096, int(count_tokens(text) * 1.4) + 80),
-                temperature=self.config.temperature, retries=1, again="warmer",
-                label=f"chapter {ch.index + 1}"))
+                temperature=temperature, retries=1 if regenerate is None else 0,
+                again="warmer", label=f"chapter {ch.index + 1}"))
             usage = usage.add(answer.usage)
             if answer.value is None and answer.last is not None \
                     and answer.error.startswith("the text talks about the task"):

@@ -4,13 +4,15 @@ Order of preference: the video's own chapters (when it has them and they are wan
 chapter starts from deterministic evidence (slide-title changes, topic shifts, pauses) named by
 the LLM (``naming``), or — ``outline_boundaries="model"`` — the LLM choosing among those
 candidates (``choosing``); a deterministic fallback when no reply is usable. Times always come
-from segment ids.
+from segment ids. The editor's splits and merges (review.json) are applied last, so a re-run
+keeps them.
 """
 
 from __future__ import annotations
 
 from ..llm.base import EndpointError
 from ..models import Outline, OutlineChapter, Scenes, Screen, Transcript
+from ..review.structure import apply_structure, load_structure
 from ..stage import StageContext, StageResult
 from ..workspace import read_model, write_json
 from . import candidates as cand
@@ -63,8 +65,10 @@ def _scenes_cuts(ctx: StageContext) -> tuple[list[float], list[float]]:
 
 
 def run(ctx: StageContext) -> StageResult:
+    """Place and name the chapters, then apply the editor's cuts (review.json) over them."""
     transcript = read_model(ctx.ws.path("transcript.json"), Transcript)
     out_path = ctx.ws.path("outline.json")
+    structure = load_structure(ctx.ws)
     if not transcript.segments:
         outline = Outline(method="fallback", chapters=[], notes=["the transcript is empty"])
         write_json(out_path, outline)
@@ -73,6 +77,7 @@ def run(ctx: StageContext) -> StageResult:
     if ctx.config.use_platform_chapters and ctx.ws.source_json.exists() and ctx.source.chapters:
         platform = from_platform(ctx, transcript)
         if platform is not None:
+            platform = apply_structure(platform, transcript, structure)
             write_json(out_path, platform)
             return StageResult(detail=f"{len(platform.chapters)} chapters from the video itself")
 
@@ -105,6 +110,7 @@ def run(ctx: StageContext) -> StageResult:
         outline = job.to_outline(choices, "fallback", None, "code")
     else:
         outline = job.to_outline(choices, "llm", job.llm.model_name, mode)
+    outline = apply_structure(outline, transcript, structure)
     write_json(out_path, outline)
     cached = job.usage.cached_calls
     detail = f"{len(outline.chapters)} chapters ({outline.method}"
