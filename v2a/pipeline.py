@@ -139,15 +139,28 @@ def open_workspace(src: str, config: Config, progress: Progress | None = None) -
     return StageContext(ws=ws, config=config, src=src, progress=progress or NullProgress())
 
 
+OnStage = Callable[[str, StageReport | None], None]
+
+
 def run_pipeline(src: str, config: Config, target: str = "run",
-                 progress: Progress | None = None, ctx: StageContext | None = None) -> RunReport:
-    """Run ``target``'s stages for one source; always writes run.json, always closes services."""
+                 progress: Progress | None = None, ctx: StageContext | None = None, *,
+                 stages: list[str] | None = None, on_stage: OnStage | None = None) -> RunReport:
+    """Run ``target``'s stages for one source; always writes run.json, always closes services.
+
+    ``stages``: exactly these (in graph order) instead of the target's plan; the ones they
+    depend on must have run before (their records are read, not checked). ``on_stage(name,
+    None)`` is called before each stage and ``on_stage(name, report)`` after it finished (a
+    Ray batch saves each finished stage to shared storage there).
+    """
     ctx = ctx or open_workspace(src, config, progress)
     report = RunReport(source=src, workdir=str(ctx.ws.root), versions=versions(),
                        started_at=dt.datetime.now().isoformat(timespec="seconds"))
+    order = [n for n in STAGES if n in stages] if stages is not None else plan(TARGETS[target])
     try:
-        for name in plan(TARGETS[target]):
+        for name in order:
             t0 = time.perf_counter()
+            if on_stage is not None:
+                on_stage(name, None)
             try:
                 sr = run_stage(ctx, name)
             except V2AError as exc:
@@ -157,6 +170,8 @@ def run_pipeline(src: str, config: Config, target: str = "run",
                 report.ok, report.error = False, f"{name}: {exc}"
                 raise
             report.stages.append(sr)
+            if on_stage is not None:
+                on_stage(name, sr)
     finally:
         ctx.close()
         report.finished_at = dt.datetime.now().isoformat(timespec="seconds")

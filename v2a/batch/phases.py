@@ -1,0 +1,137 @@
+"""One phase of one video, as a cluster worker runs it: copy the folder from the store onto
+scratch, run the phase's stages (each one written back the moment it finishes), clean up.
+
+Phases split a video by what limits it: ``download`` (ingest: the network), ``media`` (audio,
+transcribe, scenes: CPU or GPU) and ``llm`` (outline, write, render: the LLM endpoint). Nothing
+here imports Ray; ``ray_runner`` decides where each phase runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import Config, default_cache_dir
+from ..errors import V2AError
+from ..pipeline import is_fresh, run_pipeline, stage_key
+from ..progress import NullProgress
+from ..stage import StageContext
+from ..stages import STAGES
+from ..workspace import Workspace, atomic_write_text
+from .store import ArtifactStore, Mirror, MirroredLLMCache
+
+PHASES: dict[str, tuple[str, ...]] = {
+    "download": ("ingest",),
+    "media": ("audio", "transcribe", "scenes"),
+    "llm": ("outline", "write", "render"),
+}
+
+# (video key, stage or "", what happened) -> the live view; "" before the phase's first stage
+Report = Callable[[str, str, str], None]
+
+
+@dataclass
+class VideoJob:
+    key: str
+    url: str
+    rel: str  # the video's folder in the store, e.g. videos/<slug>
+    store_url: str
+    config: Config  # the batch's config for this video (title from the feed, etc.)
+
+
+@dataclass
+class PhaseResult:
+    key: str
+    phase: str
+    ok: bool
+    reason: str | None = None
+    stage: str | None = None  # where it failed
+    wall_s: float = 0.0
+    stages: dict[str, str] = field(default_factory=dict)  # stage -> ran/cached
+    llm_calls: int = 0
+    node: str = ""
+    pid: int = 0
+
+
+def node_config(config: Config, workdir: Path | None,
+                asr_threads: int | None = None) -> Config:
+    """The batch's config on this node: its own model cache (unless one was set for all) and
+    work folder; ``asr_threads`` the CPUs reserved for this worker, when known."""
+    update: dict[str, object] = {"workdir": workdir}
+    if "cache_dir" not in config.model_fields_set:
+        update["cache_dir"] = default_cache_dir()
+    if asr_threads:
+        update["asr_threads"] = asr_threads
+    return config.model_copy(update=update)
+
+
+def all_fresh(ctx: StageContext, names: tuple[str, ...]) -> bool:
+    """Would every one of ``names`` be served from its record (nothing needs the big files)?"""
+    for name in names:
+        spec = STAGES[name]
+        if name in ctx.config.force or not is_fresh(ctx, spec, stage_key(ctx, spec)):
+            return False
+    return True
+
+
+def run_phase(job: VideoJob, phase: str, *, llm=None, report: Report | None = None,
+              scratch: str | None = None, asr_threads: int | None = None) -> PhaseResult:
+    """Run ``phase`` of ``job`` on this node. A user-facing error (404, bad media, an endpoint
+    that refuses) is a failed result, not an exception: Ray only retries what killed a worker."""
+    t0 = time.perf_counter()
+    res = PhaseResult(job.key, phase, ok=False, node=socket.gethostname(), pid=os.getpid())
+    note = report or (lambda key, stage, what: None)
+    tmp = Path(tempfile.mkdtemp(prefix="v2a-", dir=scratch))
+    ws = Workspace(tmp / "work")
+    mirror = Mirror(ArtifactStore(job.store_url), job.rel, ws.root)
+    names = PHASES[phase]
+    ctx: StageContext | None = None
+    try:
+        note(job.key, "", "sync")
+        mirror.pull(big=False)
+        cfg = node_config(job.config, ws.root, asr_threads)
+        ctx = StageContext(ws=ws.ensure(), config=cfg, src=job.url, progress=NullProgress())
+        if phase == "media" and not all_fresh(ctx, names):
+            mirror.pull(big=True)
+        if llm is not None:
+            ctx.llm_handle = llm
+            ctx.llm_cache = MirroredLLMCache(ws.llm_cache_dir, mirror)
+
+        def on_stage(name: str, sr) -> None:
+            if sr is None:
+                note(job.key, name, "start")
+                return
+            res.stages[name] = sr.status
+            mirror.push()  # a finished stage is never lost, whatever happens next
+            note(job.key, name, sr.status)
+
+        run_pipeline(job.url, cfg, ctx=ctx, stages=list(names), on_stage=on_stage)
+        res.ok = True
+    except V2AError as exc:
+        res.reason, res.stage = str(exc), _current(ws, names)
+    except Exception as exc:  # noqa: BLE001 - a bug on one video must not end the batch
+        atomic_write_text(ws.meta / "batch-error.txt", traceback.format_exc())
+        res.reason = (f"internal error ({type(exc).__name__}: {exc}); traceback in "
+                      f"{job.rel}/.v2a/batch-error.txt")
+        res.stage = _current(ws, names)
+    finally:
+        if ctx is not None and isinstance(ctx.llm_cache, MirroredLLMCache):
+            res.llm_calls = ctx.llm_cache.puts
+        try:
+            mirror.push()  # the stage log, run.json, a failure's traceback
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    res.wall_s = round(time.perf_counter() - t0, 2)
+    return res
+
+
+def _current(ws: Workspace, names: tuple[str, ...]) -> str | None:
+    """The first stage of the phase without a record: where it stopped."""
+    return next((n for n in names if ws.read_record(n) is None), None)
