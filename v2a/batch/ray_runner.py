@@ -189,6 +189,7 @@ class RayBatchRunner:
         self.watch = None  # tests: called with each status event on the driver
         self.cluster: dict[str, Any] = {}  # what the run used (for the report and the bench)
         self._gateway: Any = None
+        self.calls: dict[str, int] = {}  # LLM calls paid for, per video, in this run
 
     def _artifacts_url(self) -> str:
         if self.config.store:
@@ -384,6 +385,7 @@ class RayBatchRunner:
         v.timings[phase] = result.wall_s
         v.wall += result.wall_s
         v.llm_calls += result.llm_calls
+        self.calls[v.entry.key] = v.llm_calls
         return result
 
     def _fail(self, v: _Video, phase: str, result: PhaseResult | None) -> None:

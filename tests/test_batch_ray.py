@@ -1,0 +1,322 @@
+"""v2a batch --engine ray: the store's sync rules, and a real two-node Ray cluster on loopback.
+
+The fast tests check the artifact store (fsspec) and the phase runner's error handling without
+Ray. The slow one starts its own cluster (``ray.cluster_utils.Cluster``: a head and a second
+raylet, token auth, RAY_TMPDIR under tmp_path), runs a loopback feed of generated talks through
+the real pipeline and the real embedded LLM, kills the media worker in the middle of its ASR
+task, and compares the articles with the local engine's. It shuts down only its own cluster.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from v2a.batch.phases import VideoJob, run_phase
+from v2a.batch.store import ArtifactStore, Mirror, MirroredLLMCache, store_url
+from v2a.config import Config
+from v2a.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---- the store ------------------------------------------------------------------------------------
+
+def _folder(root: Path) -> None:
+    (root / "media").mkdir(parents=True)
+    (root / "media" / "talk.mp4").write_bytes(b"\0" * 1000)
+    (root / "audio.wav").write_bytes(b"\0" * 500)
+    (root / ".v2a" / "stages").mkdir(parents=True)
+    (root / ".v2a" / "stages" / "ingest.json").write_text('{"key": "k1"}')
+    (root / "source.json").write_text('{"title": "t"}')
+
+
+def test_mirror_moves_small_files_first_and_writes_back_only_changes(tmp_path):
+    store = ArtifactStore(store_url(str(tmp_path / "shared"), tmp_path))
+    _folder(tmp_path / "shared" / "videos" / "a")
+    node = Mirror(store, "videos/a", tmp_path / "scratch")
+    assert node.pull(big=False) == 2  # the LLM phase never moves media or audio
+    assert not (tmp_path / "scratch" / "media").exists()
+    assert node.pull(big=True) == 2 and (tmp_path / "scratch" / "audio.wav").stat().st_size == 500
+    assert node.push() == 0  # nothing changed: nothing written
+
+    shared = tmp_path / "shared" / "videos" / "a"
+    (tmp_path / "scratch" / "transcript.json").write_text("{}")
+    (tmp_path / "scratch" / ".v2a" / "stages" / "transcribe.json").write_text('{"key": "k2"}')
+    (tmp_path / "scratch" / "source.json").unlink()
+    order = []
+    real_put = store.put
+    store.put = lambda local, rel: (order.append(rel.rsplit("/", 1)[-1]), real_put(local, rel))
+    assert node.push() == 2
+    assert order == ["transcript.json", "transcribe.json"]  # the record after its artifact
+    assert (shared / "transcript.json").read_text() == "{}"
+    assert not (shared / "source.json").exists()  # removed here, removed there
+    assert not list(shared.rglob("*.tmp"))  # uploads land by rename, no leftovers
+
+
+def test_llm_replies_reach_the_store_the_moment_they_arrive(tmp_path):
+    store = ArtifactStore(store_url(str(tmp_path / "shared"), tmp_path))
+    node = Mirror(store, "videos/a", tmp_path / "scratch")
+    cache = MirroredLLMCache(tmp_path / "scratch" / ".v2a" / "llm", node)
+    cache.put("abc", {"text": "hello", "model": "m", "usage": {}})
+    got = json.loads((tmp_path / "shared/videos/a/.v2a/llm/abc.json").read_text())
+    assert got["text"] == "hello" and cache.puts == 1
+    assert node.push() == 0  # already there: not written twice
+
+
+def test_store_works_on_an_object_store_protocol():
+    """memory:// is fsspec's in-process object store: no rename, plain PUTs (as on s3://)."""
+    import fsspec
+
+    store = ArtifactStore("memory://bucket/v2a")
+    assert not store.local
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/bucket/v2a/videos/b/transcript.json", b"{}")
+    fs.pipe("/bucket/v2a/videos/b/media/x.mp4", b"\0\0")
+    assert store.files("videos/b") == ["media/x.mp4", "transcript.json"]
+    assert store.exists("videos/b/transcript.json") and store.files("videos/none") == []
+
+
+def test_store_url_forms_and_unknown_protocols(tmp_path):
+    assert store_url(None, tmp_path) == tmp_path.resolve().as_uri()
+    assert store_url(str(tmp_path / "x"), tmp_path) == (tmp_path / "x").resolve().as_uri()
+    assert store_url("s3://bucket/prefix/", tmp_path) == "s3://bucket/prefix"
+    with pytest.raises(UsageError, match="--store nosuch://"):
+        ArtifactStore("nosuch://bucket/x")
+
+
+def test_a_broken_video_is_a_failed_result_not_a_retry(tmp_path):
+    """What Ray must not retry (a user error) comes back as a result with one line."""
+    job = VideoJob("k", str(tmp_path / "missing.mp4"), "videos/k",
+                   store_url(str(tmp_path / "shared"), tmp_path), Config(quiet=True))
+    res = run_phase(job, "download", scratch=str(tmp_path))
+    assert not res.ok and res.stage == "ingest" and "missing.mp4" in res.reason
+    log = (tmp_path / "shared/videos/k/.v2a/stages.log").read_text()
+    assert '"failed"' in log  # the stage log made it to the store for the report
+    assert [p.name for p in tmp_path.iterdir()] and not list(tmp_path.glob("v2a-*"))  # scratch gone
+
+
+def test_cli_offers_the_engines_and_rejects_ray_options_for_local(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "cli.py"), "batch", "--help"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120,
+                       env=dict(os.environ, COLUMNS="200"))
+    assert r.returncode == 0
+    assert "--engine" in r.stdout and "local|ray" in r.stdout.replace(" ", "")
+    assert "--address" in r.stdout and "--store" in r.stdout
+    listing = tmp_path / "talks.txt"
+    listing.write_text("one.mp4\n")
+    bad = subprocess.run([sys.executable, str(ROOT / "cli.py"), "batch", str(listing),
+                          "--address", "auto"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "--address and --store are for --engine ray" in bad.stderr
+
+
+def test_ray_is_not_imported_by_the_local_engine():
+    code = ("import sys; from v2a.registry import BATCH_ENGINES; print(BATCH_ENGINES.names()); "
+            "BATCH_ENGINES.get('local'); print('ray' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       timeout=120)
+    assert r.stdout.split("\n")[:2] == ["['local', 'ray']", "False"], r.stderr
+
+
+# ---- a real cluster -------------------------------------------------------------------------------
+
+TOPICS = {"a": [0], "b": [4], "c": [6]}  # ~20 s each, distinct slides and words
+
+
+def _feed(base: str, names: list[str]) -> str:
+    items = "".join(
+        f"<item><title>Talk {k}</title><guid isPermaLink=\"false\">talk-{k}</guid>"
+        f"<enclosure url=\"{base}/talk-{k}.mp4\" type=\"video/mp4\" length=\"1\"/></item>"
+        for k in names)
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel>"
+            f"<title>Ray Talks</title><link>{base}/</link><description>x</description>{items}"
+            "</channel></rss>")
+
+
+@pytest.fixture(scope="module")
+def talks_feed(tmp_path_factory):
+    from tests.fixtures.media import _QuietHandler
+    from v2a.samples import make_lecture
+
+    www = tmp_path_factory.mktemp("www")
+    for k, t in TOPICS.items():
+        make_lecture(www / f"talk-{k}.mp4", topics=t)
+    srv = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(www)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    (www / "feed.xml").write_text(_feed(base, list(TOPICS)))
+    yield f"{base}/feed.xml"
+    srv.shutdown()
+    srv.server_close()
+
+
+def _pids_under(marker: str) -> list[int]:
+    """Processes whose command line or environment mentions ``marker`` (this cluster's)."""
+    out = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit() or int(p.name) == os.getpid():
+            continue
+        try:
+            blob = (p / "cmdline").read_bytes() + (p / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in blob:
+            out.append(int(p.name))
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A head and a second raylet (1 CPU each) on loopback, token auth, own temp dir."""
+    pytest.importorskip("ray")
+    tmp = tmp_path_factory.mktemp("ray")
+    env = {"RAY_TMPDIR": str(tmp), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
+           "RAY_AUTH_TOKEN": secrets.token_hex(16), "V2A_SCRATCH": str(tmp / "scratch"),
+           "TMPDIR": str(tmp)}
+    (tmp / "scratch").mkdir()
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    from ray.cluster_utils import Cluster
+
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    try:
+        yield c, str(tmp)
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        c.shutdown()  # this cluster's processes only (never `ray stop`)
+        deadline = time.monotonic() + 30
+        while _pids_under(str(tmp)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = _pids_under(str(tmp))
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        assert not left, f"processes left behind: {left}"
+
+
+def _batch(feed: str, out: Path, engine: str, **cfg):
+    """Plan and run a batch in this process (the real planner, state and engine)."""
+    from v2a.batch.plan import list_playlist, make_plan
+    from v2a.batch.state import BatchState, StateStore
+    from v2a.registry import BATCH_ENGINES
+
+    config = Config(out_root=out, quiet=True, batch_engine=engine, **cfg)
+    playlist = list_playlist(feed, config)
+    plan = make_plan(playlist)
+    root = out / plan.root_slug
+    store = StateStore.open(root / "batch.json", BatchState(
+        input=feed, playlist_id=playlist.id, title=playlist.title, url=playlist.url))
+    store.merge(plan.selected)
+    runner = BATCH_ENGINES.get(engine)(store, root, config, media_workers=None, llm_workers=1)
+    return runner, store, root
+
+
+def _stages(root: Path, workdir: str) -> list[dict]:
+    return [json.loads(x) for x in (root / workdir / ".v2a/stages.log").read_text().splitlines()]
+
+
+def _result(root: Path, workdir: str) -> dict:
+    """What a reader gets: the text of every artifact that is not a timing or a path."""
+    wd = root / workdir
+    tr = json.loads((wd / "transcript.json").read_text())
+    ch = json.loads((wd / "chapters.json").read_text())
+    return {
+        "article": (wd / "article.md").read_text(),
+        "segments": [(s["start"], s["end"], s["text"]) for s in tr["segments"]],
+        "scenes": json.loads((wd / "scenes.json").read_text()).get("scenes"),
+        "outline": json.loads((wd / "outline.json").read_text())["chapters"],
+        "chapters": [c.get("markdown") or c.get("text") for c in ch["chapters"]],
+        "keyframes": sorted(p.name for p in (wd / "keyframes").iterdir()),
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_ray_batch_on_two_nodes_survives_a_killed_asr_worker_and_matches_local(
+        talks_feed, cluster, tmp_path):
+    import ray
+
+    c, ray_tmp = cluster
+    local, local_store, local_root = _batch(talks_feed, tmp_path / "local", "local")
+    local.run()
+    assert {e.status for e in local_store.state.entries.values()} == {"done"}
+
+    ray.init(address=c.address, logging_level="ERROR", log_to_driver=False)
+    runner, store, root = _batch(talks_feed, tmp_path / "ray", "ray")
+    events: list[dict] = []
+    killed: list[int] = []
+
+    def watch(ev: dict) -> None:
+        events.append(ev)
+        if ev["stage"] == "transcribe" and ev["what"] == "start" and not killed:
+            time.sleep(0.5)  # Whisper is loading/decoding now; its record is not written
+            os.kill(ev["pid"], signal.SIGKILL)
+            killed.append(ev["pid"])
+
+    runner.watch = watch
+    runner.run()
+    entries = store.state.ordered()
+    assert [e.status for e in entries] == ["done"] * 3, [(e.status, e.reason) for e in entries]
+    assert runner.cluster["nodes"] == 2 and runner.cluster["media_workers"] == 2
+
+    # the killed ASR task ran again in a new worker process, resuming after the audio stage
+    (victim,) = {ev["key"] for ev in events if ev["pid"] == killed[0]
+                 and ev["stage"] == "transcribe"}
+    starts = [ev for ev in events if ev["key"] == victim and ev["stage"] == "transcribe"
+              and ev["what"] == "start"]
+    assert len(starts) == 2 and starts[1]["pid"] != killed[0]
+    retry = [ev for ev in events if ev["key"] == victim and ev["pid"] == starts[1]["pid"]
+             and ev["what"] in ("ran", "cached")]
+    assert [(ev["stage"], ev["what"]) for ev in retry][:2] == [("audio", "cached"),
+                                                              ("transcribe", "ran")]
+    # both nodes did media work
+    assert len({ev["node"] for ev in events if ev["stage"] in ("transcribe", "scenes")}) == 2
+
+    # the same articles, transcripts, scenes and chapters as the local engine
+    for e in entries:
+        assert _result(root, e.workdir) == _result(local_root, e.workdir), e.key
+        assert (root / "site").exists() is False  # the engine writes no site; the command does
+
+    # a re-submitted batch (its batch.json lost) goes through the cluster again: all cached
+    (root / "batch.json").unlink()
+    logs = {e.key: len(_stages(root, e.workdir)) for e in entries}
+    again, store2, _ = _batch(talks_feed, tmp_path / "ray", "ray")
+    again.run()
+    assert [e.status for e in store2.state.ordered()] == ["done"] * 3
+    for e in entries:
+        new = _stages(root, e.workdir)[logs[e.key]:]
+        assert {x["stage"] for x in new} == {"ingest", "audio", "transcribe", "scenes",
+                                             "outline", "write", "render"}
+        assert {x["action"] for x in new} == {"cached"}, new
+    assert sum(again.calls.values()) == 0  # not one LLM call paid twice
+    ray.shutdown()
+
+    # the CLI joins the same cluster and finds nothing left to do
+    r = subprocess.run([sys.executable, str(ROOT / "cli.py"), "batch", talks_feed, "--engine",
+                        "ray", "--address", c.address, "--out", str(tmp_path / "ray"),
+                        "--quiet"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "done already 3" in r.stderr and "done 3, skipped 0, failed 0" in r.stderr
+    assert (root / "site" / "index.html").is_file()
+    assert ray_tmp  # the fixture checks that no process of this cluster is left behind
