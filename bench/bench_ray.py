@@ -45,8 +45,8 @@ CPU_SPEEDUP_ON_GPU_NODE = 4  # scenes and audio on the GPU node's 8 vCPUs vs 2 c
 def _batch(feed: str, out: Path, engine: str):
     from v2a.batch.plan import list_playlist, make_plan
     from v2a.batch.state import BatchState, StateStore
-    from v2a.registry import BATCH_ENGINES
     from v2a.config import Config
+    from v2a.registry import BATCH_ENGINES
 
     config = Config(out_root=out, quiet=True, batch_engine=engine)
     playlist = list_playlist(feed, config)
@@ -94,7 +94,7 @@ def one(mode: str, feed: str, out: Path, cluster_address: str | None) -> dict:
     phases = {e.key: e.timings for e in entries}
     # the same batch again, state lost: every video through the engine, every stage cached
     (root / "batch.json").unlink()
-    runner2, store2, _ = _batch(feed, out, "local" if mode == "local" else "ray")
+    runner2, _, _ = _batch(feed, out, "local" if mode == "local" else "ray")
     t1 = time.perf_counter()
     runner2.run()
     cached = time.perf_counter() - t1

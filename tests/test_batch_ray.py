@@ -182,7 +182,6 @@ def _pids_under(marker: str) -> list[int]:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A head and a second raylet (1 CPU each) on loopback, token auth, own temp dir."""
-    pytest.importorskip("ray")
     tmp = tmp_path_factory.mktemp("ray")
     env = {"RAY_TMPDIR": str(tmp), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
            "RAY_AUTH_TOKEN": secrets.token_hex(16), "V2A_SCRATCH": str(tmp / "scratch"),
@@ -190,6 +189,12 @@ def cluster(tmp_path_factory):
     (tmp / "scratch").mkdir()
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    already = "ray" in sys.modules
+    pytest.importorskip("ray")  # Ray reads RAY_AUTH_MODE when it is first imported...
+    if already:
+        from ray._raylet import Config as RayConfig
+
+        RayConfig.initialize("")  # ...or when told to read it again
     from ray.cluster_utils import Cluster
 
     c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
@@ -286,6 +291,8 @@ def test_ray_batch_on_two_nodes_survives_a_killed_asr_worker_and_matches_local(
     starts = [ev for ev in events if ev["key"] == victim and ev["stage"] == "transcribe"
               and ev["what"] == "start"]
     assert len(starts) == 2 and starts[1]["pid"] != killed[0]
+    assert not any(ev["pid"] == killed[0] and ev["stage"] == "transcribe"
+                   and ev["what"] == "ran" for ev in events)  # it died mid-stage
     retry = [ev for ev in events if ev["key"] == victim and ev["pid"] == starts[1]["pid"]
              and ev["what"] in ("ran", "cached")]
     assert [(ev["stage"], ev["what"]) for ev in retry][:2] == [("audio", "cached"),
@@ -312,11 +319,15 @@ def test_ray_batch_on_two_nodes_survives_a_killed_asr_worker_and_matches_local(
     assert sum(again.calls.values()) == 0  # not one LLM call paid twice
     ray.shutdown()
 
-    # the CLI joins the same cluster and finds nothing left to do
+    # the CLI joins the same cluster (token auth) and re-submits the batch: all cached again
+    (root / "batch.json").unlink()
     r = subprocess.run([sys.executable, str(ROOT / "cli.py"), "batch", talks_feed, "--engine",
                         "ray", "--address", c.address, "--out", str(tmp_path / "ray"),
                         "--quiet"], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stderr
-    assert "done already 3" in r.stderr and "done 3, skipped 0, failed 0" in r.stderr
+    assert "to do 3" in r.stderr and "done 3, skipped 0, failed 0" in r.stderr
+    assert "Traceback" not in r.stderr
     assert (root / "site" / "index.html").is_file()
+    for e in entries:
+        assert _result(root, e.workdir) == _result(local_root, e.workdir), e.key
     assert ray_tmp  # the fixture checks that no process of this cluster is left behind

@@ -341,7 +341,9 @@ class RayBatchRunner:
         self.store.update(e.key, status="running", phase="download", reason=None,
                           attempts=e.attempts + 1, started_at=now(), finished_at=None)
         v.phase = "download"
-        v.bar_cm = self.progress.task(f"{v.label}{_short(e.title)} · download", total=None)
+        # a child reporter removes a video's bar when it ends, as in the local engine
+        prog = self.progress.child("") if hasattr(self.progress, "child") else self.progress
+        v.bar_cm = prog.task(f"{v.label}{_short(e.title)} · download", total=None)
         v.bar = v.bar_cm.__enter__()
 
     def _phase(self, v: _Video, phase: str) -> None:
