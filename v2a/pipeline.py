@@ -33,6 +33,7 @@ __all__ = [
     "TARGETS",
     "StageContext",
     "StageResult",
+    "cached_key",
     "open_workspace",
     "plan",
     "run_pipeline",
@@ -77,6 +78,24 @@ def is_fresh(ctx: StageContext, spec: StageSpec, key: str) -> bool:
     if not rec or rec.get("key") != key:
         return False
     return all(ctx.ws.path(o).exists() for o in outputs(spec, ctx.config) + spec.files)
+
+
+def cached_key(ctx: StageContext, name: str, elsewhere: frozenset[str] = frozenset()) -> str | None:
+    """The stage's key if ``run_stage`` would serve it from its record untouched (no --force,
+    no hand edit), else None. ``elsewhere``: big files that exist, just not in this folder (a
+    Ray batch's store), so a fully cached video need not move its media to find that out."""
+    spec = STAGES[name]
+    if name in ctx.config.force:
+        return None
+    key = stage_key(ctx, spec)
+    rec = ctx.ws.read_record(name)
+    if not rec or rec.get("key") != key:
+        return None
+    if not all(ctx.ws.path(o).exists() for o in outputs(spec, ctx.config)):
+        return None
+    if not all(ctx.ws.path(f).exists() or f in elsewhere for f in spec.files):
+        return None
+    return key if rec.get("output_hash") == _output_hash(ctx, spec, key) else None
 
 
 def run_stage(ctx: StageContext, name: str) -> StageReport:

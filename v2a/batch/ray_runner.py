@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import re
+import socket
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -160,6 +161,8 @@ def connect(address: str | None) -> bool:
         return False  # e.g. a driver started by `ray job submit` that set Ray up itself
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     address = address or os.environ.get("RAY_ADDRESS") or None
+    if address and address != "auto":
+        _reachable(address)
     kw: dict[str, Any] = dict(logging_level=logging.ERROR, log_to_driver=False,
                               configure_logging=True)
     try:
@@ -173,6 +176,19 @@ def connect(address: str | None) -> bool:
         raise UsageError(f"cannot join the Ray cluster at {address or 'a new local one'}: "
                          f"{str(exc).splitlines()[0]}") from None
     return True
+
+
+def _reachable(address: str) -> None:
+    """Ray retries an unreachable GCS for minutes; a wrong --address should be one quick line."""
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--address {address}: want auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise UsageError(f"--address {address}: no Ray cluster answers there "
+                         f"({exc.strerror or exc})") from None
 
 
 class RayBatchRunner:

@@ -118,11 +118,14 @@ class Mirror:
     def __init__(self, store: ArtifactStore, rel: str, local: Path):
         self.store, self.rel, self.local = store, rel.strip("/"), Path(local)
         self._known: Snapshot = {}  # what the store holds of the local files, as of last sync
+        self.remote: set[str] = set()  # every file the store held at the last pull
 
     def pull(self, big: bool = False) -> int:
         """Copy the store's files here (``big``: media and audio.wav too); returns the count."""
         n = 0
-        for name in self.store.files(self.rel):
+        names = self.store.files(self.rel)
+        self.remote = set(names)
+        for name in names:
             if (is_big(name) and not big) or name in self._known:
                 continue
             if name.endswith(".tmp") and PurePosixPath(name).name.startswith("."):
