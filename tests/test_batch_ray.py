@@ -141,6 +141,43 @@ def test_phases_resume_from_the_store_and_a_cached_video_moves_no_media(lecture,
     assert not list(tmp_path.glob("v2a-*"))  # scratch folders removed
 
 
+def test_a_download_answered_503_is_retried_and_a_404_is_not(lecture, tmp_path):
+    from tests.fixtures.media import _QuietHandler
+
+    www = tmp_path / "www"
+    www.mkdir()
+    shutil.copy(lecture.video, www / "talk.mp4")
+    busy = {"left": 2}
+
+    class Flaky(_QuietHandler):
+        def do_GET(self):
+            if self.path.endswith("talk.mp4") and busy["left"] > 0:
+                busy["left"] -= 1
+                self.send_error(503, "Service Unavailable")
+                return
+            super().do_GET()
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                          functools.partial(Flaky, directory=str(www)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    notes: list[tuple[str, str]] = []
+    try:
+        url = store_url(str(tmp_path / "shared"), tmp_path)
+        ok = run_phase(VideoJob("a", f"{base}/talk.mp4", "videos/a", url, Config(quiet=True)),
+                       "download", scratch=str(tmp_path),
+                       report=lambda k, stage, what: notes.append((stage, what)))
+        assert ok.ok and busy["left"] == 0 and notes.count(("ingest", "retry")) >= 1, notes
+        notes.clear()
+        gone = run_phase(VideoJob("b", f"{base}/gone.mp4", "videos/b", url, Config(quiet=True)),
+                         "download", scratch=str(tmp_path),
+                         report=lambda k, stage, what: notes.append((stage, what)))
+        assert not gone.ok and "404" in gone.reason and ("ingest", "retry") not in notes
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
 def test_cli_offers_the_engines_and_rejects_ray_options_for_local(tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / "cli.py"), "batch", "--help"],
                        capture_output=True, text=True, cwd=ROOT, timeout=120,

@@ -9,6 +9,7 @@ here imports Ray; ``ray_runner`` decides where each phase runs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -19,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config, default_cache_dir
-from ..errors import V2AError
+from ..errors import DownloadError, V2AError
+from ..llm.retry import retrying
 from ..pipeline import cached_key, run_pipeline
 from ..progress import NullProgress
 from ..stage import StageContext
@@ -31,6 +33,17 @@ PHASES: dict[str, tuple[str, ...]] = {
     "media": ("audio", "transcribe", "scenes"),
     "llm": ("outline", "write", "render"),
 }
+
+# a download that failed like this is tried again with backoff (yt-dlp's own retries cover
+# dropped connections mid-file, not a server that answers 429/5xx to the first request)
+DOWNLOAD_RETRIES = 4
+_TRANSIENT = re.compile(r"\b(429|50[0-4])\b|too many requests|connection (reset|aborted|refused)"
+                        r"|timed out|temporar(y|ily)", re.IGNORECASE)
+
+
+def transient(exc: BaseException) -> bool:
+    return isinstance(exc, DownloadError) and bool(_TRANSIENT.search(str(exc)))
+
 
 # (video key, stage or "", what happened) -> the live view; "" before the phase's first stage
 Report = Callable[[str, str, str], None]
@@ -125,7 +138,12 @@ def run_phase(job: VideoJob, phase: str, *, llm=None, report: Report | None = No
             mirror.push()  # a finished stage is never lost, whatever happens next
             note(job.key, name, sr.status)
 
-        run_pipeline(job.url, cfg, ctx=ctx, stages=list(names), on_stage=on_stage)
+        tries = DOWNLOAD_RETRIES if phase == "download" else 0
+        for attempt in retrying(tries, transient):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    note(job.key, names[0], "retry")
+                run_pipeline(job.url, cfg, ctx=ctx, stages=list(names), on_stage=on_stage)
         res.ok = True
     except V2AError as exc:
         res.reason, res.stage = str(exc), _current(ws, names)
