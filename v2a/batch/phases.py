@@ -74,12 +74,12 @@ class PhaseResult:
 
 def node_config(config: Config, workdir: Path | None,
                 asr_threads: int | None = None) -> Config:
-    """The batch's config on this node: its own model cache (unless one was set for all) and
-    work folder; ``asr_threads`` the CPUs reserved for this worker, when known."""
+    """The batch's config on this node: its own model cache and Whisper threads (the CPUs
+    reserved for this worker) unless the config set them for all, and its work folder."""
     update: dict[str, object] = {"workdir": workdir}
     if "cache_dir" not in config.model_fields_set:
         update["cache_dir"] = default_cache_dir()
-    if asr_threads:
+    if asr_threads and "asr_threads" not in config.model_fields_set:
         update["asr_threads"] = asr_threads
     return config.model_copy(update=update)
 
