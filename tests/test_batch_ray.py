@@ -345,7 +345,8 @@ def _result(root: Path, workdir: str, llm: bool = True) -> dict:
     tr = json.loads((wd / "transcript.json").read_text())
     outline = json.loads((wd / "outline.json").read_text())["chapters"]
     out = {
-        "segments": [(s["start"], s["end"], s["text"]) for s in tr["segments"]],
+        "segments": [s["text"] for s in tr["segments"]],
+        "times": _Close([t for s in tr["segments"] for t in (s["start"], s["end"])]),
         "scenes": json.loads((wd / "scenes.json").read_text()).get("scenes"),
         "keyframes": sorted(p.name for p in (wd / "keyframes").iterdir()),
         "starts": [(c["first_segment"], c["start"]) for c in outline],
@@ -355,6 +356,17 @@ def _result(root: Path, workdir: str, llm: bool = True) -> dict:
         out |= {"article": (wd / "article.md").read_text(), "outline": outline,
                 "chapters": [c.get("markdown") or c.get("text") for c in ch["chapters"]]}
     return out
+
+
+class _Close(list):
+    """Segment times, equal to another list of them within 50 ms: Ray gives a worker
+    OMP_NUM_THREADS = its reserved CPUs (1 here; 2 in a plain process), and with it Whisper's
+    last word of talk b ends at 19.10 s instead of 19.12 s (measured)."""
+
+    def __eq__(self, other):
+        return len(self) == len(other) and all(abs(a - b) <= 0.05 for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _seed_replies(src: Path, dst: Path) -> int:
@@ -379,7 +391,6 @@ def test_ray_batch_on_two_nodes_survives_a_killed_asr_worker_and_matches_local(
     import ray
 
     c, ray_tmp = cluster
-    # Whisper's word times shift by ~10 ms with its thread count: one thread on both sides
     local, local_store, local_root = _batch(talks_feed, tmp_path / "local", "local",
                                             asr_threads=1)
     local.run()

@@ -270,9 +270,15 @@ class RayBatchRunner:
         if cpus < media_cpus:
             raise UsageError(f"--media-cpus {media_cpus:g}: the Ray cluster has only {cpus:g} "
                              "CPUs")
-        n_media = self.media_workers or max(1, int(cpus // media_cpus))
+        fit = max(1, int(cpus // media_cpus))
         if gpus:
-            n_media = min(n_media, gpus) if self.media_workers is None else n_media
+            fit = min(fit, gpus)  # each media worker takes one GPU
+        n_media = min(self.media_workers or fit, fit)
+        if self.media_workers and self.media_workers > fit:
+            # more would wait for resources that never come free, with videos queued on them
+            self.progress.log(f"[yellow]note:[/] {fit} media workers fit this cluster "
+                              f"({cpus:g} CPUs, {gpus} GPUs, --media-cpus {media_cpus:g}), "
+                              f"not {self.media_workers}")
         in_flight = self.config.max_in_flight or 2 * n_media + self.llm_workers
         self.cluster = {"nodes": len([x for x in ray.nodes() if x.get("Alive")]), "cpus": cpus,
                         "gpus": gpus, "media_workers": n_media, "llm_workers": self.llm_workers,
