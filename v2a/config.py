@@ -15,11 +15,12 @@ from typing import Annotated
 from pydantic import BaseModel, Field, field_validator
 
 from .options import ALL, MEDIA, REVIEW_LLM, RUN, RUN_PUBLISH, Opt, opt_of
-from .registry import ASR_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, OCR_ENGINES, RENDERERS
+from .registry import ASR_ENGINES, BATCH_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, OCR_ENGINES, RENDERERS
 from .stages import STAGE_NAMES
 
 LLM = ("outline", "write")  # the stages that call the LLM
-T, S, M, W = "Transcript", "Scenes", "Model (LLM)", "Article"
+T, S, M, W, B = "Transcript", "Scenes", "Model (LLM)", "Article", "Batch"
+BATCH = ("batch",)
 
 
 def default_cache_dir() -> Path:
@@ -87,6 +88,10 @@ class Config(BaseModel):
     beam_size: Annotated[int, Opt(
         "Whisper beam size.", ("--beam-size",), stages=("transcribe",), commands=MEDIA,
         min=1, panel=T)] = 5
+    asr_device: Annotated[str, Opt(
+        "Where Whisper runs. auto: a CUDA GPU when this process was given one (a Ray media "
+        "worker on a GPU node), else the CPU.", ("--asr-device",), commands=MEDIA,
+        choices=("auto", "cpu", "cuda"), panel=T)] = "auto"
     vad: Annotated[bool, Opt(
         "Skip non-speech with a voice-activity detector before Whisper.",
         ("--vad/--no-vad",), stages=("transcribe",), commands=MEDIA, panel=T)] = True
@@ -185,6 +190,31 @@ class Config(BaseModel):
     self_contained: Annotated[bool, Opt(
         "Embed keyframes in the HTML file (one file to share).", ("--self-contained",),
         stages=("render",), commands=RUN_PUBLISH, panel=W)] = False
+
+    # -- batch engine (none of these enter a stage's cache key) ----------------------------------
+    batch_engine: Annotated[str, Opt(
+        "Where the batch runs. local: threads on this machine. ray: a Ray cluster (needs "
+        "v2a\\[ray]; see README, \"Batch on a Ray cluster\").", ("--engine",), commands=BATCH,
+        registry=BATCH_ENGINES, panel=B)] = "local"
+    ray_address: Annotated[str | None, Opt(
+        "Ray cluster to join (--engine ray): auto (the cluster this machine belongs to), "
+        "HOST:6379, or ray://HOST:10001. Default: $RAY_ADDRESS, else a one-machine Ray "
+        "started for this batch.", ("--address",), commands=BATCH, panel=B)] = None
+    store: Annotated[str | None, Opt(
+        "Where artifacts live so every node sees them (--engine ray): a path or file:// URL "
+        "on shared storage, or an object store URL such as s3://bucket/prefix (fsspec). "
+        "Default: OUT itself.", ("--store",), commands=BATCH, panel=B,
+        metavar="URL")] = None
+    media_cpus: Annotated[float, Opt(
+        "CPUs one Ray media worker (ASR + scenes) reserves; one GPU too when the cluster "
+        "has them.", ("--media-cpus",), commands=BATCH, min=0.1, panel=B)] = 1.0
+    max_in_flight: Annotated[int | None, Opt(
+        "Videos started but not finished at once (--engine ray), which bounds the media "
+        "on scratch and store. Default: twice the media workers plus the LLM workers.",
+        ("--max-in-flight",), commands=BATCH, min=1, panel=B)] = None
+    task_retries: Annotated[int, Opt(
+        "Times Ray re-runs a phase whose worker died or whose node was lost (--engine ray).",
+        ("--task-retries",), commands=BATCH, min=0, panel=B)] = 3
 
     # -- run control -----------------------------------------------------------------------------
     force: Annotated[list[str], Opt(

@@ -35,6 +35,7 @@ __all__ = [
     "TARGETS",
     "StageContext",
     "StageResult",
+    "cached_key",
     "open_workspace",
     "plan",
     "run_pipeline",
@@ -92,6 +93,24 @@ def check_artifacts(ctx: StageContext, spec: StageSpec) -> None:
         model = ARTIFACT_MODELS.get(name)
         if model is not None:
             read_model(ctx.ws.path(name), model)
+
+
+def cached_key(ctx: StageContext, name: str, elsewhere: frozenset[str] = frozenset()) -> str | None:
+    """The stage's key if ``run_stage`` would serve it from its record untouched (no --force,
+    no hand edit), else None. ``elsewhere``: big files that exist, just not in this folder (a
+    Ray batch's store), so a fully cached video need not move its media to find that out."""
+    spec = STAGES[name]
+    if name in ctx.config.force:
+        return None
+    key = stage_key(ctx, spec)
+    rec = ctx.ws.read_record(name)
+    if not rec or rec.get("key") != key:
+        return None
+    if not all(ctx.ws.path(o).exists() for o in outputs(spec, ctx.config)):
+        return None
+    if not all(ctx.ws.path(f).exists() or f in elsewhere for f in spec.files):
+        return None
+    return key if rec.get("output_hash") == _output_hash(ctx, spec, key) else None
 
 
 def run_stage(ctx: StageContext, name: str) -> StageReport:
@@ -156,18 +175,31 @@ def open_workspace(src: str, config: Config, progress: Progress | None = None) -
     return StageContext(ws=ws, config=config, src=src, progress=progress or NullProgress())
 
 
+OnStage = Callable[[str, StageReport | None], None]
+
+
 def run_pipeline(src: str, config: Config, target: str = "run",
-                 progress: Progress | None = None, ctx: StageContext | None = None) -> RunReport:
-    """Run ``target``'s stages for one source; always writes run.json, always closes services."""
+                 progress: Progress | None = None, ctx: StageContext | None = None, *,
+                 stages: list[str] | None = None, on_stage: OnStage | None = None) -> RunReport:
+    """Run ``target``'s stages for one source; always writes run.json, always closes services.
+
+    ``stages``: exactly these (in graph order) instead of the target's plan; the ones they
+    depend on must have run before (their records are read, not checked). ``on_stage(name,
+    None)`` is called before each stage and ``on_stage(name, report)`` after it finished (a
+    Ray batch saves each finished stage to shared storage there).
+    """
     ctx = ctx or open_workspace(src, config, progress)
     if target == "run":
         save_config(ctx.ws, config)
     report = RunReport(source=src, workdir=str(ctx.ws.root), versions=versions(),
                        started_at=dt.datetime.now().isoformat(timespec="seconds"))
     lock = ctx.ws.lock()  # a second run on the same folder is refused, not interleaved
+    order = [n for n in STAGES if n in stages] if stages is not None else plan(TARGETS[target])
     try:
-        for name in plan(TARGETS[target]):
+        for name in order:
             t0 = time.perf_counter()
+            if on_stage is not None:
+                on_stage(name, None)
             try:
                 sr = run_stage(ctx, name)
             except V2AError as exc:
@@ -184,6 +216,8 @@ def run_pipeline(src: str, config: Config, target: str = "run",
                     exc, (KeyboardInterrupt, SystemExit)) else f"{name}: {type(exc).__name__}")
                 raise
             report.stages.append(sr)
+            if on_stage is not None:
+                on_stage(name, sr)
     finally:
         ctx.close()
         lock.release()

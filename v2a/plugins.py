@@ -23,6 +23,7 @@ BUILTIN = (
     "v2a.render.markdown_article",
     "v2a.render.html_article",
     "v2a.batch.runner",
+    "v2a.batch.ray_engine",
 )
 
 _pm: pluggy.PluginManager | None = None

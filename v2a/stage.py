@@ -17,6 +17,7 @@ from .workspace import Workspace, read_model
 
 if TYPE_CHECKING:
     from .llm.base import LLMHandleLike
+    from .llm.cache import LLMCache
     from .llm.cached import CachedLLM
 
 
@@ -33,6 +34,8 @@ class StageContext:
 
     ``llm_handle``: an open LLM shared beyond this work folder (one embedded server for a whole
     batch), or None to open one lazily on the first call that misses the cache.
+    ``llm_cache``: the per-call cache to use instead of the folder's own (a Ray batch mirrors
+    each finished call to shared storage at once, so a retry never pays for it again).
     """
 
     ws: Workspace
@@ -40,6 +43,7 @@ class StageContext:
     src: str
     progress: Progress = field(default_factory=NullProgress)
     llm_handle: LLMHandleLike | None = None
+    llm_cache: LLMCache | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
     forced: set[str] = field(default_factory=set)  # stages --force already re-ran this time
     _source: Source | None = None
@@ -70,7 +74,8 @@ class StageContext:
             if self.llm_handle is None:
                 self.llm_handle = open_llm(self.config, self.progress, lazy=True)
                 self.closers.append(self.llm_handle.close)
-            self._llm = CachedLLM(self.llm_handle.llm, LLMCache(self.ws.llm_cache_dir))
+            self._llm = CachedLLM(self.llm_handle.llm,
+                                  self.llm_cache or LLMCache(self.ws.llm_cache_dir))
         return self._llm
 
     def close(self) -> None:

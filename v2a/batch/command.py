@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ..commandline import with_config
 from ..config import Config
+from ..errors import UsageError
 from ..links import fmt_time
 from ..progress import console, reporter
 from ..progress import plain as escape  # no markup, no terminal control codes
@@ -36,9 +37,10 @@ def batch(
     match: Annotated[Optional[str], typer.Option(
         "--match", rich_help_panel=B, help="Only entries whose title matches this regular "
                                            "expression (case-insensitive).")] = None,
-    media_workers: Annotated[int, typer.Option(
-        "--media-workers", min=1, rich_help_panel=B,
-        help="Videos downloaded/transcribed/scene-cut at once.")] = 1,
+    media_workers: Annotated[Optional[int], typer.Option(
+        "--media-workers", min=1, rich_help_panel=B, show_default=False,
+        help="Videos transcribed/scene-cut at once. Default: 1 (local); with --engine ray, as "
+             "many media workers as the cluster's CPUs allow (--media-cpus each).")] = None,
     llm_workers: Annotated[int, typer.Option(
         "--llm-workers", min=1, rich_help_panel=B,
         help="Videos whose article is written at once (1 suits the embedded CPU model; more "
@@ -54,9 +56,16 @@ def batch(
 
     Output in OUT/<playlist>/: videos/<video>/ (one work folder each), batch.json (state) and
     site/index.html (MkDocs Material: table of contents + full-text search).
+
+    On a Ray cluster (pip install 'v2a[ray]'):
+    v2a batch FEED --engine ray --address auto --store s3://bucket/v2a
     """
     cfg = config
     from .plan import parse_match, parse_since
+
+    if cfg.batch_engine == "local" and (cfg.ray_address or cfg.store):
+        raise UsageError("--address and --store are for --engine ray (the local engine works "
+                         "in OUT)")
 
     parse_since(since), parse_match(match)  # a typo should fail before a slow listing
     with console.status(f"listing {escape(src)} …"):
@@ -74,8 +83,8 @@ def batch(
     if dry_run:
         return
 
-    runner = BATCH_ENGINES.get("local")(store, root, cfg, media_workers=media_workers,
-                                        llm_workers=llm_workers)
+    runner = BATCH_ENGINES.get(cfg.batch_engine)(store, root, cfg, media_workers=media_workers,
+                                                 llm_workers=llm_workers)
     with reporter(cfg.quiet) as prog:
         runner.progress = prog
         runner.run(keys)

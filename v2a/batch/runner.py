@@ -52,12 +52,13 @@ def article_title(md: Path) -> str | None:
 
 
 class BatchRunner:
-    def __init__(self, store: StateStore, root: Path, config: Config, *, media_workers: int = 1,
-                 llm_workers: int = 1, progress=None, open_llm=None, overlap: bool = True):
+    def __init__(self, store: StateStore, root: Path, config: Config, *,
+                 media_workers: int | None = 1, llm_workers: int = 1, progress=None,
+                 open_llm=None, overlap: bool = True):
         self.store, self.root, self.config = store, Path(root), config
         self._open_llm = open_llm  # None: v2a.llm.open.open_llm, lazy (embedded server)
         self.overlap = overlap  # False: one video at a time, start to finish (the benchmark's baseline)
-        self.media_workers, self.llm_workers = max(1, media_workers), max(1, llm_workers)
+        self.media_workers, self.llm_workers = max(1, media_workers or 1), max(1, llm_workers)
         self.progress = progress or NullProgress()
         self.stop = threading.Event()
         self._media_q: queue.Queue[_Job] = queue.Queue()

@@ -20,15 +20,30 @@ _lock = threading.Lock()
 _loaded: dict[tuple, object] = {}  # the last model loaded, reused by the next video in a batch
 
 
-def load_model(model: ResolvedModel, threads: int):
+def pick_device(wanted: str) -> str:
+    """``--asr-device``: auto is CUDA when this process sees a GPU (Ray hides the GPUs it did
+    not assign to a worker), else the CPU."""
+    if wanted != "auto":
+        return wanted
+    try:
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    except Exception:  # noqa: BLE001 - no usable CUDA runtime: the CPU it is
+        return "cpu"
+
+
+def load_model(model: ResolvedModel, threads: int, device: str = "cpu"):
     """Load (or reuse) a WhisperModel; offline failures become a one-line ModelError."""
-    key = (model.ref, threads)
+    key = (model.ref, threads, device)
     with _lock:
         if key in _loaded:
             return _loaded[key]
         from faster_whisper import WhisperModel
 
-        kw = dict(device="cpu", compute_type="int8", cpu_threads=threads)
+        # int8 weights on either device; float16 activations where the GPU has them
+        kw = dict(device=device, compute_type="int8" if device == "cpu" else "int8_float16",
+                  cpu_threads=threads)
         try:
             if model.local:
                 wm = WhisperModel(model.ref, **kw)
@@ -80,7 +95,7 @@ class _Audio:
                 self._data = decode_audio(str(path), sampling_rate=RATE)
             except Exception as exc:
                 raise MediaError(f"cannot decode audio {self.path.name}: {exc}") from exc
-        self.samples = self._wav.getnframes() if self._wav else len(self._data or ())
+        self.samples = self._wav.getnframes() if self._wav else (0 if self._data is None else len(self._data))
 
     @property
     def duration(self) -> float:
@@ -140,7 +155,7 @@ class FasterWhisperBackend:
             prompt = {"hotwords": ", ".join(hints),
                       "initial_prompt": f"This talk is about {', '.join(hints)}."}
         t0 = time.perf_counter()
-        wm = load_model(self.model, cfg.asr_threads)
+        wm = load_model(self.model, cfg.asr_threads, pick_device(cfg.asr_device))
         load_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         audio = _Audio(audio_path)
