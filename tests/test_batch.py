@@ -125,6 +125,7 @@ def test_state_survives_a_damaged_file(tmp_path):
     path.write_text("{not json")
     store = StateStore.open(path, _fresh())
     assert store.state.entries == {} and json.loads(path.read_text())["title"] == "My Feed"
+    assert (tmp_path / "batch.json.damaged").read_text() == "{not json"  # kept, not lost
 
 
 # ---- runner: failure isolation and resume (the pipeline is stood in for error handling) ----------

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..models import PlaylistEntry
-from ..workspace import read_model, write_json
+from ..workspace import ArtifactError, read_model, write_json
 
 Status = Literal["pending", "running", "done", "failed", "skipped"]
 
@@ -76,9 +76,10 @@ class StateStore:
         if path.exists():
             try:
                 state = read_model(path, BatchState)
-            except ValueError:
+            except (ArtifactError, ValueError):
                 # a damaged batch.json (hand-edited?) must not block the batch: the work
-                # folders' stage caches still hold all finished work
+                # folders' stage caches still hold all finished work; the file is kept aside
+                path.replace(path.with_name(path.name + ".damaged"))
                 state = fresh
             for e in state.entries.values():
                 if e.status == "running":
