@@ -118,24 +118,27 @@ def test_phases_resume_from_the_store_and_a_cached_video_moves_no_media(lecture,
     scratch = str(tmp_path)
     assert run_phase(job, "download", scratch=scratch).ok
     first = run_phase(job, "media", scratch=scratch, asr_threads=1)
-    assert first.ok and first.stages == {"audio": "ran", "transcribe": "ran", "scenes": "ran"}
+    assert first.ok and first.stages == {"audio": "ran", "scenes": "ran", "screen": "ran",
+                                      "transcribe": "ran"}
     assert (shared / "audio.wav").is_file() and (shared / "transcript.json").is_file()
     assert {p.stem for p in (shared / ".v2a" / "stages").glob("*.json")} == {
-        "ingest", "audio", "transcribe", "scenes"}
+        "ingest", "audio", "scenes", "screen", "transcribe"}
 
     fetched: list[str] = []
     real_get = ArtifactStore.get
     monkeypatch.setattr(ArtifactStore, "get",
                         lambda self, rel, local: (fetched.append(rel), real_get(self, rel, local)))
     again = run_phase(job, "media", scratch=scratch)
-    assert again.stages == {"audio": "cached", "transcribe": "cached", "scenes": "cached"}
+    assert again.stages == {"audio": "cached", "scenes": "cached", "screen": "cached",
+                            "transcribe": "cached"}
     assert fetched and not [f for f in fetched if f.endswith("audio.wav") or "/media/" in f]
 
     # a worker killed while transcribing left no transcribe record: that stage alone re-runs
     transcript = (shared / "transcript.json").read_text()
     (shared / ".v2a" / "stages" / "transcribe.json").unlink()
     resumed = run_phase(job, "media", scratch=scratch)
-    assert resumed.stages == {"audio": "cached", "transcribe": "ran", "scenes": "cached"}
+    assert resumed.stages == {"audio": "cached", "scenes": "cached", "screen": "cached",
+                              "transcribe": "ran"}
     assert json.loads((shared / "transcript.json").read_text())["segments"] == json.loads(
         transcript)["segments"]
     assert not list(tmp_path.glob("v2a-*"))  # scratch folders removed
@@ -428,8 +431,8 @@ def test_ray_batch_on_two_nodes_survives_a_killed_asr_worker_and_matches_local(
                    and ev["what"] == "ran" for ev in events)  # it died mid-stage
     retry = [ev for ev in events if ev["key"] == victim and ev["pid"] == starts[1]["pid"]
              and ev["what"] in ("ran", "cached")]
-    assert [(ev["stage"], ev["what"]) for ev in retry][:2] == [("audio", "cached"),
-                                                              ("transcribe", "ran")]
+    assert [(ev["stage"], ev["what"]) for ev in retry][:4] == [
+        ("audio", "cached"), ("scenes", "cached"), ("screen", "cached"), ("transcribe", "ran")]
     # both nodes did media work
     assert len({ev["node"] for ev in events if ev["stage"] in ("transcribe", "scenes")}) == 2
 

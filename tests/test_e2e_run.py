@@ -14,6 +14,7 @@ import pytest
 
 from bench.metrics import article_sections
 from v2a.models import Outline, RunReport
+from v2a.stages import STAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -70,7 +71,7 @@ def test_outputs_and_run_report(article):
                  "outline.json", "chapters.json", "article.md", "article.html", "run.json"):
         assert (wd / name).stat().st_size > 0, name
     report = RunReport.model_validate_json((wd / "run.json").read_text())
-    assert report.ok and [s.status for s in report.stages] == ["ran"] * 7
+    assert report.ok and [s.status for s in report.stages] == ["ran"] * len(STAGES)
     assert report.usage.calls >= 2 and report.usage.completion_tokens > 0
     assert "article.html" in first.stderr + first.stdout  # the summary says where it is
 
@@ -90,7 +91,7 @@ def test_second_run_does_no_work(article):
     assert again.returncode == 0, again.stderr[-2000:]
     new = [json.loads(line) for line in
            (wd / ".v2a" / "stages.log").read_text().splitlines()[log_before:]]
-    assert [e["action"] for e in new] == ["cached"] * 7
+    assert [e["action"] for e in new] == ["cached"] * len(STAGES)
     report = RunReport.model_validate_json((wd / "run.json").read_text())
     assert report.usage.calls == 0 and report.usage.cached_calls >= 2
     # no LLM server was started: each start writes a new log file named by its port
