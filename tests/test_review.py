@@ -28,7 +28,7 @@ from v2a.pipeline import run_stage
 from v2a.review.models import Structure
 from v2a.review.service import ReviewSession
 from v2a.review.store import Conflict
-from v2a.review.structure import apply_structure
+from v2a.review.structure import apply_structure, section_key
 from v2a.stage import StageContext
 from v2a.workspace import Workspace, read_model, write_json
 
@@ -373,3 +373,21 @@ def test_review_cli_on_an_unwritten_folder_says_what_to_do(tmp_path):
                          timeout=60)
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert "has no outline.json: run `v2a run`" in res.stderr
+
+
+def test_code_read_off_the_screen_is_on_the_review_page_escaped(ws):
+    """The screen stage's code blocks show in their section as on the published page, as text."""
+    from v2a.models import CodeBlock, Screen
+    from v2a.review.page import PageBuilder
+
+    written(ws)
+    outline = read_model(ws.path("outline.json"), Outline)
+    t = outline.chapters[1].start + 1
+    write_json(ws.path("screen.json"), Screen(code=[CodeBlock(
+        start=t, end=t + 5, language="python", scenes=[0],
+        lines=["def merge(ids, pair):", "    return [i for i in ids if i < 256]  # <b>"])]))
+    s, _ = session(ws)
+    html = PageBuilder(s, "w").render_page("csrf", home=False)
+    sec = html.split(f'id="s-{section_key(outline.chapters[1])}"', 1)[1].split("</section>", 1)[0]
+    assert '<figure class="code"' in sec and "def merge(ids, pair):" in sec
+    assert "    return [i for i in ids if i &lt; 256]  # &lt;b&gt;" in sec

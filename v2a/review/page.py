@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from ..links import fmt_time
 from ..models import Segment
-from ..render.article import Article, Figure, Section, build_article
+from ..render.article import Article, Code, Figure, Section, build_article
 from ..render.sanitize import prose_html
 from .diff import diff_html
 from .models import STATUSES, Review
@@ -35,6 +35,7 @@ def env() -> Environment:
                     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     e.filters.update(prose=prose_html, time=fmt_time)
     e.tests["figure"] = lambda b: isinstance(b, Figure)
+    e.tests["code"] = lambda b: isinstance(b, Code)
     return e
 
 
