@@ -365,7 +365,8 @@ def run_battery(only: set[str] | None) -> list[Case]:
         describe(c, res, t0)
         md = (wd / "article.md").read_text() if (wd / "article.md").exists() else ""
         html = (wd / "article.html").read_text() if (wd / "article.html").exists() else ""
-        raw = [m for m in ("<script>window", "onerror=\"window", "](javascript:",
+        # markup only counts where it is live: an escaped "&lt;img onerror=…" is text
+        raw = [m for m in ("<script>window", "<img src=x onerror", "](javascript:",
                            "](jav&#x61;script:") if m in md]
         scripts = len(re.findall(r"<script\b", html))
         pwned = chromium_pwned(wd / "article.html")
@@ -520,8 +521,9 @@ def main() -> None:
            "cases": len(cases), "ok": sum(c.ok for c in cases),
            "results": [asdict(c) for c in cases]}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "reliability.json").write_text(json.dumps(res, indent=1, ensure_ascii=False))
-    print(f"{res['ok']}/{res['cases']} cases as expected → bench/results/reliability.json")
+    name = "reliability-partial.json" if args.only else "reliability.json"  # keep the full run
+    (RESULTS / name).write_text(json.dumps(res, indent=1, ensure_ascii=False))
+    print(f"{res['ok']}/{res['cases']} cases as expected → bench/results/{name}")
 
 
 if __name__ == "__main__":

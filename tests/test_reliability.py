@@ -18,6 +18,7 @@ from tests.fixtures.llm import chat_reply
 from tests.fixtures.render import context, synthetic_workdir
 from v2a.batch.site import build_site, site_available
 from v2a.batch.state import BatchState, EntryState
+from v2a.config import Config
 from v2a.links import safe_url
 from v2a.models import Outline, RunReport
 from v2a.pipeline import run_stage
@@ -253,3 +254,14 @@ def test_script_in_feed_titles_never_runs_in_the_batch_site(tmp_path):
                 assert "<script>" in page.locator("body").inner_text() or "Feed" in page.title()
         finally:
             browser.close()
+
+
+def test_a_key_in_the_base_url_never_reaches_the_saved_config(tmp_path):
+    from v2a.pipeline import save_config, saved_config
+    from v2a.workspace import Workspace
+
+    ws = Workspace(tmp_path / "w").ensure()
+    save_config(ws, Config(llm_base_url="http://user:s3cret@127.0.0.1:9/v1?key=s3cret"))
+    assert "s3cret" not in ws.config_path.read_text() and saved_config(ws).llm_base_url is None
+    save_config(ws, Config(llm_base_url="http://127.0.0.1:9/v1"))
+    assert saved_config(ws).llm_base_url == "http://127.0.0.1:9/v1"

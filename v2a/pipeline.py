@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
@@ -235,6 +236,13 @@ def save_config(ws: Workspace, config: Config) -> None:
     """The options of this run, for the commands that work on the folder later (``v2a review``
     regenerates with the same model; ``v2a publish`` renders the same formats)."""
     data = config.model_dump(mode="json", exclude={"force", "quiet"})
+    url = data.get("llm_base_url")
+    if url:
+        # a key in the URL (user:pass@, ?key=) must never reach the disk: such a URL is not
+        # kept, and `v2a review` then needs --llm-base-url again
+        parts = urlsplit(url)
+        if parts.username or parts.password or parts.query:
+            data["llm_base_url"] = None
     write_json(ws.config_path, data)
 
 
