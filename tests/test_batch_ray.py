@@ -28,6 +28,7 @@ from v2a.batch.phases import VideoJob, run_phase
 from v2a.batch.store import ArtifactStore, Mirror, MirroredLLMCache, store_url
 from v2a.config import Config
 from v2a.errors import UsageError
+from v2a.stages import STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -452,8 +453,7 @@ def test_ray_batch_on_two_nodes_survives_a_killed_asr_worker_and_matches_local(
     assert [e.status for e in store2.state.ordered()] == ["done"] * 3
     for e in entries:
         new = _stages(root, e.workdir)[logs[e.key]:]
-        assert {x["stage"] for x in new} == {"ingest", "audio", "transcribe", "scenes",
-                                             "outline", "write", "render"}
+        assert {x["stage"] for x in new} == set(STAGES)
         assert {x["action"] for x in new} == {"cached"}, new
     assert sum(again.calls.values()) == 0  # not one LLM call paid twice
     ray.shutdown()

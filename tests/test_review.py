@@ -241,6 +241,18 @@ def test_split_and_merge_rewrite_only_their_sections(ws):
     assert s.review().structure == Structure(added={"15": "Merging in practice"}, removed=[6])
 
 
+def test_a_split_the_model_declines_keeps_the_cut_with_unwritten_sections(ws):
+    """A refusal (the 1.5B model sometimes declines) fails the halves' text, not the cut."""
+    written(ws)
+    s, llm = session(ws, "I'm sorry, but I can't assist with that.")
+    assert s.split("12", 0, 15, "Merging in practice") == ["12", "15"]
+    outline = read_model(ws.path("outline.json"), Outline)
+    assert [c.first_segment for c in outline.chapters] == [0, 6, 12, 15]
+    draft = read_model(ws.path("chapters.json"), Draft)
+    assert [c.status for c in draft.chapters] == ["ok", "ok", "failed", "failed"]
+    assert "declined" in (draft.chapters[3].error or "") and len(llm.calls) == 4  # one retry each
+
+
 def test_a_split_keeps_the_old_edit_in_history(ws):
     written(ws)
     s, _ = session(ws)

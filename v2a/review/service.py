@@ -267,7 +267,14 @@ class ReviewSession:
             out = []
             for k in positions:
                 if regenerate is None:
-                    out.append(writer.write(k))
+                    try:
+                        out.append(writer.write(k))
+                    except LLMError as exc:
+                        # the cut is the editor's and stays; this section shows as not written,
+                        # to regenerate or write by hand (a small model sometimes declines)
+                        c = outline.chapters[k]
+                        out.append(ChapterText(index=c.index, title=c.title, start=c.start,
+                                               end=c.end, status="failed", error=str(exc)))
                 else:
                     # the nonce keeps a regeneration out of the cache (a new text each time)
                     out.append(writer.write(k, instruction=instruction,
