@@ -6,32 +6,16 @@ transcript/outline/prose, served over loopback HTTP so the video loads with byte
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.fixtures.browser import CHROMIUM
 from tests.fixtures.render import XSS_IMG, context, lecture_workdir
 from v2a.render.stage import run
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 TITLE = "Tokenization <script>window.__pwned=1</script> explained"
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300),
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

@@ -22,14 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.browser import CHROMIUM
 from tests.fixtures.llm import copy_workdir, run_stages
 from tests.fixtures.review import served
 from v2a.models import Draft, Outline, Transcript
 from v2a.workspace import read_model
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 ROOT = Path(__file__).resolve().parent.parent
 # ms: one chapter from the embedded model on a busy 2-core machine
 LLM_WAIT = int(os.environ.get("V2A_TEST_LLM_WAIT_MS", "600000"))
@@ -42,18 +40,6 @@ def js_errors(problems: list[str]) -> list[str]:
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800),
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed")]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

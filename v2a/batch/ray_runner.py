@@ -219,15 +219,8 @@ class RayBatchRunner:
 
     # ---- what to run --------------------------------------------------------------------------
     def todo(self, keys: set[str] | None = None) -> list[EntryState]:
-        out = []
-        for e in self.store.state.ordered():
-            if keys is not None and e.key not in keys:
-                continue
-            if e.status in ("pending", "failed", "running"):
-                out.append(e)
-            elif e.status == "done" and not self.artifacts.exists(f"{e.workdir}/article.md"):
-                out.append(e)
-        return out
+        """Pending and failed entries, plus 'done' ones whose article has since disappeared."""
+        return self.store.state.todo(lambda rel: self.artifacts.exists(f"{rel}/article.md"), keys)
 
     def video_config(self, e: EntryState) -> Config:
         update: dict[str, object] = {"workdir": None, "out_root": self.root / "videos"}

@@ -74,15 +74,7 @@ class BatchRunner:
     # ---- what to run --------------------------------------------------------------------------
     def todo(self, keys: set[str] | None = None) -> list[EntryState]:
         """Pending and failed entries, plus 'done' ones whose article has since disappeared."""
-        out = []
-        for e in self.store.state.ordered():
-            if keys is not None and e.key not in keys:
-                continue
-            if e.status in ("pending", "failed", "running"):
-                out.append(e)
-            elif e.status == "done" and not (self.root / e.workdir / "article.md").exists():
-                out.append(e)
-        return out
+        return self.store.state.todo(lambda rel: (self.root / rel / "article.md").exists(), keys)
 
     def video_config(self, e: EntryState) -> Config:
         update: dict[str, object] = {"workdir": self.root / e.workdir,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +56,14 @@ class BatchState(BaseModel):
 
     def ordered(self) -> list[EntryState]:
         return sorted(self.entries.values(), key=lambda e: e.index)
+
+    def todo(self, has_article: Callable[[str], bool],
+             keys: set[str] | None = None) -> list[EntryState]:
+        """Pending and failed entries, plus 'done' ones whose article has since disappeared
+        (``has_article(workdir)`` looks where the engine keeps its artifacts)."""
+        return [e for e in self.ordered() if (keys is None or e.key in keys) and (
+            e.status in ("pending", "failed", "running")
+            or (e.status == "done" and not has_article(e.workdir)))]
 
     def count(self, status: Status) -> int:
         return sum(1 for e in self.entries.values() if e.status == status)
