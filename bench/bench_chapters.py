@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.metrics import boundary_prf, wer
+from bench.metrics import boundary_prf, machine, wer
 from v2a.models import Draft, Outline, Transcript
 from v2a.workspace import read_model
 
@@ -134,7 +134,7 @@ def main() -> None:
     media = talk_media()
     truth = {k: json.loads(p.with_suffix(".talk.json").read_text()) for k, p in media.items()}
     res: dict = {"command": "python -m bench.bench_chapters --runs " + " ".join(args.runs),
-                 "machine": {"cores": os.cpu_count()}, "when": time.strftime("%Y-%m-%d %H:%M"),
+                 "machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M"),
                  "talk_s": truth["video"]["duration"], "runs": {}}
     prev = RESULTS / "chapters.json"
     if prev.exists():

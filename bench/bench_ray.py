@@ -24,7 +24,6 @@ import argparse
 import functools
 import json
 import os
-import platform
 import shutil
 import tempfile
 import threading
@@ -32,6 +31,7 @@ import time
 from pathlib import Path
 
 from bench.bench_batch import _Quiet, _Server, feed_xml
+from bench.metrics import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     local = runs[0]
     result = {
         "command": f"python -m bench.bench_ray --videos {args.videos}",
-        "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
+        "machine": machine(),
         "runs": runs,
         "engine_overhead_s_per_video": {
             r["mode"]: round((r["cached_rerun_s"] - local["cached_rerun_s"]) / r["videos"], 2)

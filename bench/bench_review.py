@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
 import statistics
 import subprocess
 import time
 from pathlib import Path
+
+from bench.metrics import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
@@ -230,20 +231,6 @@ def _stats(xs: list[float], scale: float = 1.0) -> dict:
     xs = [x * scale for x in xs]
     return {"median": round(statistics.median(xs), 1), "max": round(max(xs), 1),
             "min": round(min(xs), 1)}
-
-
-def machine() -> dict:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.metrics import boundary_prf, wer
+from bench.metrics import boundary_prf, machine, wer
 from v2a.models import Outline, Screen, Transcript
 from v2a.workspace import read_model
 
@@ -110,7 +109,7 @@ def main() -> None:
     args = ap.parse_args()
     video, truth = talk()
     res: dict = {"command": "python -m bench.bench_screen --parts " + " ".join(args.parts),
-                 "machine": {"cores": os.cpu_count()}, "when": time.strftime("%Y-%m-%d %H:%M"),
+                 "machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M"),
                  "talk_s": truth["duration"], "asr": {}, "article": {}}
     prev = RESULTS / "screen.json"
     if prev.exists():

@@ -160,3 +160,23 @@ def article_quality(workdir: Path, script: dict | None = None, tol: float = 10.0
         out["images"] = images_in_range(sections, transcript.duration or 1e9)
         out["sections"] = len(sections)
     return out
+
+
+def machine() -> dict:
+    """What a figure was measured on: CPU model, cores and the SIMD flags that matter here."""
+    import os
+    import platform
+    from pathlib import Path
+
+    cpu, flags = "", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and not cpu:
+                cpu = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    simd = [f for f in ("avx2", "fma", "f16c", "avx512f", "avx512_vnni", "amx_tile") if f in flags]
+    return {"cpu": cpu or platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "simd": simd, "python": platform.python_version()}

@@ -271,3 +271,9 @@ def test_scaffolding_at_the_edges_is_stripped_and_inside_is_asked_again(tmp_path
     # asked twice, chatty both times: the prose is kept, the sentence about the task is not
     assert second == "We merge the pair. Then we count again."
     assert all(c.status == "ok" for c in draft.chapters)
+    # the kept reply stays cached: a re-run replays it and asks nothing
+    again = context(ws, force=["write"])
+    again.llm_handle = h = scripted_handle(replies=[])
+    run_stage(again, "write")
+    assert h.llm.calls == []
+    assert read_model(ws.path("chapters.json"), Draft).chapters[1].markdown == second

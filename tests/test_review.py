@@ -217,6 +217,23 @@ def test_regenerate_is_one_uncached_call_with_the_instruction(ws):
     assert rec.history[-1].kind == "regenerated"
 
 
+def test_a_regenerated_text_unchanged_is_asked_again_warmer(ws):
+    written(ws)
+    same = "Generated prose of this chapter."
+    s, llm = session(ws)
+    llm.replies[:] = [same, "A shorter text."]
+    p = s.regenerate("0", "shorter")
+    assert p.markdown == "A shorter text." and len(llm.calls) == 2
+    assert llm.calls[1].temperature >= 0.7 and "shorter" in llm.calls[1].prompt
+    # unchanged twice: said plainly, and no proposal waits
+    llm.replies[:] = [same, " generated  PROSE of this chapter "]
+    with pytest.raises(V2AError, match="section 1 could not be rewritten: the model returned "
+                                       "the text unchanged"):
+        s.regenerate("0", "shorter")
+    assert s.review().sections["0"].proposal is not None  # the first proposal is still open
+    assert s.review().sections["0"].proposal.markdown == "A shorter text."
+
+
 def test_split_and_merge_rewrite_only_their_sections(ws):
     written(ws)
     s, llm = session(ws, "Prose of a new cut.")

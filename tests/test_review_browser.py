@@ -176,21 +176,22 @@ def test_regenerate_shows_a_diff_and_accepting_takes_one_call(chromium, app, wd,
         key = sec.get_attribute("data-key")
         before = sec.locator(".body .prose").all_inner_texts()
         sec = page.locator(f"#s-{key}")
-        # a small model sampled at 0.2 can hand back the text it was given; that proposal is
-        # discarded and asked for again (each request is still exactly one call)
+        # a small model sampled at 0.2 can hand back the text it was given: the app asks once
+        # more, warmer (two calls); unchanged twice, it says so and the editor asks again
         for _attempt in range(3):
             proxy.reset()
             sec.locator(".tools button[data-act=regenerate]").click()
             sec.locator("input.instruction").fill("Make it shorter: at most two sentences.")
             sec.locator(".panel button.primary").click()
-            sec.locator(".proposal").wait_for(timeout=LLM_WAIT)
+            page.locator(f"#s-{key} .proposal, #note.error").first.wait_for(timeout=LLM_WAIT)
             calls = chat_calls(proxy)
-            assert len(calls) == 1  # exactly one LLM call for one regenerated section
-            assert "at most two sentences." in calls[0].body["messages"][1]["content"]
-            if sec.locator(".proposal .diff ins, .proposal .diff del").count() >= 1:
+            assert 1 <= len(calls) <= 2  # one call; a second only for an unchanged reply
+            assert all("at most two sentences." in c.body["messages"][1]["content"]
+                       for c in calls)
+            if sec.locator(".proposal").count():
                 break
-            sec.locator(".proposal button[data-act=discard]").click()
-            sec.locator(".proposal").wait_for(state="detached")
+            assert "returned the text unchanged" in page.locator("#note").inner_text()
+            assert len(calls) == 2
         assert sec.locator(".proposal .diff ins, .proposal .diff del").count() >= 1
         assert sec.locator(".body .prose").all_inner_texts() == before  # not applied yet
         proposal = review_json(wd)["sections"][key]["proposal"]["markdown"]
@@ -199,7 +200,7 @@ def test_regenerate_shows_a_diff_and_accepting_takes_one_call(chromium, app, wd,
         assert page.locator(f"#s-{key} .proposal").count() == 0
         rec = review_json(wd)["sections"][key]
         assert rec["markdown"] == proposal and rec["history"][-1]["kind"] == "regenerated"
-        assert len(chat_calls(proxy)) == 1
+        assert len(chat_calls(proxy)) == len(calls)  # accepting asks nothing
         assert js_errors(problems) == []
     finally:
         page.context.close()
@@ -230,16 +231,21 @@ def test_split_and_merge_rewrite_only_their_sections(chromium, app, wd, lecture_
         outline = read_model(wd / "outline.json", Outline)
         assert len(outline.chapters) == n + 1 and outline.chapters[2].first_segment == seg
         assert review_json(wd)["structure"]["added"] == {str(seg): "The editor's new section"}
-        # the pipeline, run again, keeps the cut and writes nothing
+        # the pipeline, run again, keeps the cut and writes nothing — except a half the model
+        # declined twice (shown as not written), which a run asks for again
+        unwritten = {c.index + 1 for c in read_model(wd / "chapters.json", Draft).chapters
+                     if c.status == "failed"}
         proxy.reset()
         run_stages(wd, lecture_written.config.model_copy(update={"workdir": wd}),
                    "outline", "write")
-        assert chat_calls(proxy) == []
+        assert written_chapters(proxy) == unwritten
+        assert len(chat_calls(proxy)) <= 2 * len(unwritten)
         assert read_model(wd / "outline.json", Outline).chapters[2].first_segment == seg
         # merge two of the generated sections: one call, for the merged one
         merged = section(page, n - 1).get_attribute("data-key")  # the last two sections
         gone = int(section(page, n).get_attribute("data-key"))
         page.once("dialog", lambda d: d.accept())
+        proxy.reset()
         reloads_after(page, problems,
                       lambda: section(page, n - 1).locator("button[data-act=merge]").click())
         page.wait_for_selector("html[data-ready='1']")

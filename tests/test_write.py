@@ -190,6 +190,11 @@ def test_clean_strips_fences_and_repeated_heading():
     assert clean("Sure, here is the rewritten chapter: Text.", "I", False) == ("Text.", None)
     # the speaker's own words stay
     assert clean("Sure, tokens are integers.", "I", False) == ("Sure, tokens are integers.", None)
+    # the article's frame is not the speaker's: "In this chapter, we will…" loses its frame
+    framed = "In this chapter, we will write a tokenizer.\n\nIn this section, merges come next."
+    assert clean(framed, "I", False) == ("We will write a tokenizer.\n\nMerges come next.", None)
+    assert clean("In this chapter of the talk we count.", "I", False) == \
+        ("In this chapter of the talk we count.", None)  # no comma: the speaker may say it
 
 
 def test_empty_reply_or_refusal_is_retried_not_cached(lecture_media, tmp_path, fake_endpoint):

@@ -258,7 +258,8 @@ class ReviewSession:
         return self._ctx
 
     def _write(self, outline: Outline, transcript: Transcript, positions: list[int],
-               instruction: str = "", regenerate: str | None = None) -> list[ChapterText]:
+               instruction: str = "", regenerate: str | None = None,
+               unlike: str | None = None) -> list[ChapterText]:
         """Chapters at ``positions`` of ``outline`` written by the write stage's Writer."""
         from ..write.chapters import Writer
 
@@ -276,9 +277,10 @@ class ReviewSession:
                         out.append(ChapterText(index=c.index, title=c.title, start=c.start,
                                                end=c.end, status="failed", error=str(exc)))
                 else:
-                    # the nonce keeps a regeneration out of the cache (a new text each time)
-                    out.append(writer.write(k, instruction=instruction,
-                                            regenerate=regenerate))  # type: ignore[arg-type]
+                    # the nonce keeps a regeneration out of the cache (a new text each time);
+                    # a reply that hands back the current text is asked once more, warmer
+                    out.append(writer.write(k, instruction=instruction, regenerate=regenerate,
+                                            unlike=unlike))
             return out
 
     def regenerate(self, key: str, instruction: str = "") -> Proposal:
@@ -288,7 +290,8 @@ class ReviewSession:
         pos = next(i for i, c in enumerate(a.outline.chapters) if section_key(c) == key)
         pid = uuid.uuid4().hex[:12]
         try:
-            text = self._write(a.outline, a.transcript, [pos], instruction.strip(), pid)[0]
+            text = self._write(a.outline, a.transcript, [pos], instruction.strip(), pid,
+                               unlike=view.markdown)[0]
         except LLMError as exc:
             raise V2AError(f"section {view.number} could not be rewritten: {exc}") from None
         p = Proposal(id=pid, instruction=instruction.strip(), markdown=text.markdown, at=now(),

@@ -37,7 +37,7 @@ class Answer(Generic[T]):
     notes: list[str] = field(default_factory=list)
     tries: int = 0
     error: str = ""  # why the last try was rejected
-    last: Completion | None = None  # the last reply, usable or not
+    last: Completion | None = None  # the last try's reply, usable or not (None: it failed)
 
 
 @dataclass
@@ -54,6 +54,9 @@ class Request(Generic[T]):
     retries: int = 2
     again: Literal["repair", "warmer"] = "repair"
     repair: Callable[[str], str] | None = None  # error → the user message that shows it
+    # the last rejected reply and why → a value still worth keeping (None: nothing usable);
+    # a salvaged reply stays cached, so a re-run replays it instead of asking again
+    salvage: Callable[[Completion, str], T | None] | None = None
     label: str = "reply"
 
 
@@ -64,7 +67,7 @@ def ask(llm: CachedLLM, req: Request[T], on_try: Callable[[], None] | None = Non
     messages, key = list(req.messages), req.key_messages
     temperature = req.temperature
     for attempt in range(req.retries + 1):
-        text = ""
+        text, answer.last = "", None
         try:
             c = llm.complete(messages, schema=req.schema, max_tokens=req.max_tokens,
                              temperature=temperature, tag=req.tag, key_messages=key)
@@ -84,6 +87,12 @@ def ask(llm: CachedLLM, req: Request[T], on_try: Callable[[], None] | None = Non
         answer.tries, answer.error = attempt + 1, error
         answer.notes.append(f"{req.label}: reply {attempt + 1} rejected: {error}")
         if attempt == req.retries:
+            if req.salvage is not None and answer.last is not None:
+                answer.value = req.salvage(answer.last, error)
+                if answer.value is not None:
+                    answer.notes.append(f"{req.label}: kept the usable part of reply "
+                                        f"{attempt + 1}")
+                    break
             if req.again == "warmer":
                 # the last reply stays unusable: drop it so the next run asks afresh
                 llm.forget(messages, schema=req.schema, max_tokens=req.max_tokens,

@@ -48,6 +48,7 @@ _META_LEAD = re.compile(
     r"^\s*(?:i understand|sure|certainly|of course|here is|here's|below is|as requested)\b"
     r"[^.!?\n]*\b(?:chapter|transcript|rewrit\w*|prose|continue|previous|requested|below)\b"
     r"[^.!?:\n]*[.!?:]\s*", re.IGNORECASE)
+UNCHANGED = "the model returned the text unchanged"
 _FENCED = re.compile(r"^```(?:markdown|md)?\s*\n(.*)\n```\s*$", re.DOTALL)
 
 
@@ -75,6 +76,10 @@ def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]
     text = _META_LEAD.sub("", text, count=1)
     text, _removed = scaffolding.strip(text)
     return text, heading
+
+
+def _words(markdown: str) -> list[str]:
+    return re.findall(r"\w+", markdown.lower())
 
 
 def is_refusal(text: str) -> bool:
@@ -144,9 +149,11 @@ class Writer:
             after = " ".join(words[:CONTEXT_WORDS])
         return before, after
 
-    def write(self, k: int, instruction: str = "", regenerate: int | None = None) -> ChapterText:
-        """Write chapter ``k``. ``regenerate``: the editor's n-th request for a new text of it —
-        one call (never from the cache, no second try), warmer without an ``instruction``."""
+    def write(self, k: int, instruction: str = "", regenerate: str | None = None,
+              unlike: str | None = None) -> ChapterText:
+        """Write chapter ``k``. ``regenerate``: a nonce for the editor's request for a new text
+        of it (never answered from the cache; warmer without an ``instruction``); ``unlike``:
+        the text it replaces — a reply with the same words is asked again, warmer."""
         ch = self.outline.chapters[k]
         before, after = self.neighbours(k)
         usage = Usage()
@@ -176,26 +183,32 @@ class Writer:
                     raise Invalid(f"the model declined to write this chapter: {body[:80]!r}")
                 if c.finish_reason == "loop" and len(body.split()) < 40:
                     raise Invalid("the model kept repeating itself")
+                if unlike is not None and len(parts) == 1 and _words(body) == _words(unlike):
+                    raise Invalid(UNCHANGED)
                 left = scaffolding.leftover(body)
                 if left:
                     raise Invalid(f"the text talks about the task: {left[0][:80]!r}")
                 return body, h
 
-            # an empty reply or a refusal is asked once more, less deterministically. Both
-            # replies stay cached, so a re-run replays the same two; only an unusable second
-            # one is dropped, and the chapter fails (reported, asked again on the next run)
+            def salvage(c: Completion, error: str) -> tuple[str, str | None] | None:
+                # asked twice and still chatty: keep the prose, drop the sentences about the task
+                if not error.startswith("the text talks about the task"):
+                    return None
+                body, h = clean(c.text, ch.title, want_title=self.language is not None)
+                body = scaffolding.trim(body)
+                return (body, h) if body.strip() else None
+
+            # an unusable reply (empty, a refusal, unchanged) is asked once more, less
+            # deterministically. Both replies stay cached, so a re-run replays the same two;
+            # only an unusable second one is dropped, and the chapter fails (reported, asked
+            # again on the next run)
             answer = ask(self.llm, Request(
-                messages=messages, key_messages=key, check=check, tag=tag,
+                messages=messages, key_messages=key, check=check, salvage=salvage, tag=tag,
                 # about as long as the transcript: a tight cap also stops a rambling model
                 max_tokens=min(4096, int(count_tokens(text) * 1.4) + 80),
-                temperature=temperature, retries=1 if regenerate is None else 0,
-                again="warmer", label=f"chapter {ch.index + 1}"))
+                temperature=temperature, retries=1, again="warmer",
+                label=f"chapter {ch.index + 1}"))
             usage = usage.add(answer.usage)
-            if answer.value is None and answer.last is not None \
-                    and answer.error.startswith("the text talks about the task"):
-                # asked twice and still chatty: keep the prose, drop the sentences about the task
-                body, h = clean(answer.last.text, ch.title, want_title=self.language is not None)
-                answer.value = (scaffolding.trim(body), h)
             if answer.value is None:
                 raise LLMError(answer.error)
             body, h = answer.value

@@ -35,6 +35,11 @@ _META = re.compile(
     re.IGNORECASE)
 _NOTE = re.compile(r"^\s*(?:\*\*)?(?:note|notes|explanation|changes made)\b\s*(?:\*\*)?\s*:",
                    re.IGNORECASE)
+# the article's frame, not the speaker's words: "In this chapter, we will write…" (the speaker
+# said "Today we are going to write…"); dropped from the front of a paragraph
+_FRAME_LEAD = re.compile(r"^(?:in|throughout|for|during)\s+this\s+(?:chapter|section|part)"
+                         r"(?:\s+of\s+the\s+(?:talk|lecture|article|video))?\s*,\s*",
+                         re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"')\]]*|$)\s*")
 
 
@@ -66,6 +71,12 @@ def strip(text: str) -> tuple[str, list[str]]:
     if paras:
         paras[-1], cut = _edge_sentences(paras[-1], first=False)
         removed += cut
+    for i, p in enumerate(paras):
+        m = _FRAME_LEAD.match(p)
+        if m and p[m.end():m.end() + 1].isalpha():
+            removed.append(m.group(0).strip())
+            rest = p[m.end():]
+            paras[i] = rest[0].upper() + rest[1:]
     return "\n\n".join(p for p in paras if p.strip()), removed
 
 

@@ -376,7 +376,8 @@
     const wait = el("span", { class: "saved" });
     go.addEventListener("click", async () => {
       go.disabled = true;
-      wait.textContent = "the model is writing this section (one call)…";
+      wait.textContent = "the model is writing this section…";
+      say(`section ${state.get(key).number}: asking the model for a new version…`);
       try {
         await flush(key);
         const reply = await api("POST", `/sections/${key}/regenerate`, { instruction: ins.value });
