@@ -188,6 +188,20 @@ def test_code_starts_follow_slide_title_changes():
     assert picked == [80.0, 160.0]
 
 
+def test_without_slide_titles_words_decide_with_texttilings_cutoff():
+    """No title changes: a moderate topic shift still starts a chapter (mean − σ/2); with
+    title changes, the titles are the structure and a moderate bump is a sub-topic."""
+    scores = [0.9, 0.5, 0.62, 0.35, 0.6, 0.3, 0.95, 0.4]  # mean 0.578, σ/2 0.11
+    def cands(heading_at: int | None) -> list[cand.Candidate]:
+        return [cand.Candidate(segment_id=i, index=i, time=30.0 * (i + 1), score=s,
+                               reasons=["topic"] + (["heading"] if i == heading_at else []))
+                for i, s in enumerate(scores)]
+    assert [c.time for c in cand.select_starts(cands(None), 270.0)] == \
+        [30.0, 60.0, 90.0, 150.0, 210.0]  # 0.9 0.5 0.62 0.6 0.95: all ≥ 0.468
+    # strict: only ≥ 0.69 (the two strongest), never fewer than the length's minimum
+    assert [c.time for c in cand.select_starts(cands(0), 270.0)] == [30.0, 210.0]
+
+
 def test_long_transcripts_are_outlined_in_windows():
     blocks = [Block(id=i, index=i, text="word " * 200) for i in range(50)]
     windows = split_windows(blocks, budget_tokens=1000)

@@ -189,9 +189,12 @@ def _spaced(cands: list[Candidate], start: float, duration: float, gap: float,
 def select_starts(cands: list[Candidate], duration: float) -> list[Candidate]:
     """Chapter starts chosen by code: the candidates with strong evidence, spaced out.
 
-    How many depends on the evidence, not only on length: those scoring at least half a standard
-    deviation above the mean candidate (TextTiling's idea, stricter), kept within the length's
-    sensible range (``target_chapters``), no chapter shorter than a third of the typical one.
+    How many depends on the evidence, not only on length, kept within the length's sensible
+    range (``target_chapters``), no chapter shorter than a third of the typical one. With
+    slide-title changes, the titles are the structure and a lexical bump between two of them is
+    a sub-topic: only candidates half a standard deviation above the mean are kept. Without
+    them (notebooks, editors, a talking head), words are the only evidence and TextTiling's own
+    cutoff applies: half a standard deviation *below* the mean depth.
     """
     if not cands:
         return []
@@ -201,7 +204,9 @@ def select_starts(cands: list[Candidate], duration: float) -> list[Candidate]:
     start = min(c.time for c in cands) - gap  # the candidates begin after the first segment
     ranked = _spaced(cands, min(0.0, start), duration, gap, hi - 1)
     scores = [c.score for c in cands]
-    cutoff = statistics.mean(scores) + (statistics.pstdev(scores) / 2 if len(scores) > 1 else 0.0)
+    spread = statistics.pstdev(scores) / 2 if len(scores) > 1 else 0.0
+    titled = any("heading" in c.reasons for c in cands)
+    cutoff = statistics.mean(scores) + (spread if titled else -spread)
     strong = [c for c in ranked if c.score >= cutoff]
     keep = ranked[: max(lo - 1, len(strong))]
     return sorted(keep, key=lambda c: c.time)
