@@ -142,6 +142,16 @@ def test_phases_resume_from_the_store_and_a_cached_video_moves_no_media(lecture,
                               "transcribe": "ran"}
     assert json.loads((shared / "transcript.json").read_text())["segments"] == json.loads(
         transcript)["segments"]
+
+    # the batch's glossary (beside videos/ in the store) reaches a worker's transcript
+    word = next(w.strip(".,") for w in json.loads(transcript)["segments"][0]["text"].split()
+                if len(w.strip(".,")) > 4)
+    (tmp_path / "shared" / "glossary.json").write_text(json.dumps(
+        {"terms": [{"term": "Zanzibarium", "variants": [word]}]}))
+    (shared / ".v2a" / "stages" / "transcribe.json").unlink()
+    assert run_phase(job, "media", scratch=scratch).stages["transcribe"] == "ran"
+    fixed = json.loads((shared / "transcript.json").read_text())["segments"][0]["text"]
+    assert "Zanzibarium" in fixed and word not in fixed.split()
     assert not list(tmp_path.glob("v2a-*"))  # scratch folders removed
 
 

@@ -26,7 +26,9 @@ def glossary_paths(ws: Workspace) -> list[Path]:
     its own."""
     paths = [ws.path(FILENAME)]
     batch_root = ws.root.parent.parent
-    if ws.root.parent.name == "videos" and (batch_root / "batch.json").exists():
+    # a Ray worker's scratch copy has the batch's glossary beside ``videos/`` but no batch.json
+    if ws.root.parent.name == "videos" and ((batch_root / "batch.json").exists()
+                                           or (batch_root / FILENAME).exists()):
         paths.insert(0, batch_root / FILENAME)
     return paths
 

@@ -17,8 +17,9 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from .. import glossary
 from ..config import Config, default_cache_dir
 from ..errors import DownloadError, V2AError
 from ..llm.retry import retrying
@@ -104,13 +105,17 @@ def run_phase(job: VideoJob, phase: str, *, llm=None, report: Report | None = No
     res = PhaseResult(job.key, phase, ok=False, node=socket.gethostname(), pid=os.getpid())
     note = report or (lambda key, stage, what: None)
     tmp = Path(tempfile.mkdtemp(prefix="v2a-", dir=scratch))
-    ws = Workspace(tmp / "work")
-    mirror = Mirror(ArtifactStore(job.store_url), job.rel, ws.root)
+    # the batch's layout (videos/<slug>), so the batch glossary is found beside it
+    ws = Workspace(tmp / "videos" / PurePosixPath(job.rel).name)
+    artifacts = ArtifactStore(job.store_url)
+    mirror = Mirror(artifacts, job.rel, ws.root)
     names = PHASES[phase]
     ctx: StageContext | None = None
     try:
         note(job.key, "", "sync")
         mirror.pull(big=False)
+        if artifacts.exists(glossary.FILENAME):  # the batch's terms: transcripts and prompts
+            artifacts.get(glossary.FILENAME, tmp / glossary.FILENAME)
         cfg = node_config(job.config, ws.root, asr_threads)
         ctx = StageContext(ws=ws.ensure(), config=cfg, src=job.url, progress=NullProgress())
         if phase == "media":

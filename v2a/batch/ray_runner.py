@@ -33,6 +33,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayError, RayTaskError
 
+from .. import glossary
 from ..config import Config
 from ..errors import LLMError, UsageError, V2AError
 from ..llm.base import BaseLLM, Completion
@@ -237,6 +238,9 @@ class RayBatchRunner:
         videos = {e.key: _Video(e, VideoJob(e.key, e.url, e.workdir, self.artifacts_url,
                                             self.video_config(e)), f"[{i}/{n}] ")
                   for i, e in enumerate(entries, 1)}
+        batch_terms = self.root / glossary.FILENAME
+        if batch_terms.exists() and not self.shared_is_local_root:
+            self.artifacts.put(batch_terms, glossary.FILENAME)  # the workers read it there
         owns = connect(self.config.ray_address)
         actors: list = []
         try:
