@@ -202,6 +202,18 @@ def test_without_slide_titles_words_decide_with_texttilings_cutoff():
     assert [c.time for c in cand.select_starts(cands(0), 270.0)] == [30.0, 210.0]
 
 
+def test_a_long_article_title_is_cut_where_it_breaks_never_mid_phrase():
+    from v2a.write.naming import short_title
+
+    assert short_title("Building a Tokenizer from Scratch: UTF-8 Encoding, Pair Encoding, "
+                       "Merging Tokens, and Byte Pair Encoding") == \
+        "Building a Tokenizer from Scratch"
+    assert short_title("Tokens bytes pairs merges vocabularies regexes chunks decoders encoders "
+                       "and the training loop of a tokenizer") == \
+        "Tokens bytes pairs merges vocabularies regexes chunks decoders encoders"
+    assert short_title('"Byte Pair Encoding, Step by Step."') == "Byte Pair Encoding, Step by Step"
+
+
 def test_long_transcripts_are_outlined_in_windows():
     blocks = [Block(id=i, index=i, text="word " * 200) for i in range(50)]
     windows = split_windows(blocks, budget_tokens=1000)

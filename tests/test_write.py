@@ -13,7 +13,7 @@ import pytest
 from tests.fixtures.llm import chat_reply, copy_workdir, endpoint_config, run_stages
 from v2a.models import Draft, Outline, OutlineChapter
 from v2a.workspace import read_model, write_json
-from v2a.write.chapters import clean
+from v2a.write.chapters import clean, unsaid_lead
 
 
 def _chapter_calls(requests) -> list:
@@ -195,6 +195,14 @@ def test_clean_strips_fences_and_repeated_heading():
     assert clean(framed, "I", False) == ("We will write a tokenizer.\n\nMerges come next.", None)
     assert clean("In this chapter of the talk we count.", "I", False) == \
         ("In this chapter of the talk we count.", None)  # no comma: the speaker may say it
+
+
+def test_an_acknowledgement_the_speaker_did_not_say_is_dropped():
+    said = "That there is what we will merge first. Merging means replacing the pair."
+    assert unsaid_lead("I understand that there is what we will merge first.", said) == \
+        "There is what we will merge first."
+    own = "I understand that this looks odd, but bytes are enough."
+    assert unsaid_lead(own, own) == own  # the speaker's own words stay
 
 
 def test_empty_reply_or_refusal_is_retried_not_cached(lecture_media, tmp_path, fake_endpoint):

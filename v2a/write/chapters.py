@@ -48,6 +48,9 @@ _META_LEAD = re.compile(
     r"^\s*(?:i understand|sure|certainly|of course|here is|here's|below is|as requested)\b"
     r"[^.!?\n]*\b(?:chapter|transcript|rewrit\w*|prose|continue|previous|requested|below)\b"
     r"[^.!?:\n]*[.!?:]\s*", re.IGNORECASE)
+# the model acknowledging its task before the speaker's first words ("I understand that there
+# is what we merge first": the speaker said "That pair is what we merge first")
+_ACK_LEAD = re.compile(r"^\s*I understand(?: that)?,?\s+(?=\w)", re.IGNORECASE)
 UNCHANGED = "the model returned the text unchanged"
 _FENCED = re.compile(r"^```(?:markdown|md)?\s*\n(.*)\n```\s*$", re.DOTALL)
 
@@ -76,6 +79,15 @@ def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]
     text = _META_LEAD.sub("", text, count=1)
     text, _removed = scaffolding.strip(text)
     return text, heading
+
+
+def unsaid_lead(body: str, transcript: str) -> str:
+    """``body`` without an opening "I understand that" the speaker did not say."""
+    m = _ACK_LEAD.match(body)
+    if m is None or re.search(r"\bunderstand", transcript[:400], re.IGNORECASE):
+        return body
+    rest = body[m.end():]
+    return rest[:1].upper() + rest[1:]
 
 
 def _words(markdown: str) -> list[str]:
@@ -175,8 +187,9 @@ class Writer:
             key = [{"role": "system", "content": key_system}, {"role": "user", "content": render(
                 self.config, USER, chapter={**chapter, "index": 0}, **variables)}]
 
-            def check(c: Completion) -> tuple[str, str | None]:
+            def check(c: Completion, said: str = text) -> tuple[str, str | None]:
                 body, h = clean(c.text, ch.title, want_title=self.language is not None)
+                body = unsaid_lead(body, said)
                 if not body.strip():
                     raise Invalid("the model returned an empty chapter")
                 if is_refusal(body):
@@ -190,12 +203,13 @@ class Writer:
                     raise Invalid(f"the text talks about the task: {left[0][:80]!r}")
                 return body, h
 
-            def salvage(c: Completion, error: str) -> tuple[str, str | None] | None:
+            def salvage(c: Completion, error: str, said: str = text
+                        ) -> tuple[str, str | None] | None:
                 # asked twice and still chatty: keep the prose, drop the sentences about the task
                 if not error.startswith("the text talks about the task"):
                     return None
                 body, h = clean(c.text, ch.title, want_title=self.language is not None)
-                body = scaffolding.trim(body)
+                body = scaffolding.trim(unsaid_lead(body, said))
                 return (body, h) if body.strip() else None
 
             # an unusable reply (empty, a refusal, unchanged) is asked once more, less

@@ -17,6 +17,7 @@ from ..progress import Task
 from . import candidates as cand
 from . import fallback
 from .ask import Invalid
+from .naming import short_title
 from .outline_job import REPAIRS, Choice, OutlineJob
 from .windows import Block, make_blocks, split_windows
 
@@ -68,7 +69,7 @@ def choose(job: OutlineJob, user_template: str, variables: dict, ids: list[int],
     def checker(reply):
         out = check(job, reply.chapters, ids, lo)
         if reply.title.strip() and label in ("outline", "merge"):
-            job.article_title = reply.title.strip()
+            job.article_title = short_title(reply.title)
         return out
 
     return job.ask(user_template, variables, reply_schema(ids, hi), checker, label, task,

@@ -28,6 +28,9 @@ from .windows import excerpt
 SYSTEM = "name_chapter.system.j2"
 MAX_TITLE_WORDS = 8
 MAX_SUMMARY_WORDS = 30
+MAX_ARTICLE_TITLE_WORDS = 12
+# words a cut title must not end on ("…, Merging Tokens, and")
+_DANGLING = set("a an the and or of for to in on with from by as at vs".split())
 
 
 class SectionName(BaseModel):
@@ -35,18 +38,40 @@ class SectionName(BaseModel):
     schema, so a server that enforces it cannot let a small model ramble or loop in a field."""
 
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(max_length=70, description="2 to 8 words")
+    # the caps are generous on purpose: a server's grammar cuts the string where the cap falls
+    # ("…, Merging Tokens, and Byte"); the checks below bound the words and ask again
+    title: str = Field(max_length=120, description="2 to 8 words")
     summary: str = Field(max_length=240, description="one sentence, at most 30 words")
 
 
 class ArticleTitle(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(max_length=90, description="at most 10 words")
+    title: str = Field(max_length=160, description="at most 10 words")
 
 
 def tidy_title(text: str) -> str:
     """One line, without Markdown heading marks, emphasis or quotes around it."""
     return " ".join(text.split()).strip(" #*\"'.:")
+
+
+def short_title(text: str, max_words: int = MAX_ARTICLE_TITLE_WORDS) -> str:
+    """The title, cut to at most ``max_words`` words where it breaks naturally (before a colon
+    or a dash), never leaving a phrase hanging."""
+    title = tidy_title(text)
+    if len(title.split()) <= max_words:
+        return title
+    for sep in (":", " – ", " — ", " - ", "; "):
+        head = tidy_title(title.split(sep)[0])
+        if 2 <= len(head.split()) <= max_words:
+            return head
+    words = title.split()[:max_words + 1]
+    # the last whole phrase: before a comma or a joining word ("…, and the training loop")
+    cuts = [i for i in range(2, max_words + 1)
+            if words[i - 1].endswith((",", ";")) or words[i].lower() in _DANGLING]
+    words = words[:cuts[-1]] if cuts else words[:max_words]
+    while len(words) > 1 and words[-1].strip(",;").lower() in _DANGLING:
+        words.pop()
+    return tidy_title(" ".join(words).rstrip(",;"))
 
 
 def _key(title: str) -> str:
@@ -142,5 +167,5 @@ def name_chapters(job: OutlineJob, starts: list[int], task: Task) -> list[Choice
                   ArticleTitle, lambda r: r, "article title", task, max_tokens=60,
                   system_template=SYSTEM)
     if got is not None and tidy_title(got.title):
-        job.article_title = tidy_title(got.title)[:120]
+        job.article_title = short_title(got.title)
     return choices
