@@ -13,8 +13,9 @@ gets (outline.json, chapters.json, article.md), with checks written here, not v2
   that only repeat the talk's topic, chapters that start mid-sentence;
 * share of chapters whose prose is free of scaffolding (prompt delimiters, talk about the task)
   and of third-person narration ("the speaker explains");
-* for --lang zh/ja: the share of the article's letters in the target script (code, URLs and
-  Markdown syntax left out), overall and for the page's own words.
+* for --lang zh/ja: the share of the article's letters in the target script (code, URLs,
+  Markdown syntax and the transcripts in their <details> left out), overall, for the titles,
+  the prose and the page's own words.
 
 Writes bench/results/chapters.json.
 """
@@ -97,7 +98,8 @@ def measure(wd: Path, truth: dict, lang: str | None = None) -> dict:
     named = 0.0 if outline.method == "fallback" else round((n - own) / n, 3) if n else 0.0
     titles = [c.title.strip().lower() for c in outline.chapters]
     topic = set(re.findall(r"[a-z]+", truth["title"].lower()))
-    generic = sum(1 for t in titles if set(re.findall(r"[a-z]+", t)) <= topic)
+    # a title whose (Latin) words are all the talk's topic words; one without any says more
+    generic = sum(1 for t in titles if (w := set(re.findall(r"[a-z]+", t))) and w <= topic)
     by_id = {s.id: s for s in transcript.segments}
     mid = sum(1 for c in outline.chapters[1:]
               if (s := by_id.get(c.first_segment)) and s.text[:1].islower())
@@ -117,7 +119,9 @@ def measure(wd: Path, truth: dict, lang: str | None = None) -> dict:
     }
     if lang:
         md = (wd / "article.md").read_text("utf-8")
-        out["target_script_share"] = target_share(md)
+        # the transcript under each chapter stays in the talk's language, on purpose
+        out["target_script_share"] = target_share(
+            re.sub(r"<details.*?</details>", " ", md, flags=re.DOTALL))
         out["target_script_share_titles"] = target_share(
             " ".join([outline.title or ""] + [c.title for c in draft.chapters]))
         out["target_script_share_prose"] = target_share(" ".join(proses))

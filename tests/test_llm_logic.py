@@ -277,3 +277,27 @@ def test_scaffolding_at_the_edges_is_stripped_and_inside_is_asked_again(tmp_path
     run_stage(again, "write")
     assert h.llm.calls == []
     assert read_model(ws.path("chapters.json"), Draft).chapters[1].markdown == second
+
+
+def test_chinese_article_prose_in_english_is_asked_again_and_chinese_scaffolding_goes(tmp_path):
+    ws = synthetic_workdir(tmp_path / "w")
+    asked: dict[int, int] = {}
+
+    def reply(messages, schema):
+        k = int(re.search(r"^Chapter (\d+):", messages[-1]["content"], re.MULTILINE).group(1))
+        asked[k] = asked.get(k, 0) + 1
+        if k == 1 and asked[k] == 1:
+            return "We count every pair of tokens that sit next to each other."  # English
+        if k == 2:
+            return ("好的，以下是根据给定的 transcript 重写后的章节内容：\n\n"
+                    "我们统计每一对相邻的字节，然后合并出现最多的那一对。\n\n希望这对你有帮助！")
+        return "我们从字节开始，每个字符变成一到四个字节，这就是起点。"
+
+    ctx = context(ws, article_language="zh")
+    ctx.llm_handle = scripted_handle(default=reply)
+    run_stage(ctx, "write")
+    draft = read_model(ws.path("chapters.json"), Draft)
+    assert asked[1] == 2 and draft.chapters[0].markdown.startswith("我们从字节开始")
+    assert draft.chapters[1].markdown == "我们统计每一对相邻的字节，然后合并出现最多的那一对。"
+    assert asked[2] == 1 and all(c.status == "ok" for c in draft.chapters)
+

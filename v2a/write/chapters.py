@@ -52,6 +52,7 @@ _META_LEAD = re.compile(
 # is what we merge first": the speaker said "That pair is what we merge first")
 _ACK_LEAD = re.compile(r"^\s*I understand(?: that)?,?\s+(?=\w)", re.IGNORECASE)
 UNCHANGED = "the model returned the text unchanged"
+WRONG_LANGUAGE = "the chapter is not written in"
 _FENCED = re.compile(r"^```(?:markdown|md)?\s*\n(.*)\n```\s*$", re.DOTALL)
 
 
@@ -88,6 +89,28 @@ def unsaid_lead(body: str, transcript: str) -> str:
         return body
     rest = body[m.end():]
     return rest[:1].upper() + rest[1:]
+
+
+# the script an article language is written in, where it is not the Latin one: a chapter asked
+# for in Chinese that comes back in English is asked again (a small model does this)
+_SCRIPTS = {
+    "zh": r"\u3400-\u4dbf\u4e00-\u9fff", "ja": r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff",
+    "ko": r"\uac00-\ud7af\u1100-\u11ff", "ru": r"\u0400-\u04ff", "uk": r"\u0400-\u04ff",
+    "ar": r"\u0600-\u06ff", "hi": r"\u0900-\u097f",
+}
+MIN_TARGET_SCRIPT = 0.5  # of the prose's letters, code and code spans left out
+
+
+def target_script_share(markdown: str, lang: str | None) -> float | None:
+    """How much of the prose is in the article language's script (None: a Latin-script
+    language, or no letters to judge)."""
+    chars = _SCRIPTS.get((lang or "").lower().split("-")[0])
+    if chars is None:
+        return None
+    prose = re.sub(r"```.*?```|`[^`]*`|\[[^\]]*\]\([^)]*\)", " ", markdown, flags=re.DOTALL)
+    target = len(re.findall(f"[{chars}]", prose))
+    latin = len(re.findall(r"[A-Za-z]", prose))
+    return target / (target + latin) if target + latin >= 20 else None
 
 
 def _words(markdown: str) -> list[str]:
@@ -198,6 +221,9 @@ class Writer:
                     raise Invalid("the model kept repeating itself")
                 if unlike is not None and len(parts) == 1 and _words(body) == _words(unlike):
                     raise Invalid(UNCHANGED)
+                share = target_script_share(body, self.config.article_language)
+                if share is not None and share < MIN_TARGET_SCRIPT:
+                    raise Invalid(f"{WRONG_LANGUAGE} {self.language} ({share:.0%} of it)")
                 left = scaffolding.leftover(body)
                 if left:
                     raise Invalid(f"the text talks about the task: {left[0][:80]!r}")
@@ -205,8 +231,9 @@ class Writer:
 
             def salvage(c: Completion, error: str, said: str = text
                         ) -> tuple[str, str | None] | None:
-                # asked twice and still chatty: keep the prose, drop the sentences about the task
-                if not error.startswith("the text talks about the task"):
+                # asked twice and still chatty: keep the prose, drop the sentences about the task;
+                # twice in the wrong language: a chapter in the talk's words beats none
+                if not error.startswith(("the text talks about the task", WRONG_LANGUAGE)):
                     return None
                 body, h = clean(c.text, ch.title, want_title=self.language is not None)
                 body = scaffolding.trim(unsaid_lead(body, said))

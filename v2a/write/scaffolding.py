@@ -33,6 +33,15 @@ _META = re.compile(
     r"|\b(?:in|into)\s+(?:the\s+)?(?:speaker'?s\s+(?:own\s+)?voice|first[- ]person)\s*(?:[.,:]|$)"
     r"|\b(?:original\s+transcript|the\s+transcript\s+(?:above|provided|given))\b",
     re.IGNORECASE)
+# the same in Chinese and Japanese, which a small model writes when asked for those languages:
+# "好的，以下是根据给定的 transcript 重写后的章节内容：", "希望这对你有帮助！", "以下は…です："
+_META_CJK = re.compile(
+    r"^\s*(?:好的|当然|當然|没问题|以下是|下面是|这是|這是|はい|承知しました|以下は|以下が|こちらは)"
+    r"[^\n]{0,80}?(?:[:：]\s*$|(?:内容|內容|章节|章節|文章|改写|改寫|重写|重寫|翻译|翻譯|書き直|翻訳|"
+    r"リライト|transcript|rewrit)[^\n]{0,40}?[:：]?\s*$)"
+    r"|^\s*(?:希望(?:这|這|以上)[^\n]{0,30}(?:帮助|幫助|有用)|如果(?:你|您)(?:有|还有)[^\n]{0,30}"
+    r"(?:问题|問題|需要)|お役に立て|ご不明な点)[^\n]*$",
+    re.IGNORECASE | re.MULTILINE)
 _NOTE = re.compile(r"^\s*(?:\*\*)?(?:note|notes|explanation|changes made)\b\s*(?:\*\*)?\s*:",
                    re.IGNORECASE)
 # the article's frame, not the speaker's words: "In this chapter, we will write…" (the speaker
@@ -45,6 +54,8 @@ _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"')\]]*|$)\s*")
 
 def _is_meta_paragraph(p: str) -> bool:
     if _NOTE.match(p) or _ECHO.match(p) or _DELIMITER.match(p):
+        return True
+    if _META_CJK.fullmatch(p.strip()):
         return True
     sents = [x for x in _SENTENCE.findall(p) if x.strip()]
     return bool(sents) and all(_META.search(x) for x in sents)
@@ -92,11 +103,13 @@ def leftover(text: str) -> list[str]:
     """Sentences about the task still inside the text (outside code)."""
     prose = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
     prose = re.sub(r"`[^`]*`", "", prose)
-    return [s.strip() for s in _SENTENCE.findall(prose) if _META.search(s)]
+    return [s.strip() for s in _SENTENCE.findall(prose) if _META.search(s)] + \
+        [m.group(0).strip() for m in _META_CJK.finditer(prose)]
 
 
 def trim(text: str) -> str:
     """Every sentence about the task removed (the last resort)."""
+    text = _META_CJK.sub("", text)
     out = []
     for p in re.split(r"(\n\s*\n)", text):
         if p.strip() and "```" not in p:
