@@ -237,6 +237,13 @@ def test_a_title_longer_than_eight_words_is_repaired(tmp_path):
     assert (ok.index, ok.title, ok.summary) == (3, "Counting pairs", "A.")
     cjk = check_name(SectionName(title="统计相邻的字节对", summary="说明。"), 1, topic={"bpe"})
     assert cjk.title == "统计相邻的字节对"  # no spaces: still a usable title
+    # a Japanese article's title left in English is asked again; a term inside one is fine
+    with pytest.raises(Invalid, match="not in Japanese"):
+        check_name(SectionName(title="UTF-8 Encoding", summary="x"), 1, topic=set(), lang="ja")
+    assert check_name(SectionName(title="UTF-8 エンコーディング", summary="x"), 1, topic=set(),
+                      lang="ja").title == "UTF-8 エンコーディング"
+    assert check_name(SectionName(title="UTF-8 Encoding", summary="x"), 1, topic=set(),
+                      lang="de").title == "UTF-8 Encoding"  # Latin script: not judged
 
 
 def test_a_structured_reply_that_loops_is_repaired_with_that_reason(tmp_path):

@@ -31,6 +31,7 @@ from ..stage import StageContext, StageResult
 from ..workspace import ArtifactError, read_model, write_json
 from . import scaffolding
 from .ask import WARM_TEMPERATURE, Invalid, Request, ask
+from .scripts import MIN_TARGET_SCRIPT, target_script_share
 
 CONTEXT_WORDS = 20  # of each neighbouring chapter: enough for continuity, too little to copy
 SYSTEM, USER = "write_chapter.system.j2", "write_chapter.user.j2"
@@ -89,28 +90,6 @@ def unsaid_lead(body: str, transcript: str) -> str:
         return body
     rest = body[m.end():]
     return rest[:1].upper() + rest[1:]
-
-
-# the script an article language is written in, where it is not the Latin one: a chapter asked
-# for in Chinese that comes back in English is asked again (a small model does this)
-_SCRIPTS = {
-    "zh": r"\u3400-\u4dbf\u4e00-\u9fff", "ja": r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff",
-    "ko": r"\uac00-\ud7af\u1100-\u11ff", "ru": r"\u0400-\u04ff", "uk": r"\u0400-\u04ff",
-    "ar": r"\u0600-\u06ff", "hi": r"\u0900-\u097f",
-}
-MIN_TARGET_SCRIPT = 0.5  # of the prose's letters, code and code spans left out
-
-
-def target_script_share(markdown: str, lang: str | None) -> float | None:
-    """How much of the prose is in the article language's script (None: a Latin-script
-    language, or no letters to judge)."""
-    chars = _SCRIPTS.get((lang or "").lower().split("-")[0])
-    if chars is None:
-        return None
-    prose = re.sub(r"```.*?```|`[^`]*`|\[[^\]]*\]\([^)]*\)", " ", markdown, flags=re.DOTALL)
-    target = len(re.findall(f"[{chars}]", prose))
-    latin = len(re.findall(r"[A-Za-z]", prose))
-    return target / (target + latin) if target + latin >= 20 else None
 
 
 def _words(markdown: str) -> list[str]:

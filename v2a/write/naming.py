@@ -16,13 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..links import fmt_time
-from ..llm.prompts import render
+from ..llm.prompts import language_name, render
 from ..llm.usage import count_tokens
 from ..progress import Task
 from . import fallback
 from .ask import Invalid
 from .candidates import tokens
 from .outline_job import Choice, OutlineJob
+from .scripts import has_target_script
 from .windows import excerpt
 
 SYSTEM = "name_chapter.system.j2"
@@ -74,6 +75,14 @@ def short_title(text: str, max_words: int = MAX_ARTICLE_TITLE_WORDS) -> str:
     return tidy_title(" ".join(words).rstrip(",;"))
 
 
+def check_article_title(reply: ArticleTitle, lang: str | None) -> ArticleTitle:
+    title = tidy_title(reply.title)
+    if title and not has_target_script(title, lang):
+        raise Invalid(f"\"{title}\" is not in {language_name(lang)}; write the title in "
+                      f"{language_name(lang)}")
+    return reply
+
+
 def _key(title: str) -> str:
     """Titles that differ only in case, punctuation or spacing are the same title."""
     return " ".join(re.findall(r"\w+", title.lower()))
@@ -86,12 +95,16 @@ def one_sentence(text: str, max_words: int = MAX_SUMMARY_WORDS) -> str:
 
 
 def check_name(reply: SectionName, start: int, topic: Collection[str],
-               taken: Collection[str] = ()) -> Choice:
-    """A usable chapter name: short, not just the talk's topic, not another chapter's."""
+               taken: Collection[str] = (), lang: str | None = None) -> Choice:
+    """A usable chapter name: short, not just the talk's topic, not another chapter's, in the
+    article's language."""
     title = tidy_title(reply.title)
     words = title.split()
     if not title:
         raise Invalid("the title is empty")
+    if not has_target_script(title, lang):
+        raise Invalid(f"\"{title}\" is not in {language_name(lang)}; write the title in "
+                      f"{language_name(lang)} (names and terms may stay as they are)")
     if len(words) > MAX_TITLE_WORDS:
         raise Invalid(f"the title has {len(words)} words; give at most {MAX_TITLE_WORDS}")
     words_of_title = set(tokens(title))
@@ -131,7 +144,8 @@ def name_chapters(job: OutlineJob, starts: list[int], task: Task) -> list[Choice
         taken = {_key(t) for t in avoid or []}
         return job.ask("name_chapter.user.j2",
                        {**job.header(), "section": section, "count": n, "avoid": avoid or []},
-                       SectionName, lambda r: check_name(r, starts[k], topic, taken),
+                       SectionName, lambda r: check_name(r, starts[k], topic, taken,
+                                                         job.config.article_language),
                        f"section {k + 1}", task, max_tokens=160, system_template=SYSTEM)
 
     pool = ThreadPoolExecutor(max_workers=max(1, job.config.llm_concurrency))
@@ -164,7 +178,8 @@ def name_chapters(job: OutlineJob, starts: list[int], task: Task) -> list[Choice
     got = job.ask("name_article.user.j2",
                   {**job.header(), "chapters": [{"title": c.title, "summary": c.summary}
                                                 for c in choices]},
-                  ArticleTitle, lambda r: r, "article title", task, max_tokens=60,
+                  ArticleTitle, lambda r: check_article_title(r, job.config.article_language),
+                  "article title", task, max_tokens=60,
                   system_template=SYSTEM)
     if got is not None and tidy_title(got.title):
         job.article_title = short_title(got.title)
