@@ -197,6 +197,21 @@ def test_clean_strips_fences_and_repeated_heading():
         ("In this chapter of the talk we count.", None)  # no comma: the speaker may say it
 
 
+def test_the_prompt_echoed_back_or_a_question_back_is_not_prose():
+    from v2a.write.chapters import is_refusal
+
+    echo = ("I'll rewrite the transcript of chapter 3 as clean prose in the speaker's voice "
+            "(first person). Output only the rewritten text of this chapter.\n\n"
+            "To compress that sequence, we count pairs.")
+    assert clean(echo, "I", False) == ("To compress that sequence, we count pairs.", None)
+    asked = ("Could you please provide me with the transcript of the previous chapter and the "
+             "beginning of the next chapter? This will help me understand the flow.")
+    assert is_refusal(clean(asked, "I", False)[0])  # asked again, warmer, like a refusal
+    # the speaker's own plans stay
+    said = "Now I'll rewrite the loop with zip. It is shorter."
+    assert clean(said, "I", False) == (said, None) and not is_refusal(said)
+
+
 def test_an_acknowledgement_the_speaker_did_not_say_is_dropped():
     said = "That there is what we will merge first. Merging means replacing the pair."
     assert unsaid_lead("I understand that there is what we will merge first.", said) == \

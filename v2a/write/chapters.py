@@ -41,7 +41,12 @@ _TOP_HEADING = re.compile(r"^\s{0,3}#{1,2}\s", re.MULTILINE)  # another chapter 
 _NOTE = re.compile(r"\n\s*(?:-{3,}|\*{3,})\s*\n+\s*(?:\*\*)?note\b.*$", re.DOTALL | re.IGNORECASE)
 # a small model sometimes declines a harmless chapter ("I'm sorry, but I can't assist ...")
 _REFUSAL = re.compile(r"^\W*(i'?m sorry|i am sorry|sorry,|i apologi[sz]e|i can(?:no|')t (?:assist|"
-                      r"help|do)|as an ai\b)", re.IGNORECASE)
+                      r"help|do)|as an ai\b"
+                      # asking back instead of writing: "Could you please provide me with the
+                      # transcript of the previous chapter…?"
+                      r"|(?:could|can|would) you (?:please )?(?:provide|share|give|send|clarify)"
+                      r"|please (?:provide|share|send)|i (?:would )?need (?:the|more|you)"
+                      r"|i don'?t have (?:access|the|enough))", re.IGNORECASE)
 # a chatty opening about the task ("I understand that the previous chapter ended with ...,
 # and I will continue from there."): the first sentence only, and only when it talks about the
 # task, so a speaker's own "Sure, ..." stays
