@@ -207,6 +207,10 @@ def test_the_prompt_echoed_back_or_a_question_back_is_not_prose():
     asked = ("Could you please provide me with the transcript of the previous chapter and the "
              "beginning of the next chapter? This will help me understand the flow.")
     assert is_refusal(clean(asked, "I", False)[0])  # asked again, warmer, like a refusal
+    two = ("I understand that the transcript of chapter 6 ends with a technical explanation, but "
+           "I need to rewrite it in a more conversational style. Here's the rewritten version of "
+           "chapter 6:\n\n---\n\nThe first 256 entries are the single bytes.")
+    assert clean(two, "I", False) == ("The first 256 entries are the single bytes.", None)
     # the speaker's own plans stay
     said = "Now I'll rewrite the loop with zip. It is shorter."
     assert clean(said, "I", False) == (said, None) and not is_refusal(said)

@@ -83,7 +83,10 @@ def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]
     if m and m.start() > 0:
         text = text[: m.start()].rstrip()
     text = _NOTE.sub("", text).rstrip()
-    text = _META_LEAD.sub("", text, count=1)
+    for _ in range(3):  # "I understand that … Here's the rewritten version of chapter 6:"
+        text, n = _META_LEAD.subn("", text, count=1)
+        if not n:
+            break
     text, _removed = scaffolding.strip(text)
     return text, heading
 

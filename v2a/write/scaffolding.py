@@ -30,7 +30,7 @@ _META = re.compile(
     r"|\b(?:accurately|faithfully)\s+rewrite\b"
     r"|\bI\s+(?:have\s+rewritten|rewrote|will\s+(?:now\s+)?(?:rewrite|continue)|"
     r"hope\s+this\s+helps|have\s+kept\s+the\s+(?:structure|meaning|speaker))\b"
-    r"|\b(?:as\s+requested|here\s+is\s+the\s+(?:rewritten|clean|revised|cleaned)|below\s+is\s+"
+    r"|\b(?:as\s+requested|here(?:\s+is|'s|’s)\s+the\s+(?:rewritten|clean|revised|cleaned)|below\s+is\s+"
     r"the\s+(?:rewritten|revised))\b"
     r"|\blet\s+me\s+know\s+if\b|\bfeel\s+free\s+to\b"
     r"|\b(?:in|into)\s+(?:the\s+)?(?:speaker'?s\s+(?:own\s+)?voice|first[- ]person)\s*(?:[.,:]|$)"
