@@ -308,3 +308,18 @@ def test_chinese_article_prose_in_english_is_asked_again_and_chinese_scaffolding
     assert draft.chapters[1].markdown == "我们统计每一对相邻的字节，然后合并出现最多的那一对。"
     assert asked[2] == 1 and all(c.status == "ok" for c in draft.chapters)
 
+
+
+def test_a_chinese_chapter_cut_where_it_loops_is_kept_when_it_says_enough(tmp_path):
+    """The loop cut-off keeps what came before the loop; "enough" is counted in tokens, since
+    Chinese has no spaces to count words by."""
+    ws = synthetic_workdir(tmp_path / "w")
+    body = ("我们从字节开始，每个字符变成一到四个字节，这就是起点。然后统计每一对相邻的字节，找出出现最多"
+            "的那一对。接着把这一对替换成一个新的记号，新记号的编号是下一个空闲的整数。第一次合并产生记号"
+            "二百五十六。我们重复这个过程，直到词表达到想要的大小。")
+    ctx = context(ws, article_language="zh")
+    ctx.llm_handle = h = scripted_handle(default=body + "合并的顺序很重要，" * 40)
+    run_stage(ctx, "write")
+    draft = read_model(ws.path("chapters.json"), Draft)
+    assert all(c.status == "ok" and c.markdown.startswith("我们从字节开始") for c in draft.chapters)
+    assert len(h.llm.calls) == len(draft.chapters)  # none asked again

@@ -204,7 +204,8 @@ class Writer:
                     raise Invalid("the model returned an empty chapter")
                 if is_refusal(body):
                     raise Invalid(f"the model declined to write this chapter: {body[:80]!r}")
-                if c.finish_reason == "loop" and len(body.split()) < 40:
+                # in tokens, not words: Chinese and Japanese have no spaces to count
+                if c.finish_reason == "loop" and count_tokens(body) < 50:
                     raise Invalid("the model kept repeating itself")
                 if unlike is not None and len(parts) == 1 and _words(body) == _words(unlike):
                     raise Invalid(UNCHANGED)
