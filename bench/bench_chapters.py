@@ -181,6 +181,7 @@ def main() -> None:
             continue
         r = measure(wd, truth[kind], lang=run if run in ("zh", "ja") else None)
         r["wall_s"] = wall
+        r["when"] = time.strftime("%Y-%m-%d %H:%M")  # runs of other invocations are kept
         res["runs"][run] = r
         print(json.dumps({k: v for k, v in r.items() if k != "titles"}, ensure_ascii=False),
               flush=True)
