@@ -4,6 +4,7 @@ slide frames; code copied with its indentation; terms that respell the transcrip
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,20 @@ def test_terms_on_screen_and_respelling_the_transcript():
     fixed, _ = terms.replace_variants(words, [GlossaryTerm(term="Byte Pair Encoding",
                                                            variants=["parent coding"])])
     assert " ".join(w.text for w in fixed) == "so Byte Pair Encoding works."
+
+
+def test_terms_come_in_the_same_order_in_every_process():
+    """Ties in frequency must not follow a set's per-process order: the terms reach the
+    prompts, so another order would miss the LLM cache on the same talk."""
+    import subprocess
+    import sys
+
+    code = ("from v2a.ocr.terms import extract; print(extract(['tiktoken get_encoding "
+            "cl100k_base vocab_size num_merges merges.items stats.most_common github.com']))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}, check=True).stdout
+            for seed in (1, 2, 3, 4)}
+    assert len(outs) == 1 and "get_encoding" in outs.pop()
 
 
 def test_screen_stage_puts_the_shown_code_into_the_article(tmp_path):

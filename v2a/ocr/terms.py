@@ -81,7 +81,9 @@ def extract(texts: list[str], limit: int = 40) -> list[str]:
             phrase = m.group(0).strip()
             if not all(w.lower() in _COMMON for w in phrase.split()):
                 found.add(phrase)
-        counts.update(found)
+        # sorted: a set's order changes with every process (string hashing), and the order of
+        # ties would change the prompts, so the LLM cache would miss on the same talk
+        counts.update(sorted(found))
     return [t for t, _ in counts.most_common(limit)]
 
 
