@@ -323,3 +323,30 @@ def test_a_chinese_chapter_cut_where_it_loops_is_kept_when_it_says_enough(tmp_pa
     draft = read_model(ws.path("chapters.json"), Draft)
     assert all(c.status == "ok" and c.markdown.startswith("我们从字节开始") for c in draft.chapters)
     assert len(h.llm.calls) == len(draft.chapters)  # none asked again
+
+
+def test_a_chapter_that_tells_another_story_is_asked_again(tmp_path):
+    """A reply whose content words are mostly not the speaker's is asked again, warmer."""
+    ws = synthetic_workdir(tmp_path / "w")
+    invented = ("So, to build our tokenizer, we need to follow these steps. First define the "
+                "vocabulary, then choose a merge strategy, then train the algorithm on a large "
+                "corpus, evaluate compression ratios, and finally deploy the optimized model.")
+    first: dict[int, bool] = {}
+
+    def reply(messages, schema):
+        user = messages[-1]["content"]
+        k = int(re.search(r"^Chapter (\d+):", user, re.MULTILINE).group(1))
+        said = user.split('"""')[1].strip()
+        if k == 1 and k not in first:
+            first[k] = True
+            return invented
+        return said
+
+    ctx = context(ws)
+    ctx.llm_handle = h = scripted_handle(default=reply)
+    run_stage(ctx, "write")
+    draft = read_model(ws.path("chapters.json"), Draft)
+    asked = [c for c in h.llm.calls if "Chapter 1:" in c.prompt]
+    assert len(asked) == 2 and asked[1].temperature >= 0.7
+    assert "merge strategy" not in draft.chapters[0].markdown
+    assert draft.chapters[0].markdown.startswith("Sentence 0")

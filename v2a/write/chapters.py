@@ -31,6 +31,7 @@ from ..stage import StageContext, StageResult
 from ..workspace import ArtifactError, read_model, write_json
 from . import scaffolding
 from .ask import WARM_TEMPERATURE, Invalid, Request, ask
+from .candidates import tokens
 from .scripts import MIN_TARGET_SCRIPT, target_script_share
 
 CONTEXT_WORDS = 20  # of each neighbouring chapter: enough for continuity, too little to copy
@@ -59,6 +60,12 @@ _META_LEAD = re.compile(
 _ACK_LEAD = re.compile(r"^\s*I understand(?: that)?,?\s+(?=\w)", re.IGNORECASE)
 UNCHANGED = "the model returned the text unchanged"
 WRONG_LANGUAGE = "the chapter is not written in"
+UNGROUNDED = "the text says what the transcript does not"
+# a rewrite keeps the speaker's words; a reply whose content words are mostly new is telling
+# another story ("So, to build our tokenizer, we need to follow these steps: 1. Define the
+# vocabulary…" over a transcript that only introduced the talk): the rewrites measured on the
+# talk keep 0.87-1.0 of their words, that one 0.46
+MIN_GROUNDED = 0.6
 _FENCED = re.compile(r"^```(?:markdown|md)?\s*\n(.*)\n```\s*$", re.DOTALL)
 
 
@@ -98,6 +105,16 @@ def unsaid_lead(body: str, transcript: str) -> str:
         return body
     rest = body[m.end():]
     return rest[:1].upper() + rest[1:]
+
+
+def grounded_share(body: str, said: str) -> float | None:
+    """The share of ``body``'s content words (stemmed) that ``said`` contains; None for a text
+    too short to judge."""
+    words = tokens(re.sub(r"```.*?```|`[^`]*`", " ", body, flags=re.DOTALL))
+    if len(words) < 20:
+        return None
+    known = set(tokens(said))
+    return sum(w in known for w in words) / len(words)
 
 
 def _words(markdown: str) -> list[str]:
@@ -209,6 +226,11 @@ class Writer:
                     raise Invalid("the model kept repeating itself")
                 if unlike is not None and len(parts) == 1 and _words(body) == _words(unlike):
                     raise Invalid(UNCHANGED)
+                if self.language is None and not instruction:  # same language, no editor ask
+                    g = grounded_share(body, " ".join([said, before, after, ch.title, *self.terms]))
+                    if g is not None and g < MIN_GROUNDED:
+                        raise Invalid(f"{UNGROUNDED} (only {g:.0%} of its words are the "
+                                      "speaker's)")
                 share = target_script_share(body, self.config.article_language)
                 if share is not None and share < MIN_TARGET_SCRIPT:
                     raise Invalid(f"{WRONG_LANGUAGE} {self.language} ({share:.0%} of it)")
@@ -220,8 +242,10 @@ class Writer:
             def salvage(c: Completion, error: str, said: str = text
                         ) -> tuple[str, str | None] | None:
                 # asked twice and still chatty: keep the prose, drop the sentences about the task;
-                # twice in the wrong language: a chapter in the talk's words beats none
-                if not error.startswith(("the text talks about the task", WRONG_LANGUAGE)):
+                # twice in the wrong language or off the transcript: better than no chapter (the
+                # note says so; the transcript is under it)
+                if not error.startswith(("the text talks about the task", WRONG_LANGUAGE,
+                                         UNGROUNDED)):
                     return None
                 body, h = clean(c.text, ch.title, want_title=self.language is not None)
                 body = scaffolding.trim(unsaid_lead(body, said))
