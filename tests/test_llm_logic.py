@@ -350,3 +350,10 @@ def test_a_chapter_that_tells_another_story_is_asked_again(tmp_path):
     assert len(asked) == 2 and asked[1].temperature >= 0.7
     assert "merge strategy" not in draft.chapters[0].markdown
     assert draft.chapters[0].markdown.startswith("Sentence 0")
+    # off the transcript twice: not kept; the chapter fails (its transcript stands in)
+    ws2 = synthetic_workdir(tmp_path / "w2")
+    ctx = context(ws2)
+    ctx.llm_handle = scripted_handle(default=invented)
+    run_stage(ctx, "write")
+    gone = read_model(ws2.path("chapters.json"), Draft).chapters[0]
+    assert gone.status == "failed" and "transcript does not" in (gone.error or "")

@@ -227,7 +227,9 @@ class Writer:
                 if unlike is not None and len(parts) == 1 and _words(body) == _words(unlike):
                     raise Invalid(UNCHANGED)
                 if self.language is None and not instruction:  # same language, no editor ask
-                    g = grounded_share(body, " ".join([said, before, after, ch.title, *self.terms]))
+                    # not the screen's terms: they name the whole talk, and would ground a
+                    # chapter that tells it all (a term the speaker said is in the transcript)
+                    g = grounded_share(body, " ".join([said, before, after, ch.title]))
                     if g is not None and g < MIN_GROUNDED:
                         raise Invalid(f"{UNGROUNDED} (only {g:.0%} of its words are the "
                                       "speaker's)")
@@ -242,10 +244,10 @@ class Writer:
             def salvage(c: Completion, error: str, said: str = text
                         ) -> tuple[str, str | None] | None:
                 # asked twice and still chatty: keep the prose, drop the sentences about the task;
-                # twice in the wrong language or off the transcript: better than no chapter (the
-                # note says so; the transcript is under it)
-                if not error.startswith(("the text talks about the task", WRONG_LANGUAGE,
-                                         UNGROUNDED)):
+                # twice in the wrong language: the talk's words beat no chapter. Twice off the
+                # transcript is not kept: an invented chapter is worse than the transcript the
+                # article shows in its place (the chapter fails and the next run asks again)
+                if not error.startswith(("the text talks about the task", WRONG_LANGUAGE)):
                     return None
                 body, h = clean(c.text, ch.title, want_title=self.language is not None)
                 body = scaffolding.trim(unsaid_lead(body, said))
