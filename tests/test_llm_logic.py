@@ -357,3 +357,4 @@ def test_a_chapter_that_tells_another_story_is_asked_again(tmp_path):
     run_stage(ctx, "write")
     gone = read_model(ws2.path("chapters.json"), Draft).chapters[0]
     assert gone.status == "failed" and "transcript does not" in (gone.error or "")
+    assert gone.usage.calls == 2  # the two tries were paid for: they count

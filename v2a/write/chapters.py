@@ -69,6 +69,14 @@ MIN_GROUNDED = 0.6
 _FENCED = re.compile(r"^```(?:markdown|md)?\s*\n(.*)\n```\s*$", re.DOTALL)
 
 
+class ChapterFailed(LLMError):
+    """No usable reply for a chapter; ``usage`` is what the tries cost (they were paid for)."""
+
+    def __init__(self, message: str, usage: Usage):
+        super().__init__(message)
+        self.usage = usage
+
+
 def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]:
     """Strip a wrapping code fence and a leading heading; return (body, heading text)."""
     text = markdown.strip()
@@ -265,7 +273,7 @@ class Writer:
                 label=f"chapter {ch.index + 1}"))
             usage = usage.add(answer.usage)
             if answer.value is None:
-                raise LLMError(answer.error)
+                raise ChapterFailed(answer.error, usage)
             body, h = answer.value
             heading = heading or h
             bodies.append(body)
@@ -333,5 +341,6 @@ def _write_all(ctx: StageContext, outline: Outline, transcript: Transcript,
                     raise exc
                 results[k] = f.result() if exc is None else ChapterText(
                     index=ch.index, title=ch.title, start=ch.start, end=ch.end,
-                    status="failed", error=str(exc))
+                    status="failed", error=str(exc),
+                    usage=exc.usage if isinstance(exc, ChapterFailed) else Usage())
                 task.advance(1)
