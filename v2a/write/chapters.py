@@ -59,6 +59,7 @@ _META_LEAD = re.compile(
 # is what we merge first": the speaker said "That pair is what we merge first")
 _ACK_LEAD = re.compile(r"^\s*I understand(?: that)?,?\s+(?=\w)", re.IGNORECASE)
 UNCHANGED = "the model returned the text unchanged"
+CHATTY = "the text talks about the task"
 WRONG_LANGUAGE = "the chapter is not written in"
 UNGROUNDED = "the text says what the transcript does not"
 # a rewrite keeps the speaker's words; a reply whose content words are mostly new is telling
@@ -246,7 +247,7 @@ class Writer:
                     raise Invalid(f"{WRONG_LANGUAGE} {self.language} ({share:.0%} of it)")
                 left = scaffolding.leftover(body)
                 if left:
-                    raise Invalid(f"the text talks about the task: {left[0][:80]!r}")
+                    raise Invalid(f"{CHATTY}: {left[0][:80]!r}")
                 return body, h
 
             def salvage(c: Completion, error: str, said: str = text
@@ -255,7 +256,7 @@ class Writer:
                 # twice in the wrong language: the talk's words beat no chapter. Twice off the
                 # transcript is not kept: an invented chapter is worse than the transcript the
                 # article shows in its place (the chapter fails and the next run asks again)
-                if not error.startswith(("the text talks about the task", WRONG_LANGUAGE)):
+                if not error.startswith((CHATTY, WRONG_LANGUAGE)):
                     return None
                 body, h = clean(c.text, ch.title, want_title=self.language is not None)
                 body = scaffolding.trim(unsaid_lead(body, said))

@@ -19,7 +19,7 @@ from . import fallback
 from .ask import Invalid
 from .naming import short_title
 from .outline_job import REPAIRS, Choice, OutlineJob
-from .scripts import has_target_script
+from .scripts import require_script
 from .windows import Block, make_blocks, split_windows
 
 SYSTEM = "choose_chapters.system.j2"
@@ -49,9 +49,7 @@ def check(job: OutlineJob, chapters, ids: list[int], lo: int) -> list[Choice]:
         title = " ".join(ch.title.split()).strip(" #*")
         if not title:
             raise Invalid(f"the chapter starting at block {ch.start} has an empty title")
-        if not has_target_script(title, job.config.article_language):
-            raise Invalid(f"the title \"{title}\" is not in {job.language}; write every title "
-                          f"and summary in {job.language}")
+        require_script(title, job.config.article_language, " (every title and summary)")
         if ch.start in seen:
             job.notes.append(f"dropped a second chapter starting at block {ch.start}")
             continue

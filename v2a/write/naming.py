@@ -16,14 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..links import fmt_time
-from ..llm.prompts import language_name, render
+from ..llm.prompts import render
 from ..llm.usage import count_tokens
 from ..progress import Task
 from . import fallback
 from .ask import Invalid
 from .candidates import tokens
 from .outline_job import Choice, OutlineJob
-from .scripts import has_target_script
+from .scripts import require_script
 from .windows import excerpt
 
 SYSTEM = "name_chapter.system.j2"
@@ -77,9 +77,8 @@ def short_title(text: str, max_words: int = MAX_ARTICLE_TITLE_WORDS) -> str:
 
 def check_article_title(reply: ArticleTitle, lang: str | None) -> ArticleTitle:
     title = tidy_title(reply.title)
-    if title and not has_target_script(title, lang):
-        raise Invalid(f"\"{title}\" is not in {language_name(lang)}; write the title in "
-                      f"{language_name(lang)}")
+    if title:
+        require_script(title, lang)
     return reply
 
 
@@ -102,9 +101,7 @@ def check_name(reply: SectionName, start: int, topic: Collection[str],
     words = title.split()
     if not title:
         raise Invalid("the title is empty")
-    if not has_target_script(title, lang):
-        raise Invalid(f"\"{title}\" is not in {language_name(lang)}; write the title in "
-                      f"{language_name(lang)} (names and terms may stay as they are)")
+    require_script(title, lang, " (names and terms may stay as they are)")
     if len(words) > MAX_TITLE_WORDS:
         raise Invalid(f"the title has {len(words)} words; give at most {MAX_TITLE_WORDS}")
     words_of_title = set(tokens(title))

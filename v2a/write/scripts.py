@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 
+from ..llm.prompts import language_name
+from .ask import Invalid
+
 _SCRIPTS = {
     "zh": r"\u3400-\u4dbf\u4e00-\u9fff", "ja": r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff",
     "ko": r"\uac00-\ud7af\u1100-\u11ff", "ru": r"\u0400-\u04ff", "uk": r"\u0400-\u04ff",
@@ -16,10 +19,15 @@ _SCRIPTS = {
 MIN_TARGET_SCRIPT = 0.5  # of the prose's letters, code and code spans left out
 
 
+def _chars(lang: str | None) -> str | None:
+    """The character ranges of ``lang``'s own script (None: a Latin-script language)."""
+    return _SCRIPTS.get((lang or "").lower().split("-")[0])
+
+
 def target_script_share(markdown: str, lang: str | None) -> float | None:
     """How much of the prose is in the article language's script (None: a Latin-script
     language, or no letters to judge)."""
-    chars = _SCRIPTS.get((lang or "").lower().split("-")[0])
+    chars = _chars(lang)
     if chars is None:
         return None
     prose = re.sub(r"```.*?```|`[^`]*`|\[[^\]]*\]\([^)]*\)", " ", markdown, flags=re.DOTALL)
@@ -31,5 +39,12 @@ def target_script_share(markdown: str, lang: str | None) -> float | None:
 def has_target_script(text: str, lang: str | None) -> bool:
     """False only when ``lang`` has a script of its own and ``text`` has none of it (a title
     left in English: "UTF-8 Encoding" for a Japanese article)."""
-    chars = _SCRIPTS.get((lang or "").lower().split("-")[0])
+    chars = _chars(lang)
     return chars is None or bool(re.search(f"[{chars}]", text))
+
+
+def require_script(title: str, lang: str | None, hint: str = "") -> None:
+    """Raise ``Invalid`` (shown to the model) for a title with none of ``lang``'s script."""
+    if not has_target_script(title, lang):
+        raise Invalid(f"\"{title}\" is not in {language_name(lang)}; write it in "
+                      f"{language_name(lang)}{hint}")
