@@ -50,9 +50,15 @@ def editor_terms(ws: Workspace) -> list[GlossaryTerm]:
     return list(terms.values())
 
 
-def screen_terms(ws: Workspace) -> list[str]:
+def screen(ws: Workspace) -> Screen | None:
+    """The video's screen.json (the frames show where and when each term is on screen)."""
     p = ws.path("screen.json")
-    return read_model(p, Screen).terms if p.exists() else []
+    return read_model(p, Screen) if p.exists() else None
+
+
+def screen_terms(ws: Workspace) -> list[str]:
+    s = screen(ws)
+    return s.terms if s is not None else []
 
 
 def all_terms(ws: Workspace, limit: int = 30) -> list[str]:

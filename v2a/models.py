@@ -92,6 +92,20 @@ class Segment(Artifact):
     words: list[Word] = Field(default_factory=list)
 
 
+class Respelling(Artifact):
+    """One stretch of the transcript respelled as the screen spells a term, with the evidence."""
+
+    heard: str  # what the recogniser wrote ("Dpt2")
+    term: str  # what it became ("GPT-2")
+    start: float
+    end: float
+    how: str  # "letters", "sound", "spelling", "context" (see v2a.ocr.terms.respell)
+    score: float  # 0..100, how alike heard and term are by that measure
+    shown_at: float | None = None  # time of the keyframe showing the term nearest to ``start``
+    keyframe: str | None = None
+    scene: int | None = None
+
+
 class Transcript(Artifact):
     """transcript.json: segments with ids (the LLM refers to segments by id, never by time)."""
 
@@ -103,6 +117,7 @@ class Transcript(Artifact):
     segments: list[Segment]
     timings: dict[str, float] = Field(default_factory=dict)
     corrections: list[str] = Field(default_factory=list)  # "heard → term" respellings
+    respellings: list[Respelling] = Field(default_factory=list)  # the screen's, with evidence
 
     @property
     def text(self) -> str:

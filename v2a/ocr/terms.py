@@ -5,11 +5,16 @@ A term is what speech recognition gets wrong and a reader notices: identifiers (
 ``RapidOCR``-style), acronyms, Title Case names, and an acronym's expansion ("byte pair encoding
 (BPE)"). Plain words of the language are not terms.
 
-``fix_words`` replaces 1–4-word stretches of the transcript that sound like a term (≥ 80%
-similar once both are spelled as spoken: "tick token" → ``tiktoken``). Only unusual terms are
-sought — ones that are not made of ordinary words (``tiktoken``, ``cl100k_base``), since
-"merge" heard where the screen says ``merges``, or "most common" for ``most_common``, is the
-speaker's English, not a mishearing.
+``respell`` writes misheard terms as the screen writes them, by spelling, by sound (a Metaphone
+key from jellyfish: "Google column" → Google Colab) and by letters and digits ("Dpt2", "DPT two"
+→ GPT-2; "Bp", "B P E" → BPE; "LMS" → LLMs, letters whose names rhyme counting half). How much
+support a match needs from the screen depends on its strength: an unusual spelling or a matching
+version number anywhere in the talk; capitals one rhyme off, or everyday words ("tick token"),
+only within a few minutes of a frame showing the term; weak ones ("Bp" → BPE) only within
+``NEAR_S`` seconds; a far-off sound ("number 2" → Llama 2) only when a word said around it is on
+that frame's line too. Each change comes with the frame that shows the term (``Respelling``).
+Plain words of the language are left alone: "merge" heard where the screen says ``merges``, or
+"most common" for ``most_common``, is the speaker's English, not a mishearing.
 """
 
 from __future__ import annotations
@@ -17,12 +22,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 
-from ..models import GlossaryTerm, Word
+from ..models import GlossaryTerm, Respelling, Screen, Word
 from ..write.candidates import _STOP
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:-\d+)?")
 _TITLE_RUN = re.compile(r"\b(?:[A-Z][a-z]+(?:\s+|$)){2,4}")
+# "Llama 2", "Python 3.12": a name with its version number (not "Step 2", "Figure 1")
+_NAME_NUMBER = re.compile(r"\b([A-Z][a-z]{2,})[ -](\d+(?:\.\d+)?)\b")
+_NUMBERED_PARTS = set("""step figure fig table part chapter section page line cell lecture
+lesson version week day level exercise example item slide question""".split())
+# a capitalised word inside a line ("open it in Colab"): a name, when it is not a plain word
+_INNER_CAPITAL = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][a-z]{3,}\b")
 _ACRONYM_DEF = re.compile(r"((?:[A-Za-z]+\s+){1,4}[A-Za-z]+)\s*\(([A-Z]{2,6})\)")
 # common English words that look like names when they start a line or a title
 _COMMON = set(_STOP) | set("""the this that with from into over then when what will build one
@@ -77,8 +89,20 @@ def extract(texts: list[str], limit: int = 40) -> list[str]:
                 if "".join(w[0] for w in tail).upper() == acro:
                     found.add(" ".join(tail))
                     found.add(acro)
+        for m in _NAME_NUMBER.finditer(text):
+            if m.group(1).lower() not in _NUMBERED_PARTS and _is_name(m.group(1)):
+                found.add(f"{m.group(1)} {m.group(2)}")
+        for m in _INNER_CAPITAL.finditer(text):
+            if _is_name(m.group(0)) and not ordinary(m.group(0).lower()) and \
+                    not ordinary(m.group(0)):
+                found.add(m.group(0))
         for m in _TITLE_RUN.finditer(text):
-            phrase = m.group(0).strip()
+            run = m.group(0).split()
+            while run and run[0].lower() in _COMMON:  # "The Llama": the sentence's "The"
+                run.pop(0)
+            if len(run) < 2:
+                continue
+            phrase = " ".join(run)
             if not all(w.lower() in _COMMON for w in phrase.split()):
                 found.add(phrase)
         # sorted: a set's order changes with every process (string hashing), and the order of
@@ -104,71 +128,6 @@ def spoken(term: str) -> str:
     t = re.sub(r"[_.\-]+", " ", term)
     t = re.sub(r"([a-z])([A-Z])", r"\1 \2", t)
     return " ".join(t.lower().split())
-
-
-def fix_words(words: list[Word], terms: list[str], threshold: float = 80.0
-              ) -> tuple[list[Word], list[tuple[str, str]]]:
-    """Words with misheard terms replaced; returns (words, [(heard, term)])."""
-    from rapidfuzz import fuzz
-
-    targets = []
-    for term in terms:
-        sp = spoken(term)
-        letters = sp.replace(" ", "")
-        if len(letters) >= 5 and unusual(term):
-            targets.append((term, sp, len(sp.split())))
-    if not targets or not words:
-        return words, []
-    out: list[Word] = []
-    fixes: list[tuple[str, str]] = []
-    i = 0
-    plain = [re.sub(r"[^\w'-]+", "", w.text.lower()) for w in words]
-    while i < len(words):
-        best = None
-        for term, sp, n_term in targets:
-            for n in range(max(1, n_term - 1), min(4, n_term + 2) + 1):
-                if i + n > len(words):
-                    break
-                heard = " ".join(plain[i:i + n])
-                if not heard:
-                    continue
-                if heard.replace(" ", "") == sp.replace(" ", ""):
-                    spelled = " ".join(w.text.strip() for w in words[i:i + n]).strip(".,;:!?")
-                    if spelled.lower() != term.lower() and (best is None or best[0] < 100.0):
-                        best = (100.0, n, term)  # the right sound, spelled otherwise
-                    continue
-                window = plain[i:i + n]
-                if all(p in _COMMON for p in window):
-                    continue
-                # a common word at either edge is the sentence around the term, not the term
-                edges = sp.split()
-                if (window[0] in _COMMON and window[0] != edges[0]) or (
-                        window[-1] in _COMMON and window[-1] != edges[-1]):
-                    continue
-                h, t = heard.replace(" ", ""), sp.replace(" ", "")
-                if not 0.8 <= len(h) / len(t) <= 1.25:
-                    continue
-                # every heard word must sound like a piece of the term ("met" is not)
-                if any(fuzz.partial_ratio(w, t) < 60 for w in window):
-                    continue
-                score = fuzz.ratio(h, t)
-                if score >= threshold and (best is None or score > best[0]):
-                    best = (score, n, term)
-        if best is None:
-            out.append(words[i])
-            i += 1
-            continue
-        _, n, term = best
-        span = words[i:i + n]
-        tail = re.sub(r"^.*?([.,;:!?]*)$", r"\1", span[-1].text)
-        heard = " ".join(w.text.strip() for w in span)
-        if heard.strip(".,;:!?") != term:
-            fixes.append((heard, term))
-        lead = span[0].text[: len(span[0].text) - len(span[0].text.lstrip())]
-        out.append(Word(start=span[0].start, end=span[-1].end, text=lead + term + tail,
-                        probability=span[0].probability))
-        i += n
-    return out, fixes
 
 
 def replace_variants(words: list[Word], editor: list[GlossaryTerm]
@@ -201,3 +160,386 @@ def replace_variants(words: list[Word], editor: list[GlossaryTerm]
             out.append(words[i])
             i += 1
     return out, fixes
+
+
+# --- respelling by sound, letters and digits, with the screen as evidence -------------------------
+# Letters whose names rhyme, which speech recognition swaps ("Dpt2" for GPT-2, "B" for "P")
+_LETTER_GROUPS = ("BCDEGPTVZ", "AJK", "FLMNSX", "IY", "QUW", "HR")
+_SOUND_OF = {c: g for g in _LETTER_GROUPS for c in g}
+# number words only: "to"/"for" after a name are far more often the sentence ("GPT to write")
+_NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+                 "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+_ACRO_TERM = re.compile(r"([A-Z]{2,6})(s?)(?:[- ]?(\d+(?:\.\d+)?))?")
+_NAME_DIGIT_TERM = re.compile(r"([A-Z][a-z]{2,})[- ](\d+(?:\.\d+)?)")
+_HEARD_TOKEN = re.compile(r"([A-Za-z]{1,6})(?:-?(\d+(?:\.\d+)?))?")
+NEAR_S = 90.0  # a weak match needs the term on screen this close (seconds) to where it is said
+# capitals one rhyme off ("LMS" for LLMs, but also "PPE" for BPE) need the term on screen within
+# a few minutes; an unusual spelling or a matching version number ("Dpt2") anywhere in the talk
+SAME_PART_S = 300.0
+ANYWHERE = float("inf")
+_EDGE = ".,;:!?\"')"
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """Where the screen shows a term: a keyframe, from ``time`` until the next one."""
+
+    time: float
+    end: float
+    scene: int
+    keyframe: str
+    line: str  # the line of text that shows it (its other words are context)
+
+
+def sightings(screen: Screen | None, wanted: list[str]) -> dict[str, list[Sighting]]:
+    """For each term, the frames whose text shows it (any case; a plural's singular counts)."""
+    if screen is None or not screen.frames:
+        return {}
+    frames = sorted(screen.frames, key=lambda f: f.time)
+    out: dict[str, list[Sighting]] = {}
+    pats = {t: _shown_pattern(t) for t in wanted}
+    for k, f in enumerate(frames):
+        end = frames[k + 1].time if k + 1 < len(frames) else f.time + NEAR_S
+        lines = [normalize(x.text) for x in f.lines] + ([normalize(f.title)] if f.title else [])
+        for term, pat in pats.items():
+            line = next((x for x in lines if pat.search(x)), None)
+            if line is not None:
+                out.setdefault(term, []).append(Sighting(f.time, end, f.scene, f.keyframe, line))
+    return out
+
+
+def _shown_pattern(term: str) -> re.Pattern[str]:
+    parts = [re.escape(p) for p in re.split(r"[\s\-]+", term.rstrip("s") if
+                                           _ACRO_TERM.fullmatch(term) else term) if p]
+    return re.compile(r"(?<![\w])" + r"[\s\-]*".join(parts) + r"s?(?![\w])", re.IGNORECASE)
+
+
+def nearest(seen: list[Sighting], start: float, end: float) -> tuple[float, Sighting] | None:
+    """The sighting closest in time to [start, end], with its distance in seconds (0: on
+    screen while it is said)."""
+    best = None
+    for s in seen:
+        d = max(0.0, s.time - end, start - s.end)
+        if best is None or d < best[0]:
+            best = (d, s)
+    return best
+
+
+def _letter_cost(heard: str, term: str) -> float:
+    """Edit cost between two letter sequences: a rhyming letter costs 0.5, another 1; a doubled
+    letter heard once ("LMS" for LLMs) costs 0.5, any other missing or extra letter 1."""
+    n, m = len(heard), len(term)
+    d = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        d[i][0] = float(i)
+    for j in range(1, m + 1):
+        d[0][j] = d[0][j - 1] + (0.5 if j > 1 and term[j - 1] == term[j - 2] else 1.0)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            a, b = heard[i - 1], term[j - 1]
+            sub = 0.0 if a == b else 0.5 if _SOUND_OF.get(a, a) == _SOUND_OF.get(b, b) else 1.0
+            skip = 0.5 if j > 1 and term[j - 1] == term[j - 2] else 1.0
+            d[i][j] = min(d[i - 1][j - 1] + sub, d[i - 1][j] + 1.0, d[i][j - 1] + skip)
+    return d[n][m]
+
+
+def _bare(text: str) -> str:
+    return text.strip().strip(_EDGE).strip("(\"'")
+
+
+@dataclass
+class _Heard:
+    letters: str  # as heard, original case
+    digits: str | None
+    n: int  # words taken
+    caps: bool  # written as capitals or spelled letter by letter: not an English word
+
+
+def _heard_acronym(plain: list[str], i: int) -> list[_Heard]:
+    """Readings of the words from ``i`` as an acronym, with a number after it or not:
+    "Dpt2", "DPT-2", "DPT two", "B P E", "Bp", "LMS"."""
+    out: list[_Heard] = []
+    tok = plain[i]
+    m = _HEARD_TOKEN.fullmatch(tok)
+    letters, digits, n, caps = "", None, 0, False
+    if m and len(m.group(1)) >= 2:
+        word = m.group(1)
+        if word.isupper():
+            # "GET", "AND": capitals of an everyday word are the word, shouted or HTTP's
+            if len(word) >= 3 and ordinary(word.lower()) and word.lower() not in _NON_WORDS:
+                return []
+            letters, caps = word, True
+        elif not ordinary(word) and len(word) <= 5:
+            letters = word  # "Bp", "Dpt": not an English word
+        else:
+            return []
+        digits, n = m.group(2), 1
+    else:  # letter by letter: "B P E", "B. P. E."
+        j = i
+        while j < len(plain) and j - i < 6 and re.fullmatch(r"[A-Za-z]\.?", plain[j]):
+            j += 1
+        if j - i < 2:
+            return []
+        letters, n, caps = "".join(p[0] for p in plain[i:j]).upper(), j - i, True
+    out.append(_Heard(letters, digits, n, caps))
+    if digits is None and i + n < len(plain):
+        nxt = plain[i + n].lower().lstrip("-")
+        num = nxt if re.fullmatch(r"\d+(?:\.\d+)?", nxt) else _NUMBER_WORDS.get(nxt)
+        if num is not None:
+            out.append(_Heard(letters, num, n + 1, caps))
+    return out
+
+
+# all-capital forms that are everyday tokens but never words a speaker says as a word
+_NON_WORDS = {"lms", "llm", "gpu", "cpu", "api", "ocr"}
+
+
+@dataclass
+class _Match:
+    n: int
+    term: str  # as it will be written
+    score: float  # 0..100
+    how: str
+    within: float  # seconds from a sighting of the term that it needs (ANYWHERE: none)
+
+
+def _match_acronym(plain: list[str], i: int, term: str) -> _Match | None:
+    tm = _ACRO_TERM.fullmatch(term)
+    if tm is None:
+        return None
+    base, plural, tdigits = tm.group(1), tm.group(2), tm.group(3)
+    best = None
+    for h in _heard_acronym(plain, i):
+        if (h.digits or None) != (tdigits or None):
+            continue
+        up = h.letters.upper()
+        forms = [(up, "")]
+        if up.endswith("S") and len(up) > 2 and (plural or h.letters[-1] == "s"):
+            forms.append((up[:-1], "s"))  # "LMS" heard for LLMs: plural s
+        readings = []
+        for letters, s in forms:
+            spelled = base + s + (("-" + tdigits) if tdigits else "")
+            if "-" in term or " " in term:
+                spelled = base + s + term[len(base) + len(plural):]
+            readings.append((_letter_cost(letters, base), spelled))
+        if any(c == 0 and " ".join(plain[i:i + h.n]) == sp for c, sp in readings):
+            continue  # already right ("LLMs" is not an extra S on LLM)
+        for cost, spelled in readings:
+            # an acronym heard in capitals is one the recogniser knows ("GPT", "BP"): only a
+            # letter one rhyme away turns it into another
+            limit = 0.5 if h.caps and (len(h.letters) >= 3 or ordinary(h.letters.lower())) \
+                else 1.0
+            if cost > limit or (len(base) <= 2 and cost > 0):
+                continue
+            score = 100.0 * (1 - cost / max(len(base), 1))
+            if cost == 0 or (cost <= 0.5 and h.digits is not None and len(base) >= 3):
+                within = ANYWHERE
+            elif cost <= 0.5 and len(base) >= 3:
+                within = SAME_PART_S
+            else:
+                within = NEAR_S
+            if best is None or (within, score) > (best.within, best.score):
+                best = _Match(h.n, spelled, score, "letters", within)
+    return best
+
+
+def _match_name_digit(plain: list[str], i: int, term: str) -> _Match | None:
+    """"Lama 2", "Llama two" → Llama 2; a far-off sound ("number 2") only as a weak match."""
+    tm = _NAME_DIGIT_TERM.fullmatch(term)
+    if tm is None or i + 1 >= len(plain):
+        return None
+    from rapidfuzz import fuzz
+
+    name, digits = tm.group(1), tm.group(2)
+    nxt = plain[i + 1].lower()
+    num = nxt if re.fullmatch(r"\d+(?:\.\d+)?", nxt) else _NUMBER_WORDS.get(nxt)
+    word = plain[i]
+    if num != digits or not word.isalpha() or word.lower() in _COMMON - {"number"}:
+        return None
+    if word.lower() == name.lower() and plain[i + 1] == digits and \
+            " ".join(plain[i:i + 2]) == term:
+        return None
+    spell = fuzz.ratio(word.lower(), name.lower())
+    sound = fuzz.ratio(_key(word), _key(name))
+    score = (spell + sound) / 2
+    if score >= 70:
+        return _Match(2, term, score, "sound", ANYWHERE)
+    if sound >= 30:
+        return _Match(2, term, score, "context", NEAR_S)
+    return None
+
+
+def _key(text: str) -> str:
+    """A phonetic key (Metaphone, from jellyfish): spellings that sound alike share it."""
+    import jellyfish
+
+    return jellyfish.metaphone(text).replace(" ", "")
+
+
+def _word_targets(terms: list[str]) -> list[tuple[str, str, int, bool]]:
+    """(term, spoken form, words, plain): unusual terms, and identifiers made of plain words
+    (``get_stats``: ``plain``), whose near misses ("gets test") are sought only on screen."""
+    targets = []
+    for term in terms:
+        if _ACRO_TERM.fullmatch(term) or _NAME_DIGIT_TERM.fullmatch(term):
+            continue
+        sp = spoken(term)
+        if len(sp.replace(" ", "")) < 5:
+            continue
+        if unusual(term):
+            targets.append((term, sp, len(sp.split()), False))
+        elif re.search(r"\w[_.]\w", term) and len(sp.split()) >= 2:
+            targets.append((term, sp, len(sp.split()), True))
+    return targets
+
+
+def _match_word(plain: list[str], words: list[Word], i: int, term: str, sp: str, n_term: int,
+                threshold: float, plain_words: bool = False) -> _Match | None:
+    """A stretch that sounds or reads like a multi-letter term: "tick token" → tiktoken,
+    "Google column" → Google Colab (weak: needs the screen near)."""
+    from rapidfuzz import fuzz
+
+    best = None
+    t = sp.replace(" ", "")
+    for n in range(max(1, n_term - 1), min(4, n_term + 2) + 1):
+        if i + n > len(plain):
+            break
+        window = [re.sub(r"[^\w'-]+", "", p.lower()) for p in plain[i:i + n]]
+        heard = " ".join(window)
+        if not heard.replace(" ", ""):
+            continue
+        if heard.replace(" ", "") == t:
+            if plain_words:
+                continue  # "most common" for most_common is the speaker's English
+            spelled = " ".join(w.text.strip() for w in words[i:i + n]).strip(_EDGE)
+            if spelled.lower() != term.lower():
+                # the right sound, spelled otherwise
+                return _Match(n, term, 100.0, "spelling", ANYWHERE)
+            continue
+        if all(p in _COMMON for p in window):
+            continue
+        # a common word at either edge is the sentence around the term, not the term
+        edges = sp.split()
+        if (window[0] in _COMMON and window[0] != edges[0]) or (
+                window[-1] in _COMMON and window[-1] != edges[-1]):
+            continue
+        h = heard.replace(" ", "")
+        if not 0.8 <= len(h) / len(t) <= 1.25:
+            continue
+        # every heard word must sound like a piece of the term ("met" is not)
+        piece = min(fuzz.partial_ratio(w, t) for w in window)
+        if piece < 50:
+            continue
+        spell = fuzz.ratio(h, t)
+        sound = fuzz.ratio(_key(heard), _key(sp))
+        everyday = all(ordinary(w) for w in window)
+        if plain_words:
+            if piece >= 60 and spell >= threshold and (spell + sound) / 2 >= threshold:
+                best = _Match(n, term, (spell + sound) / 2, "sound", NEAR_S)
+            continue
+        if piece >= 60 and spell >= threshold:
+            # everyday words ("collab", "tick token") only where the screen shows the term
+            m = _Match(n, term, spell, "spelling", SAME_PART_S if everyday else ANYWHERE)
+        elif spell >= 70 and (spell + sound) / 2 >= 75:
+            m = _Match(n, term, (spell + sound) / 2, "sound", NEAR_S)
+        else:
+            continue
+        if best is None or (m.within, m.score) > (best.within, best.score):
+            best = m
+    return best
+
+
+def _context_shared(plain: list[str], i: int, n: int, line: str) -> bool:
+    """A content word said around the stretch is also on the screen line showing the term."""
+    around = {re.sub(r"\W+", "", p.lower()) for p in plain[max(0, i - 4):i] + plain[i + n:i + n + 4]}
+    shown = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", line)}
+    return bool({w for w in around if len(w) >= 3 and w not in _COMMON} & shown)
+
+
+def respell(words: list[Word], terms: list[str],
+            seen: dict[str, list[Sighting]] | None = None, threshold: float = 80.0
+            ) -> tuple[list[Word], list[Respelling]]:
+    """Words with misheard terms written as the screen writes them, and each change with its
+    evidence. A strong match (an unusual spelling, or letters one rhyme away: "Dpt2" → GPT-2,
+    "LMS" → LLMs) is respelled anywhere in the talk; a weak one ("Bp" → BPE, "Google column" →
+    Google Colab, "number 2 paper" → Llama 2 paper) only while the screen shows the term nearby
+    (``NEAR_S``), and a far-off sound only when a word said around it is on that screen line."""
+    # no screen times at all (a glossary alone): "the same part of the talk" cannot be checked
+    timeless = seen is None
+    seen = seen or {}
+    acronyms = [t for t in terms if _ACRO_TERM.fullmatch(t)]
+    named = [t for t in terms if _NAME_DIGIT_TERM.fullmatch(t)]
+    targets = _word_targets(terms)
+    if not words or not (acronyms or named or targets):
+        return words, []
+    plain = [_bare(w.text) for w in words]
+    out: list[Word] = []
+    fixes: list[Respelling] = []
+    i = 0
+    while i < len(words):
+        cands: list[tuple[_Match, str]] = []
+        for t in acronyms:
+            m = _match_acronym(plain, i, t)
+            if m:
+                cands.append((m, t))
+        for t in named:
+            m = _match_name_digit(plain, i, t)
+            if m:
+                cands.append((m, t))
+        for t, sp, n_term, plain_words in targets:
+            m = _match_word(plain, words, i, t, sp, n_term, threshold, plain_words)
+            if m:
+                cands.append((m, t))
+        chosen = None
+        # the strongest first: the one that needs the least support from the screen
+        for m, t in sorted(cands, key=lambda c: (-c[0].within, -c[0].score, -c[0].n)):
+            span = words[i:i + m.n]
+            near = nearest(seen.get(t, []), span[0].start, span[-1].end)
+            if m.within < ANYWHERE and not (timeless and m.within >= SAME_PART_S):
+                if near is None or near[0] > m.within:
+                    continue
+                if m.how == "context" and not _context_shared(plain, i, m.n, near[1].line):
+                    continue
+            chosen = (m, near)
+            break
+        if chosen is None:
+            out.append(words[i])
+            i += 1
+            continue
+        m, near = chosen
+        span = words[i:i + m.n]
+        tail = re.sub(r"^.*?([.,;:!?]*)$", r"\1", span[-1].text)
+        lead = span[0].text[: len(span[0].text) - len(span[0].text.lstrip())]
+        heard = " ".join(w.text.strip() for w in span)
+        sight = near[1] if near else None
+        fixes.append(Respelling(
+            heard=heard.strip(_EDGE), term=m.term, start=span[0].start, end=span[-1].end,
+            how=m.how, score=round(m.score, 1),
+            shown_at=sight.time if sight else None, keyframe=sight.keyframe if sight else None,
+            scene=sight.scene if sight else None))
+        out.append(Word(start=span[0].start, end=span[-1].end, text=lead + m.term + tail,
+                        probability=span[0].probability))
+        i += m.n
+    return out, fixes
+
+
+def fix_words(words: list[Word], terms: list[str], threshold: float = 80.0
+              ) -> tuple[list[Word], list[tuple[str, str]]]:
+    """Words with misheard terms replaced, without the screen's times (strong matches only);
+    returns (words, [(heard, term)])."""
+    out, fixes = respell(words, terms, None, threshold)
+    return out, [(f.heard, f.term) for f in fixes]
+
+
+def respell_text(text: str, terms: list[str], seen: dict[str, list[Sighting]] | None = None,
+                 start: float = 0.0, end: float = 0.0) -> str:
+    """A line of text (a title) with its misheard terms respelled; ``start``/``end`` place it
+    in the talk, for the weak matches that need the term on screen nearby."""
+    toks = text.split()
+    if not toks:
+        return text
+    step = (end - start) / len(toks) if end > start else 0.0
+    words = [Word(start=start + k * step, end=start + (k + 1) * step, text=(" " if k else "") + t)
+             for k, t in enumerate(toks)]
+    fixed, fixes = respell(words, terms, seen)
+    return "".join(w.text for w in fixed) if fixes else text

