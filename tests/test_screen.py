@@ -12,6 +12,7 @@ import pytest
 from tests.fixtures.render import context, synthetic_workdir
 from v2a.config import Config
 from v2a.models import GlossaryTerm, Scenes, Screen, Word
+from v2a.ocr import code as codes
 from v2a.ocr import layout, terms
 from v2a.ocr.rapid import RapidOcr
 from v2a.pipeline import run_stage
@@ -38,8 +39,12 @@ def _read(ocr, tmp_path: Path, screen: dict) -> list:
     return ocr.read(p)
 
 
+def _code(lines: list) -> list[str] | None:
+    return codes.as_lines(codes.read_frame(lines, 1280, 720)[1])
+
+
 def test_notebook_code_is_copied_with_its_indentation(ocr, tmp_path):
-    code = layout.code(_read(ocr, tmp_path, NOTEBOOK), 720)
+    code = _code(_read(ocr, tmp_path, NOTEBOOK))
     assert code is not None and layout.language(code) == "python"
     # every line of the cell, indentation included; blank lines where the cell has them
     assert code[: len(NOTEBOOK["code"])] == NOTEBOOK["code"]
@@ -47,18 +52,18 @@ def test_notebook_code_is_copied_with_its_indentation(ocr, tmp_path):
 
 
 def test_editor_gutter_numbers_are_left_out(ocr, tmp_path):
-    code = layout.code(_read(ocr, tmp_path, EDITOR), 720)
+    code = _code(_read(ocr, tmp_path, EDITOR))
     assert code == EDITOR["code"]
 
 
 def test_a_prose_slide_is_not_code_and_a_title_band_is_a_title(ocr, tmp_path):
-    assert layout.code(_read(ocr, tmp_path, PROSE), 720) is None
+    assert _code(_read(ocr, tmp_path, PROSE)) is None
     slide = tmp_path / "titled.png"
     render_slide(slide, "Byte pair encoding", ["Count adjacent pairs", "Merge the top pair"],
                  3, "Deck")
     lines = ocr.read(slide)
     assert layout.title(lines, 720) == "Byte pair encoding"
-    assert layout.code(lines, 720) is None
+    assert _code(lines) is None
 
 
 def test_terms_on_screen_and_respelling_the_transcript():

@@ -188,6 +188,9 @@ class CodeBlock(Artifact):
     start: float  # first shown (seconds)
     end: float  # last shown
     scenes: list[int] = Field(default_factory=list)  # where it was read (its final form last)
+    source_lines: int | None = None  # how many of ``lines`` are source; the rest is its output
+    repairs: list[str] = Field(default_factory=list)  # "old → new": fixes a parse proved
+    frames: int = 1  # frames that showed it (their readings were voted line by line)
 
 
 class ScreenFrame(Artifact):
@@ -197,6 +200,8 @@ class ScreenFrame(Artifact):
     title: str | None = None  # a slide's heading, when the frame has one
     lines: list[ScreenLine] = Field(default_factory=list)
     code: list[str] | None = None  # the frame's text as code, when it is code
+    kind: str = ""  # code | slide | prose | ui | image ("" : not classified)
+    text: str = ""  # the text read column by column (an image's alt text)
 
 
 class Screen(Artifact):

@@ -32,7 +32,7 @@ STAGES: dict[str, StageSpec] = {
                   help="16 kHz mono WAV for ASR"),
         StageSpec("scenes", "v2a.scenes.stage:run", ("ingest",), ("scenes.json",), version=3,
                   help="slide/scene cuts and one keyframe per scene"),
-        StageSpec("screen", "v2a.ocr.stage:run", ("scenes",), ("screen.json",),
+        StageSpec("screen", "v2a.ocr.stage:run", ("scenes",), ("screen.json",), version=2,
                   help="the text on screen: slide titles, code, terms (OCR)"),
         StageSpec("transcribe", "v2a.transcribe.stage:run", ("ingest", "audio", "screen"),
                   ("transcript.json",), version=3,

@@ -2,39 +2,20 @@
 
 Runs after ``scenes`` and before ``transcribe``, so the terms on screen can guide and fix the
 transcript. Only distinct keyframes are read (a slide shown again is a duplicate in
-scenes.json). A notebook cell or an editor shown over several frames, growing as the speaker
-types, is one code block in its final form.
+scenes.json). Each frame is classified first (code, slide, prose, UI, image: ``classify``);
+only a code screen's code column becomes code. A cell shown over several frames (typed,
+edited, shown again) is one code block in its final form, voted line by line (``merge``).
 """
 
 from __future__ import annotations
 
 import time
 
-from ..models import CodeBlock, Scenes, Screen, ScreenFrame
+from ..models import Scenes, Screen, ScreenFrame
 from ..registry import OCR_ENGINES
 from ..stage import StageContext, StageResult
 from ..workspace import read_model, write_json
-from . import layout, terms
-
-SAME_CELL = 60.0  # rapidfuzz ratio above which two frames show the same (edited) code
-
-
-def _merge(blocks: list[CodeBlock], lines: list[str], frame: ScreenFrame, end: float) -> None:
-    """Add one frame's code: the same cell again (or grown) replaces its earlier form."""
-    from rapidfuzz import fuzz
-
-    text = "\n".join(lines)
-    for b in reversed(blocks[-3:]):
-        old = "\n".join(b.lines)
-        if fuzz.ratio(old, text) >= SAME_CELL or fuzz.partial_ratio(old, text) >= 95:
-            if len(text) >= len(old) * 0.8:  # the later, fuller form wins
-                b.lines = lines
-                b.language = layout.language(lines) or b.language
-            b.end = max(b.end, end)
-            b.scenes.append(frame.scene)
-            return
-    blocks.append(CodeBlock(language=layout.language(lines), lines=lines, start=frame.time,
-                            end=end, scenes=[frame.scene]))
+from . import code, layout, merge, terms
 
 
 def read_screen(ctx: StageContext, scenes: Scenes) -> Screen:
@@ -42,30 +23,40 @@ def read_screen(ctx: StageContext, scenes: Scenes) -> Screen:
     todo = [s for s in scenes.scenes if s.keyframe and s.duplicate_of is None]
     screen = Screen(engine=engine.name)
     t0 = time.perf_counter()
+    seen: list[merge.Seen] = []
+    spent = 0.0  # classifying and reading code, after OCR
     from PIL import Image
 
     with ctx.progress.task("read the screen (OCR)", total=len(todo)) as task:
         for s in todo:
             path = ctx.ws.path(s.keyframe or "")
             with Image.open(path) as im:
-                height = float(im.height)
+                width, height = float(im.width), float(im.height)
             lines = [ln.model_copy(update={"text": terms.normalize(ln.text)})
                      for ln in engine.read(path)]
+            t1 = time.perf_counter()
+            lay, cells = code.read_frame(lines, width, height)
+            spent += time.perf_counter() - t1
             frame = ScreenFrame(scene=s.index, time=s.start, keyframe=s.keyframe or "",
                                 title=layout.title(lines, height), lines=lines,
-                                code=layout.code(lines, height))
+                                code=code.as_lines(cells), kind=lay.kind,
+                                text=code.text_of(lines, width))
             screen.frames.append(frame)
+            seen += [merge.Seen(scene=s.index, time=s.start, end=s.end, cell=c) for c in cells]
             task.advance(1)
     # a duplicate keyframe shows the same screen again: its time extends the code's range
     shown_until = {s.index: s.end for s in scenes.scenes}
     for s in scenes.scenes:
         if s.duplicate_of is not None:
             shown_until[s.duplicate_of] = max(shown_until[s.duplicate_of], s.end)
-    for f in screen.frames:
-        if f.code:
-            _merge(screen.code, f.code, f, shown_until.get(f.scene, f.time))
+    for x in seen:
+        x.end = shown_until.get(x.scene, x.end)
+    t1 = time.perf_counter()
+    screen.code = merge.merge(seen)
+    spent += time.perf_counter() - t1
     screen.terms = terms.extract([ln.text for f in screen.frames for ln in f.lines])
-    screen.timings = {"ocr_s": round(time.perf_counter() - t0, 2), "frames": float(len(todo))}
+    screen.timings = {"ocr_s": round(time.perf_counter() - t0, 2), "frames": float(len(todo)),
+                      "layout_s": round(spent, 3)}
     return screen
 
 

@@ -35,8 +35,12 @@ class Figure:
     path: Path  # the file on disk (for embedding and checks)
     href: str  # timestamp link
     scene: int
+    text: str = ""  # what a screenshot of an app says (its OCR text): the image's alt text
 
     def alt(self, ui: UI) -> str:
+        if self.text:
+            words = " ".join(self.text.split())
+            return words if len(words) <= 400 else words[:399].rsplit(" ", 1)[0] + "…"
         return ui("frame", t=fmt_time(self.time))
 
 
@@ -179,7 +183,7 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
         chapters = [OutlineChapter(index=0, title=UI(lang).no_speech_title, first_segment=-1,
                                    last_segment=-1, start=0.0, end=end)]
     texts = {c.index: c for c in (draft.chapters if draft else [])}
-    figures = _figures(scenes, chapters, root, link)
+    figures = _figures(scenes, chapters, root, link, _screen_notes(screen, transcript))
     code = _code(screen, chapters, link)
     by_index = {s.index: s for s in scenes.scenes} if scenes and not scenes.audio_only else {}
     sections = []
@@ -222,20 +226,48 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
         lang=lang, no_speech=no_speech)
 
 
+def _screen_notes(screen: Screen | None, transcript: Transcript) -> dict[int, str | None]:
+    """Per scene, from the screen stage: None for a prose page whose words are the speaker's
+    (it adds nothing as a picture), an app screenshot's OCR text (its alt text)."""
+    from rapidfuzz import fuzz
+
+    out: dict[int, str | None] = {}
+    if screen is None:
+        return out
+
+    def plain(text: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+    spoken = plain(transcript.text)
+    for f in screen.frames:
+        # its sentences (a file name or a tab above them is not what is read)
+        said = plain(" ".join(r for r in f.text.splitlines() if len(r.split()) >= 4))
+        if f.kind == "prose" and said and fuzz.partial_ratio(said, spoken) >= 85:
+            out[f.scene] = None
+        elif f.kind == "ui" and f.text.strip():
+            out[f.scene] = f.text
+    return out
+
+
 def _figures(scenes: Scenes | None, chapters: list[OutlineChapter], root: Path,
-             link) -> dict[int, list[Figure]]:
-    """Non-duplicate keyframes per chapter index, each timed inside its chapter."""
+             link, notes: dict[int, str | None] | None = None) -> dict[int, list[Figure]]:
+    """Non-duplicate keyframes per chapter index, each timed inside its chapter (a prose page
+    being read aloud left out, see ``_screen_notes``)."""
     out: dict[int, list[Figure]] = {}
+    notes = notes or {}
     if not scenes or scenes.audio_only or not chapters:
         return out
     for sc in scenes.scenes:
         if sc.duplicate_of is not None or not sc.keyframe:
+            continue
+        if sc.index in notes and notes[sc.index] is None:
             continue
         best = max(chapters, key=lambda c: (min(sc.end, c.end) - max(sc.start, c.start), -c.start))
         if min(sc.end, best.end) - max(sc.start, best.start) <= 0:
             continue  # outside every chapter (e.g. credits after the last spoken word)
         fig = _figure(sc, best, root, link)
         if fig is not None:
+            fig.text = notes.get(sc.index) or ""
             out.setdefault(best.index, []).append(fig)
     for figs in out.values():
         figs.sort(key=lambda f: f.time)

@@ -69,7 +69,8 @@ def _code(c: Code) -> str:
 
 
 def _figure(f: Figure, ui: UI) -> str:
-    return f"[![{f.alt(ui)}]({f.src})]({f.href})"
+    alt = md_text(f.alt(ui)) if f.text else f.alt(ui)  # OCR text is outside text
+    return f"[![{alt}]({f.src})]({f.href})"
 
 
 def provenance(a: Article) -> list[tuple[str, str]]:
