@@ -265,3 +265,187 @@ def test_a_key_in_the_base_url_never_reaches_the_saved_config(tmp_path):
     assert "s3cret" not in ws.config_path.read_text() and saved_config(ws).llm_base_url is None
     save_config(ws, Config(llm_base_url="http://127.0.0.1:9/v1"))
     assert saved_config(ws).llm_base_url == "http://127.0.0.1:9/v1"
+
+
+# --- round 2 (issue 25): each failure the independent probe found, kept fixed -----------------
+
+
+def _backend(base_url: str, **kw):
+    from v2a.llm.providers.openai_client import OpenAIBackend
+
+    return OpenAIBackend(base_url=base_url, api_key="k", model="m", cache_id="x",
+                         **{"retries": 0, "timeout": 5.0, **kw})
+
+
+@pytest.mark.parametrize("body, stream, needle", [
+    (b'data: {"choices": "x"}\n\n', True, "choices"),
+    (b'data: {"choices": [{"delta": "oops"}]}\n\n', True, "delta"),
+    (b"data: hello\n\n", True, "not JSON"),
+    (b'"not a completion"', False, "JSON string"),
+    (b'{"choices": [{"message": {"content": 5}}]}', False, "content"),
+])
+def test_a_malformed_reply_is_one_endpoint_error(body, stream, needle):
+    from tests.fixtures.raw_endpoint import Answer, RawEndpoint
+    from v2a.llm.base import EndpointError
+
+    ep = RawEndpoint(Answer(body, content_type="text/event-stream" if stream
+                            else "application/json", chunked=stream))
+    llm = _backend(ep.base_url)
+    llm.stream = "usage" if stream else "off"
+    try:
+        with pytest.raises(EndpointError) as ei:
+            llm.raw([{"role": "user", "content": "hi"}], schema=None, max_tokens=5,
+                    temperature=0)
+    finally:
+        ep.close()
+    msg = str(ei.value)
+    assert "malformed" in msg and needle in msg and "\n" not in msg
+
+
+def test_a_malformed_stream_in_the_write_stage_is_one_line(tmp_path, lecture_media):
+    import shutil
+
+    from tests.fixtures.raw_endpoint import RawEndpoint, stream_answer
+
+    ep = RawEndpoint(stream_answer(b'data: {"choices": [{"delta": "oops"}]}\n\n'))
+    wd = tmp_path / "ws"
+    shutil.copytree(lecture_media, wd)
+    try:
+        res = v2a("run", src_of(wd), "--workdir", str(wd), "-q", "--llm-base-url", ep.base_url,
+                  "--model", "m", "--chapters", "code", cwd=tmp_path, timeout=300)
+    finally:
+        ep.close()
+    line = one_line(res)
+    assert res.returncode == 1 and "malformed chat completion stream" in line
+
+
+def test_an_invalid_language_tag_is_refused(tmp_path):
+    res = v2a("run", "x.mp4", "--lang", "xx-invalid", cwd=tmp_path)
+    line = one_line(res)
+    assert res.returncode == 2 and "--lang 'xx-invalid' is not a language tag" in line
+    assert Config(article_language="pt_br").article_language == "pt-BR"
+    for bad in ("x-foo", "und", "english", "en-"):
+        with pytest.raises(ValueError):
+            Config(article_language=bad)
+
+
+def test_a_hung_endpoint_is_given_up_on_time_and_the_tries_are_counted(monkeypatch):
+    """Each try waits ``timeout`` for bytes; no try starts that could not end within twice the
+    timeout plus the slack, and the message counts the tries really made."""
+    from tests.fixtures.raw_endpoint import Answer, RawEndpoint
+    from v2a.llm import retry
+    from v2a.llm.providers import openai_client
+
+    for name in ("INITIAL_WAIT_S", "MAX_WAIT_S", "JITTER_S"):
+        monkeypatch.setattr(retry, name, 0.0)
+    monkeypatch.setattr(openai_client, "DEADLINE_SLACK_S", 0.5)
+    ep = RawEndpoint(Answer(b"{}", hang_s=30))
+    llm = _backend(ep.base_url, retries=4, timeout=1.0)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(Exception) as ei:
+            llm.raw([{"role": "user", "content": "hi"}], schema=None, max_tokens=5,
+                    temperature=0)
+    finally:
+        ep.server.shutdown()
+    took = time.monotonic() - t0
+    # 2 tries fit in 2 x 1 s + 0.5 s; a third could not have ended by then
+    assert ep.calls == 2 and took < 2.5 + 1.0, (ep.calls, took)
+    assert "timed out" in str(ei.value) and "after 2 tries" in str(ei.value)
+
+
+def test_the_retry_policy_starts_no_try_past_its_deadline(monkeypatch):
+    from v2a.llm import retry
+
+    for name in ("INITIAL_WAIT_S", "MAX_WAIT_S", "JITTER_S"):
+        monkeypatch.setattr(retry, name, 0.0)
+    tries = []
+
+    def slow():
+        tries.append(1)
+        time.sleep(0.3)
+        raise TimeoutError("hung")
+
+    r = retry.retrying(9, lambda e: isinstance(e, TimeoutError), deadline_s=1.0, try_s=0.3)
+    with pytest.raises(TimeoutError):
+        for attempt in r:
+            with attempt:
+                slow()
+    assert len(tries) == 3 and retry.tries_made(r) == 3
+
+
+def test_a_review_save_on_a_full_disk_is_a_clear_507_and_not_called_saved(tmp_path,
+                                                                         monkeypatch):
+    import errno
+
+    from tests.fixtures.review import call, served
+    from v2a.errors import V2AError
+    from v2a.review import store
+    from v2a.review.command import goodbye
+
+    ws = synthetic_workdir(tmp_path / "w")
+    real = store.write_json
+
+    def full(path, obj):  # what a full disk does to the atomic write
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    with served(ws.root) as (s, hub):
+        vid = next(iter(hub.videos))
+        put = f"/api/v/{vid}/sections/0"
+        monkeypatch.setattr(store, "write_json", full)
+        status, body = call(s, "PUT", put, {"rev": 0, "title": "Lost?"})
+        assert status == 507 and isinstance(body, dict)
+        assert "NOT saved" in body["error"] and "no space left" in body["error"]
+        assert "Traceback" not in json.dumps(body) and not ws.path("review.json").exists()
+        assert put in hub.unsaved
+        with pytest.raises(V2AError, match=r"1 change\(s\) could NOT be saved"):
+            goodbye(hub)
+        monkeypatch.setattr(store, "write_json", real)  # space freed: the editor saves again
+        status, body = call(s, "PUT", put, {"rev": 0, "title": "Kept"})
+        assert status == 200 and not hub.unsaved
+        goodbye(hub)  # now true: everything is saved
+
+
+def test_the_review_banner_strips_escape_sequences_from_the_title(tmp_path):
+    ws = synthetic_workdir(tmp_path / "w", title="\x1b[31mRed\x1b[0m \x1b]8;;http://x\x1b\\link"
+                                                 "\x1b]8;;\x1b\\ talk")
+    p = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "review", str(ws.root),
+                          "--no-browser", "--port", "0"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, cwd=tmp_path, env={**os.environ,
+                                                                      "TERM": "xterm"})
+    out = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"Ctrl-C stops" not in out and time.monotonic() < deadline:
+            out += os.read(p.stdout.fileno(), 4096)
+        p.send_signal(signal.SIGINT)
+        rest, _ = p.communicate(timeout=30)
+        out += rest
+    finally:
+        if p.poll() is None:
+            p.kill()
+    text = out.decode()
+    assert "Red" in text and "link talk" in text, text
+    assert "\x1b" not in text, repr(text)
+    assert p.returncode == 0 and "everything is saved" in text
+
+
+def test_a_partial_article_exits_3(tmp_path, lecture_media, fake_endpoint):
+    """Chapters that could not be written (HTTP 500 on their calls): the article is there,
+    with their transcript, and the exit code tells a caller it is not complete."""
+    import shutil
+
+    def reply(body, n, headers):
+        if body.get("response_format"):  # the outline: the chapter names
+            return 200, chat_reply(json.dumps({"title": "Tokens", "summary": "Said."}))
+        return 500, {"error": {"message": "overloaded"}}
+
+    fake = fake_endpoint(reply)
+    wd = tmp_path / "ws"
+    shutil.copytree(lecture_media, wd)
+    res = v2a("run", src_of(wd), "--workdir", str(wd), "-q", "--llm-base-url", fake.base_url,
+              "--model", "m", "--chapters", "code", "--llm-retries", "0", cwd=tmp_path,
+              timeout=300)
+    assert res.returncode == 3, res.stderr
+    assert "partial article" in res.stderr and "Traceback" not in res.stderr
+    assert (wd / "article.md").exists()

@@ -40,6 +40,12 @@ Src = Annotated[str, typer.Argument(help="Local file, media URL, or a URL yt-dlp
                                     show_default=False)]
 
 
+# Exit codes (README, "Exit codes"): 1 and 2 as every Unix tool; 3 tells batch and CI callers
+# that an article was written with chapters missing (2 is taken by usage errors, 124-127 by
+# timeout/exec failures, 128+n by signals)
+EXIT_PARTIAL = 3
+
+
 def _run(src: str, config: Config, target: str) -> None:
     from .pipeline import run_pipeline
     from .summary import print_summary
@@ -47,6 +53,26 @@ def _run(src: str, config: Config, target: str) -> None:
     with reporter(config.quiet) as prog:
         report = run_pipeline(src, config, target=target, progress=prog)
     print_summary(report)
+    unwritten = _unwritten_chapters(Path(report.workdir)) if target == "run" else 0
+    if unwritten:
+        console.print(f"[yellow]partial article:[/] {unwritten} chapter(s) not written (their "
+                      f"transcript stands in); run the same command again to retry them "
+                      f"(exit {EXIT_PARTIAL})", soft_wrap=True)
+        sys.exit(EXIT_PARTIAL)
+
+
+def _unwritten_chapters(workdir: Path) -> int:
+    """Chapters the write stage recorded as failed in chapters.json (0 when there is none)."""
+    from .models import Draft
+    from .workspace import read_model
+
+    path = workdir / "chapters.json"
+    if not path.exists():
+        return 0
+    try:
+        return sum(c.status == "failed" for c in read_model(path, Draft).chapters)
+    except V2AError:
+        return 0
 
 
 @app.command()
@@ -181,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     import signal
 
     _register_commands()
+    _detach_stdin()
     if threading_main():
         signal.signal(signal.SIGTERM, _on_sigterm)
     args = list(sys.argv[1:] if argv is None else argv)
@@ -207,6 +234,28 @@ def main(argv: list[str] | None = None) -> None:
     if rv == 130:  # typer returns 130 for Ctrl-C when not in standalone mode
         _interrupted()
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _detach_stdin() -> None:
+    """v2a reads nothing from its standard input, and no child process may: ffmpeg started by
+    a library (PySceneDetect's probe, yt-dlp's post-processing) inherits it, and on a terminal
+    it reconfigures it — a job in the background (``v2a run x.mp4 &``, ``timeout 600 v2a …``)
+    is then stopped by the terminal for good. Every child now inherits /dev/null. (``v2a
+    review`` needs no keyboard either: Ctrl-C is a signal, not input.)"""
+    import os
+
+    try:
+        fd = os.open(os.devnull, os.O_RDONLY)
+    except OSError:
+        return
+    if fd == 0:  # stdin was closed: /dev/null took its place
+        return
+    try:
+        os.dup2(fd, 0)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def threading_main() -> bool:

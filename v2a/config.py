@@ -236,6 +236,24 @@ class Config(BaseModel):
                 raise ValueError(f"{flag} {v!r} is not one of: {', '.join(allowed)}")
         return value
 
+    @field_validator("article_language", mode="after")
+    @classmethod
+    def _language_tag(cls, value: str | None) -> str | None:
+        """A BCP 47 tag with a registered language (it becomes ``<html lang>`` and the prompt's
+        language): ``xx-invalid`` is refused, ``pt_br`` becomes ``pt-BR``."""
+        if value is None:
+            return None
+        import langcodes
+
+        tag = value.strip()
+        if langcodes.tag_is_valid(tag):
+            lang = langcodes.Language.get(tag)
+            # a private-use tag ("x-foo") parses as a "language" of its own: not one a reader has
+            if lang.language and lang.language.isalpha() and lang.language != "und":
+                return lang.to_tag()
+        raise ValueError(f"--lang {value!r} is not a language tag (BCP 47, e.g. en, de, "
+                         "pt-BR, zh-Hans)")
+
     def stage_view(self, stage: str) -> dict:
         """The JSON-able config fields ``stage`` depends on (its cache key material)."""
         data = self.model_dump(mode="json")

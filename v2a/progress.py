@@ -142,7 +142,10 @@ def reporter(quiet: bool) -> NullProgress | RichProgressReporter:
     return NullProgress() if quiet else RichProgressReporter()
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[A-Za-z]")
+# whole escape sequences first (OSC: titles, OSC-8 links; CSI: colours, cursor), then any other
+# control character: with the single characters first, "ESC[31m" left "[31m" behind
+_CONTROL = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]"
+                      r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def plain(text: object) -> str:

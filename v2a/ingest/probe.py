@@ -32,19 +32,30 @@ def _last_line(stderr: bytes | str | None) -> str:
 
 
 def _ffprobe(path: Path, **kw) -> dict:
-    import ffmpeg
+    """ffprobe's JSON (``kw`` as in ``ffmpeg.probe``: ``show_chapters=None`` → ``-show_chapters``).
+    Run here rather than through ``ffmpeg.probe``, which lets the child inherit the terminal
+    as its input: a child must never read or reconfigure the terminal (``v2a … &``)."""
+    import json
+    import subprocess
 
+    args = ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json"]
+    for k, v in kw.items():
+        args += [f"-{k}"] + ([] if v is None else [str(v)])
     try:
-        return ffmpeg.probe(str(path), **kw)
+        res = subprocess.run([*args, str(path)], stdin=subprocess.DEVNULL, capture_output=True)
     except FileNotFoundError:
         raise MediaError("ffprobe is not installed (Debian: apt-get install ffmpeg)") from None
-    except ffmpeg.Error as exc:
-        err = (exc.stderr or b"").decode("utf-8", "replace")
-        if "moov atom not found" in err and looks_like_mp4(path):
-            raise MediaError(f"{path.name} is incomplete (its MP4 index is missing: "
-                             "truncated download or copy?)") from None
-        raise InputError(f"{path.name} is not a readable audio/video file "
-                         f"(ffprobe: {_last_line(err).replace(str(path) + ': ', '')})") from None
+    if res.returncode == 0:
+        try:
+            return json.loads(res.stdout.decode("utf-8", "replace"))
+        except ValueError:
+            raise MediaError(f"ffprobe gave no readable answer for {path.name}") from None
+    err = res.stderr.decode("utf-8", "replace")
+    if "moov atom not found" in err and looks_like_mp4(path):
+        raise MediaError(f"{path.name} is incomplete (its MP4 index is missing: "
+                         "truncated download or copy?)")
+    raise InputError(f"{path.name} is not a readable audio/video file "
+                     f"(ffprobe: {_last_line(err).replace(str(path) + ': ', '')})")
 
 
 def looks_like_mp4(path: Path) -> bool:

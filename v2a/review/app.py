@@ -9,6 +9,7 @@ Pages allow only this app's own script and styles (Content-Security-Policy).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import secrets
@@ -24,10 +25,11 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from ..config import Config
 from ..errors import V2AError
 from ..llm.base import LLMHandleLike
+from ..progress import console, plain
 from ..workspace import Workspace
 from .page import STATIC, PageBuilder, env, media_file
 from .service import UNSET, NotFound, ReviewSession
-from .store import Conflict
+from .store import Conflict, SaveFailed
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
@@ -62,6 +64,9 @@ class ReviewHub:
     config_for: Callable[[Workspace], Config]
     llm_handle: LLMHandleLike | None = None
     batch: bool = False
+    # changes that could not be written (path of the request → why), until one there succeeds:
+    # `v2a review` must not say "everything is saved" on exit while this is not empty
+    unsaved: dict[str, str] = field(default_factory=dict)
     _sessions: dict[str, ReviewSession] = field(default_factory=dict)
 
     def session(self, vid: str) -> ReviewSession:
@@ -109,7 +114,19 @@ def create_app(hub: ReviewHub, token: str, port: int, hosts: tuple[str, ...] = (
             response: Response = RedirectResponse(url, status_code=303)
             response.set_cookie(cookie, token, httponly=True, samesite="strict", path="/")
         else:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # noqa: BLE001 - a bug: one line, never a traceback page
+                response = _failed(request, 500, f"the review app failed on this request "
+                                                 f"({type(exc).__name__}: {_first_line(exc)})")
+                console.print(f"[red]review:[/] {plain(request.method)} "
+                              f"{plain(request.url.path)}: {plain(_first_line(exc))}",
+                              soft_wrap=True, markup=True)
+            if request.method not in SAFE_METHODS:
+                if response.status_code >= 500:
+                    hub.unsaved[request.url.path] = getattr(request.state, "why", "")
+                elif response.status_code < 400:
+                    hub.unsaved.pop(request.url.path, None)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -117,8 +134,19 @@ def create_app(hub: ReviewHub, token: str, port: int, hosts: tuple[str, ...] = (
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: OSError):
+        """A write the disk refused (full, read-only): said in one line, never a traceback."""
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        why = "no space left on the device" if full else (exc.strerror or type(exc).__name__)
+        where = f" ({Path(exc.filename).name})" if exc.filename else ""
+        return _failed(request, 507 if full else 500,
+                       f"this change is NOT saved: {why}{where}; free some space and save again")
+
     @app.exception_handler(V2AError)
     async def _error(request: Request, exc: V2AError):
+        if isinstance(exc, SaveFailed):
+            return _failed(request, 507 if exc.full else 500, str(exc))
         status = 409 if isinstance(exc, Conflict) else 404 if isinstance(exc, NotFound) else 400
         if not request.url.path.startswith("/api/"):
             return _refuse(status, str(exc))  # a page: say it as a page
@@ -248,6 +276,18 @@ def _rev(body: dict[str, Any]) -> int:
         return int(body["rev"])
     except (KeyError, TypeError, ValueError):
         raise V2AError("a change must say which revision of the section it was made on") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]
+
+
+def _failed(request: Request, status: int, message: str) -> Response:
+    """A request the server could not complete: the reason, kept for the exit banner."""
+    request.state.why = message
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=status)
+    return _refuse(status, message)
 
 
 def _refuse(status: int, message: str) -> Response:

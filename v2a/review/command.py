@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from ..commandline import with_config
 from ..config import Config
 from ..errors import V2AError
-from ..progress import console
+from ..progress import console, plain
 from ..workspace import Workspace
 
 R = "Review"
@@ -92,17 +91,18 @@ def review(
         if (v.ws.root / "review.json").exists():
             hub.session(v.vid).review()
     served = prepare(hub, host, port, token)
-    what = f"{len(videos)} videos" if batch else escape(title)
+    # plain: the title is outside text, its escape sequences never reach the terminal
+    what = f"{len(videos)} videos" if batch else plain(title)
     console.print(f"[bold]v2a review[/] of {what}: open\n\n    {served.url}\n", soft_wrap=True)
     if not is_loopback(host):
-        console.print(f"[yellow]listening on {escape(host)}:[/] anyone who can reach this "
+        console.print(f"[yellow]listening on {plain(host)}:[/] anyone who can reach this "
                       "machine and has the URL can edit these drafts.")
-    console.print("Edits are saved as you type. Ctrl-C stops the app.")
-    if not no_browser:
-        import webbrowser
+    try:  # Ctrl-C from here on (even before the server is up) is the normal end
+        console.print("Edits are saved as you type. Ctrl-C stops the app.")
+        if not no_browser:
+            import webbrowser
 
-        webbrowser.open(served.url)
-    try:
+            webbrowser.open(served.url)
         serve_forever(served)
     except KeyboardInterrupt:
         pass
@@ -110,6 +110,16 @@ def review(
         hub.close()
         handle.close()
         served.sock.close()
+    goodbye(hub)
+
+
+def goodbye(hub) -> None:
+    """The last line of ``v2a review``. Ctrl-C is its normal end (exit 0), unless a change
+    could not be written (a full disk): then that is said, and the exit code is 1."""
+    if hub.unsaved:
+        last = next(reversed(hub.unsaved.values())) or "a write failed"
+        raise V2AError(f"review stopped; {len(hub.unsaved)} change(s) could NOT be saved "
+                       f"(last: {last}) — they are not in review.json")
     console.print("review stopped; everything is saved in review.json.")
 
 

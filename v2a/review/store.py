@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,20 @@ class Conflict(V2AError):
         super().__init__(message or f"section {section.key} was changed elsewhere (now at "
                                     f"revision {section.rev})")
         self.section = section
+
+
+class SaveFailed(V2AError):
+    """review.json could not be written (a full disk, a read-only folder): the change is not
+    saved, and the editor must be told so, not shown a server error."""
+
+    def __init__(self, path: Path, exc: OSError):
+        why = "no space left on the device" if exc.errno in _FULL else (exc.strerror or str(exc))
+        super().__init__(f"this change is NOT saved: cannot write {path.name} ({why}); it is "
+                         "still on the page — free some space and save again")
+        self.full = exc.errno in _FULL
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
 def review_path(ws: Workspace) -> Path:
@@ -97,4 +112,7 @@ class ReviewStore:
             review = load(self.ws)
             yield review
             review.updated_at = now()
-            write_json(self.path, review)
+            try:
+                write_json(self.path, review)
+            except OSError as exc:  # the previous review.json is intact (atomic write)
+                raise SaveFailed(self.path, exc) from None

@@ -19,18 +19,19 @@ import threading
 from collections.abc import Callable
 
 import openai
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ...errors import LLMError
 from ...links import safe_url
 from ..base import BaseLLM, Completion, EndpointError
 from ..loops import loop_start
-from ..retry import retrying
-from ..structured import strict_schema
+from ..retry import retrying, tries_made
+from ..structured import strict_schema, validation_message
 from ..usage import make_usage
 
 MODES = ("json_schema", "json_object_schema", "json_object", "prompt")
 CHECK_EVERY = 24  # stream chunks between loop checks
+DEADLINE_SLACK_S = 60.0  # a call's tries all end within twice the timeout plus this
 
 
 def _rejects_streaming(exc: Exception) -> bool:
@@ -131,34 +132,46 @@ class OpenAIBackend(BaseLLM):
 
     def _once(self, kwargs: dict, stream: str) -> tuple[str, str | None, object, str | None]:
         """One request: (text, finish_reason, usage, model). Streamed replies are watched for
-        loops and cut off where one starts."""
+        loops and cut off where one starts. The SDK hands back the raw JSON (``cast_to=object``)
+        and every field used is checked here (``_Reply``): an endpoint that sends wrong types,
+        or not JSON at all, is one ``EndpointError``, never an ``AttributeError`` deep inside."""
+        body = {k: v for k, v in kwargs.items() if k != "extra_body"} | kwargs.get("extra_body", {})
         if stream == "off":
-            resp = self.client.chat.completions.create(**kwargs)
-            if not hasattr(resp, "choices"):
-                raise EndpointError(f"the LLM endpoint {safe_url(self.base_url)} did not answer "
-                                    "with a chat completion (is the base URL right? It usually "
-                                    "ends in /v1)")
-            choice = resp.choices[0] if resp.choices else None
-            text = (choice.message.content or "") if choice else ""
-            if choice is not None and not text and getattr(choice.message, "tool_calls", None):
-                text = choice.message.tool_calls[0].function.arguments or ""
-            return text, getattr(choice, "finish_reason", None), resp.usage, resp.model
-        extra = {"stream_options": {"include_usage": True}} if stream == "usage" else {}
-        response = self.client.chat.completions.create(  # type: ignore[call-overload]
-            **kwargs, stream=True, **extra)
-        if not hasattr(response, "__iter__"):
-            raise EndpointError(f"the LLM endpoint {safe_url(self.base_url)} did not answer with a "
-                                "chat completion stream")
+            raw = self.client.post("/chat/completions", body=body, cast_to=str)
+            reply = self._reply(raw, "chat completion")
+            choice = reply.choices[0] if reply.choices else _Choice()
+            msg = choice.message or _Message()
+            text = msg.content or ""
+            if not text and msg.tool_calls:
+                fn = msg.tool_calls[0].function
+                text = (fn.arguments if fn else None) or ""
+            return text, choice.finish_reason, reply.usage_or_none(), reply.model_name()
+        if stream == "usage":
+            body["stream_options"] = {"include_usage": True}
+        response = self.client.post("/chat/completions", body={**body, "stream": True},
+                                    cast_to=object, stream=True,
+                                    stream_cls=openai.Stream[object])
         parts: list[str] = []
         tool_args: list[str] = []
-        finish = usage = model = None
+        finish: str | None = None
+        usage: object = None
+        model: str | None = None
         checked = chunks = 0
         try:
-            for chunk in response:
+            events = iter(response)
+            while True:
+                try:
+                    data = next(events)
+                except StopIteration:
+                    break
+                except ValueError as exc:  # an event that is not JSON ("data: hello")
+                    raise self._malformed("chat completion stream",
+                                          f"event {chunks + 1} is not JSON ({exc})") from None
                 chunks += 1
-                usage = getattr(chunk, "usage", None) or usage
-                model = getattr(chunk, "model", None) or model
-                for choice in getattr(chunk, "choices", None) or []:
+                chunk = self._reply(data, "chat completion stream", event=chunks)
+                usage = chunk.usage_or_none() or usage
+                model = chunk.model_name() or model
+                for choice in chunk.choices or []:
                     delta = choice.delta
                     if delta is not None and delta.content:
                         parts.append(delta.content)
@@ -179,6 +192,31 @@ class OpenAIBackend(BaseLLM):
                                 "with a chat completion stream (is the base URL right? It "
                                 "usually ends in /v1)")
         return "".join(parts) or "".join(tool_args), finish, usage, model
+
+    def _reply(self, raw: object, what: str, event: int | None = None) -> _Reply:
+        """The parts of a reply (or of one stream event) that are used, type-checked."""
+        where = f"event {event} " if event is not None else ""
+        if isinstance(raw, str):
+            text = raw
+            try:
+                raw = json.loads(text)
+            except ValueError:
+                raise EndpointError(
+                    f"the LLM endpoint {safe_url(self.base_url)} did not answer with a {what} "
+                    f"(is the base URL right? It usually ends in /v1); it began: "
+                    f"{_snippet(text)!r}") from None
+        if not isinstance(raw, dict):
+            kind = {str: "string", list: "array", bool: "boolean", int: "number", float: "number",
+                    type(None): "null"}.get(type(raw), type(raw).__name__)
+            raise self._malformed(what, f"{where or 'the reply '}is a JSON {kind}, not an object")
+        try:
+            return _Reply.model_validate(raw)
+        except ValidationError as exc:
+            raise self._malformed(what, where + validation_message(exc)) from None
+
+    def _malformed(self, what: str, why: str) -> EndpointError:
+        return EndpointError(f"the LLM endpoint {safe_url(self.base_url)} sent a malformed "
+                             f"{what} ({_snippet(why, 160)}): is it OpenAI-compatible?")
 
     @staticmethod
     def _response_format(schema: type[BaseModel] | None, mode: str) -> dict | None:
@@ -209,10 +247,12 @@ class OpenAIBackend(BaseLLM):
         return _transient(exc)
 
     def _call(self, fn):
+        # a try may wait ``timeout`` for bytes; no new try that could not end within twice that
+        r = retrying(self.retries, self._transient, notice=self.notice,
+                     what=f"the LLM endpoint {safe_url(self.base_url)}",
+                     deadline_s=2 * self.timeout + DEADLINE_SLACK_S, try_s=self.timeout)
         try:
-            for attempt in retrying(self.retries, self._transient, notice=self.notice,
-                                    what=f"the LLM endpoint {safe_url(self.base_url)}",
-                                    deadline_s=2 * self.timeout + 60):
+            for attempt in r:
                 with attempt:
                     return fn()
         except openai.APIStatusError as exc:
@@ -220,15 +260,15 @@ class OpenAIBackend(BaseLLM):
                 raise _FormatRejected() from exc
             if _rejects_streaming(exc) and self.stream != "off":
                 raise _StreamRejected() from exc
-            raise self._error(exc) from None
+            raise self._error(exc, tries_made(r)) from None
         except openai.APIError as exc:
-            raise self._error(exc) from None
+            raise self._error(exc, tries_made(r)) from None
 
-    def _error(self, exc: Exception) -> LLMError:
+    def _error(self, exc: Exception, made: int = 1) -> LLMError:
         where = safe_url(self.base_url)
         if self.server is not None and not self.server.alive:
             return EndpointError(self.server.failure())
-        tries = f" after {self.retries + 1} tries" if self.retries else ""
+        tries = f" after {made} tries" if made > 1 else ""
         if isinstance(exc, openai.AuthenticationError):
             hint = f": check ${self.key_env}" if self.key_env else ""
             return EndpointError(f"the LLM endpoint {where} rejected the API key "
@@ -263,3 +303,64 @@ class _FormatRejected(Exception):
 
 class _StreamRejected(Exception):
     """Internal: retry the same call without stream options, or without streaming."""
+
+
+def _snippet(text: str, n: int = 60) -> str:
+    return " ".join(str(text).split())[:n]
+
+
+# What is read from a reply, type-checked (any other field may be anything: endpoints differ).
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Function(_Part):
+    arguments: str | None = None
+
+
+class _ToolCall(_Part):
+    function: _Function | None = None
+
+
+class _Message(_Part):
+    content: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+
+
+class _Choice(_Part):
+    message: _Message | None = None  # a whole reply
+    delta: _Message | None = None  # one stream event
+    finish_reason: str | None = None
+
+
+class _PromptDetails(_Part):
+    cached_tokens: int | None = None
+
+
+class _Usage(_Part):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    prompt_tokens_details: _PromptDetails | None = None
+
+
+class _Reply(_Part):
+    choices: list[_Choice] | None = None
+    usage: object = None
+    model: object = None
+
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _no_choices(cls, v):
+        return [] if v is None else v
+
+    def usage_or_none(self) -> _Usage | None:
+        """Token counts when they are numbers (else they are estimated, not fatal)."""
+        if not isinstance(self.usage, dict):
+            return None
+        try:
+            return _Usage.model_validate(self.usage)
+        except ValidationError:
+            return None
+
+    def model_name(self) -> str | None:
+        return self.model if isinstance(self.model, str) and self.model else None
