@@ -449,3 +449,35 @@ def test_a_partial_article_exits_3(tmp_path, lecture_media, fake_endpoint):
     assert res.returncode == 3, res.stderr
     assert "partial article" in res.stderr and "Traceback" not in res.stderr
     assert (wd / "article.md").exists()
+
+
+def test_the_batch_plan_says_which_llm_costs_nothing(tmp_path, lecture_audio):
+    """An endpoint on this machine is not "the local model" (the probe's note)."""
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{lecture_audio.video}\n")
+    res = v2a("batch", str(listing), "--dry-run", "--out", str(tmp_path / "out"),
+              "--llm-base-url", "http://127.0.0.1:9/v1", "--model", "m", cwd=tmp_path,
+              env={**os.environ, "COLUMNS": "200"})
+    assert res.returncode == 0, res.stderr
+    out = res.stdout + res.stderr
+    assert "no cost (an endpoint on this machine)" in out and "local model" not in out
+
+
+def test_the_batch_output_and_state_say_what_ran_it():
+    from v2a.batch.command import describe_ran_on, ran_on
+
+    class RayRunner:
+        cluster = {"nodes": 3, "cpus": 24.0, "gpus": 1, "media_workers": 6, "llm_workers": 2,
+                   "address": "10.0.0.5:6379"}
+
+    facts = ran_on(Config(batch_engine="ray", ray_address="auto"), RayRunner(), None, 2)
+    assert facts["engine"] == "ray" and facts["nodes"] == 3
+    assert facts["address"] == "10.0.0.5:6379"  # where Ray really was, not "auto"
+    line = describe_ran_on(facts)
+    assert "Ray cluster at 10.0.0.5:6379: 3 node(s), 24 CPUs, 1 GPUs" in line
+    local = ran_on(Config(), object(), None, 1)
+    assert describe_ran_on(local).startswith("local engine on this machine")
+    from v2a.batch.state import BatchState
+
+    st = BatchState(input="x", playlist_id="p", title="t", ran_on=facts)
+    assert BatchState.model_validate_json(st.model_dump_json()).ran_on == facts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -88,12 +89,43 @@ def batch(
     with reporter(cfg.quiet) as prog:
         runner.progress = prog
         runner.run(keys)
+    store.state.ran_on = ran_on(cfg, runner, media_workers, llm_workers)
+    store.save()
     site_line = _build_site(root, store.state)
     failed = print_summary(store, keys)
+    console.print(f"ran on: {escape(describe_ran_on(store.state.ran_on))}")
     console.print(site_line)
     console.print(f"batch state: {root / 'batch.json'}")
     if failed:
         raise typer.Exit(code=1)
+
+
+def ran_on(cfg: Config, runner, media_workers: int | None, llm_workers: int) -> dict:
+    """What ran the batch, for its output and batch.json: the engine and, for Ray, the cluster
+    (its address, live nodes, CPUs, GPUs, workers) as the engine found it."""
+    facts: dict = {"engine": cfg.batch_engine}
+    cluster = getattr(runner, "cluster", None)
+    if cfg.batch_engine == "ray":
+        facts["address"] = cfg.ray_address or os.environ.get("RAY_ADDRESS") or \
+            "a one-machine Ray started for this batch"
+    if isinstance(cluster, dict):
+        facts.update(cluster)
+    elif cfg.batch_engine == "local":
+        facts.update(media_workers=media_workers or 1, llm_workers=llm_workers)
+    return facts
+
+
+def describe_ran_on(facts: dict | None) -> str:
+    if not facts:
+        return "?"
+    if facts.get("engine") != "ray":
+        return (f"{facts.get('engine')} engine on this machine ({facts.get('media_workers')} "
+                f"media, {facts.get('llm_workers')} LLM workers)")
+    if "nodes" not in facts:
+        return f"Ray at {facts.get('address')} (nothing was left to run)"
+    return (f"Ray cluster at {facts.get('address')}: {facts['nodes']} node(s), "
+            f"{facts.get('cpus', 0):g} CPUs, {facts.get('gpus', 0)} GPUs; "
+            f"{facts.get('media_workers')} media, {facts.get('llm_workers')} LLM workers")
 
 
 def print_plan(plan: BatchPlan, store: StateStore, keys: list[str], est: Estimate,
@@ -119,7 +151,9 @@ def print_plan(plan: BatchPlan, store: StateStore, keys: list[str], est: Estimat
         tokens = "tokens unknown (the listing gives no durations)" if est.unknown_durations \
             else "nothing to write"
     if est.local:
-        cost = "no cost (local model)"
+        # local: the embedded model, or an endpoint on this machine (Ollama, a llama.cpp server)
+        cost = "no cost (the embedded model)" if est.embedded else \
+            "no cost (an endpoint on this machine)"
     elif est.cost_usd is not None:
         cost = f"~${est.cost_usd:.2f}" if est.cost_usd >= 0.1 else f"~${est.cost_usd:.4f}"
     else:

@@ -26,6 +26,7 @@ class Estimate:
     model: str = ""
     local: bool = True
     unknown_durations: int = 0
+    embedded: bool = False  # the model v2a serves itself (local alone may be an endpoint here)
 
 
 @dataclass
@@ -142,7 +143,7 @@ def estimate(entries: list[EntryState], config: Config) -> Estimate:
 
     target = describe(config)  # also turns a misconfigured endpoint into a one-line error now
     local = target.embedded or is_loopback(target.base_url)
-    est = Estimate(model=target.model_name, local=local)
+    est = Estimate(model=target.model_name, local=local, embedded=target.embedded)
     for e in entries:
         if e.duration is None:
             est.unknown_durations += 1

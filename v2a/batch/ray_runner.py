@@ -279,7 +279,8 @@ class RayBatchRunner:
         in_flight = self.config.max_in_flight or 2 * n_media + self.llm_workers
         self.cluster = {"nodes": len([x for x in ray.nodes() if x.get("Alive")]), "cpus": cpus,
                         "gpus": gpus, "media_workers": n_media, "llm_workers": self.llm_workers,
-                        "max_in_flight": in_flight, "store": self.artifacts_url}
+                        "max_in_flight": in_flight, "store": self.artifacts_url,
+                        "address": ray.get_runtime_context().gcs_address}
         retries = self.config.task_retries
 
         board = ray.remote(num_cpus=0)(StatusBoard).remote()

@@ -53,6 +53,8 @@ class BatchState(BaseModel):
     created_at: str = Field(default_factory=now)
     updated_at: str = Field(default_factory=now)
     entries: dict[str, EntryState] = Field(default_factory=dict)
+    # where the last run ran: {"engine": "ray", "address": ..., "nodes": 3, "cpus": ...}
+    ran_on: dict[str, object] | None = None
 
     def ordered(self) -> list[EntryState]:
         return sorted(self.entries.values(), key=lambda e: e.index)
