@@ -15,8 +15,9 @@ stream is asked without streaming from then on.
 from __future__ import annotations
 
 import json
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import openai
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -158,16 +159,18 @@ class OpenAIBackend(BaseLLM):
         model: str | None = None
         checked = chunks = 0
         try:
-            events = iter(response)
-            while True:
-                try:
-                    data = next(events)
-                except StopIteration:
-                    break
-                except ValueError as exc:  # an event that is not JSON ("data: hello")
-                    raise self._malformed("chat completion stream",
-                                          f"event {chunks + 1} is not JSON ({exc})") from None
+            for event in _sse_data(response.response):
                 chunks += 1
+                try:
+                    data = json.loads(event)
+                except ValueError as exc:  # "data: hello"
+                    raise self._malformed("chat completion stream",
+                                          f"event {chunks} is not JSON ({exc})") from None
+                if isinstance(data, dict) and data.get("error"):
+                    err = data["error"]
+                    msg = err.get("message") if isinstance(err, dict) else err
+                    raise LLMError(f"the LLM endpoint {safe_url(self.base_url)} failed while "
+                                   f"answering: {_snippet(str(msg), 200)}")
                 chunk = self._reply(data, "chat completion stream", event=chunks)
                 usage = chunk.usage_or_none() or usage
                 model = chunk.model_name() or model
@@ -303,6 +306,32 @@ class _FormatRejected(Exception):
 
 class _StreamRejected(Exception):
     """Internal: retry the same call without stream options, or without streaming."""
+
+
+def _sse_data(response) -> Iterator[str]:
+    """The data of each server-sent event of ``response`` (an httpx response), until
+    ``[DONE]``, by the WHATWG rules: comments and other fields are skipped, an event without
+    data is not dispatched, several data lines are joined, an unfinished last event is dropped.
+    (The SDK's own iterator fails on an empty event, and its JSON error ends the stream.)"""
+    http = sys.modules[type(response).__module__.split(".")[0]]  # httpx, as the SDK uses it
+    data: list[str] = []
+    try:
+        for line in response.iter_lines():
+            if line:
+                if not line.startswith(":"):
+                    name, _, value = line.partition(":")
+                    if name == "data":
+                        data.append(value[1:] if value.startswith(" ") else value)
+                continue
+            if data:
+                event, data = "\n".join(data), []
+                if event.startswith("[DONE]"):
+                    return
+                yield event
+    except http.TimeoutException:  # as the SDK reports them: transient, retried
+        raise openai.APITimeoutError(request=response.request) from None
+    except http.TransportError as exc:
+        raise openai.APIConnectionError(request=response.request) from exc
 
 
 def _snippet(text: str, n: int = 60) -> str:
