@@ -268,14 +268,14 @@ def test_scaffolding_at_the_edges_is_stripped_and_inside_is_asked_again(tmp_path
              '\n"""')
     inside = ("We merge the pair. This rewrite keeps the speaker's voice throughout. "
               "Then we count again.")
-    replies = [edges, inside, inside] + ["Plain prose about tokens."] * 10
+    replies = [edges, inside, inside, inside] + ["Plain prose about tokens."] * 10
     ctx = context(ws)
     ctx.llm_handle = scripted_handle(replies=replies)
     run_stage(ctx, "write")
     draft = read_model(ws.path("chapters.json"), Draft)
     first, second = draft.chapters[0].markdown, draft.chapters[1].markdown
     assert first == "We count every pair of tokens that sit next to each other."
-    # asked twice, chatty both times: the prose is kept, the sentence about the task is not
+    # asked three times, chatty every time: the prose is kept, the sentence about the task is not
     assert second == "We merge the pair. Then we count again."
     assert all(c.status == "ok" for c in draft.chapters)
     # the kept reply stays cached: a re-run replays it and asks nothing
@@ -350,11 +350,11 @@ def test_a_chapter_that_tells_another_story_is_asked_again(tmp_path):
     assert len(asked) == 2 and asked[1].temperature >= 0.7
     assert "merge strategy" not in draft.chapters[0].markdown
     assert draft.chapters[0].markdown.startswith("Sentence 0")
-    # off the transcript twice: not kept; the chapter fails (its transcript stands in)
+    # off the transcript three times: not kept; the chapter fails (its transcript stands in)
     ws2 = synthetic_workdir(tmp_path / "w2")
     ctx = context(ws2)
     ctx.llm_handle = scripted_handle(default=invented)
     run_stage(ctx, "write")
     gone = read_model(ws2.path("chapters.json"), Draft).chapters[0]
     assert gone.status == "failed" and "transcript does not" in (gone.error or "")
-    assert gone.usage.calls == 2  # the two tries were paid for: they count
+    assert gone.usage.calls == 3  # the three tries were paid for: they count

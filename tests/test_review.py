@@ -225,8 +225,8 @@ def test_a_regenerated_text_unchanged_is_asked_again_warmer(ws):
     p = s.regenerate("0", "shorter")
     assert p.markdown == "A shorter text." and len(llm.calls) == 2
     assert llm.calls[1].temperature >= 0.7 and "shorter" in llm.calls[1].prompt
-    # unchanged twice: said plainly, and no proposal waits
-    llm.replies[:] = [same, " generated  PROSE of this chapter "]
+    # unchanged three times: said plainly, and no proposal waits
+    llm.replies[:] = [same, " generated  PROSE of this chapter ", same]
     with pytest.raises(V2AError, match="section 1 could not be rewritten: the model returned "
                                        "the text unchanged"):
         s.regenerate("0", "shorter")
@@ -267,7 +267,7 @@ def test_a_split_the_model_declines_keeps_the_cut_with_unwritten_sections(ws):
     assert [c.first_segment for c in outline.chapters] == [0, 6, 12, 15]
     draft = read_model(ws.path("chapters.json"), Draft)
     assert [c.status for c in draft.chapters] == ["ok", "ok", "failed", "failed"]
-    assert "declined" in (draft.chapters[3].error or "") and len(llm.calls) == 4  # one retry each
+    assert "declined" in (draft.chapters[3].error or "") and len(llm.calls) == 6  # two retries each
 
 
 def test_a_split_keeps_the_old_edit_in_history(ws):

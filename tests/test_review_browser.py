@@ -185,13 +185,13 @@ def test_regenerate_shows_a_diff_and_accepting_takes_one_call(chromium, app, wd,
             sec.locator(".panel button.primary").click()
             page.locator(f"#s-{key} .proposal, #note.error").first.wait_for(timeout=LLM_WAIT)
             calls = chat_calls(proxy)
-            assert 1 <= len(calls) <= 2  # one call; a second only for an unchanged reply
+            assert 1 <= len(calls) <= 3  # one call; more only for an unusable reply
             assert all("at most two sentences." in c.body["messages"][1]["content"]
                        for c in calls)
             if sec.locator(".proposal").count():
                 break
             assert "returned the text unchanged" in page.locator("#note").inner_text()
-            assert len(calls) == 2
+            assert len(calls) == 3
         assert sec.locator(".proposal .diff ins, .proposal .diff del").count() >= 1
         assert sec.locator(".body .prose").all_inner_texts() == before  # not applied yet
         proposal = review_json(wd)["sections"][key]["proposal"]["markdown"]
@@ -212,7 +212,10 @@ def test_split_and_merge_rewrite_only_their_sections(chromium, app, wd, lecture_
     page, problems = open_page(chromium, s.url)
     try:
         n = page.locator("section.sec").count()
-        sec = section(page, 1)
+        # a section before the last with three lines or more (how the transcript falls into
+        # sentences differs with the CPU's numerics)
+        k = next(i for i in range(n - 1) if section(page, i).locator("ol.lines li").count() >= 3)
+        sec = section(page, k)
         sec.locator("details.transcript summary").click()
         line = sec.locator("ol.lines li").nth(2)
         seg = int(line.get_attribute("data-seg"))
@@ -224,23 +227,23 @@ def test_split_and_merge_rewrite_only_their_sections(chromium, app, wd, lecture_
         reloads_after(page, problems, lambda: sec.locator(".panel.split button.primary").click())
         page.wait_for_selector("html[data-ready='1']")
         assert page.locator("section.sec").count() == n + 1
-        # the two halves (chapters 2 and 3), nothing else; an unusable first reply is asked
-        # once more, warmer, as in the write stage
-        assert written_chapters(proxy) == {2, 3} and 2 <= len(chat_calls(proxy)) <= 4
+        # the two halves, nothing else; an unusable reply is asked again (up to three tries,
+        # as in the write stage)
+        assert written_chapters(proxy) == {k + 1, k + 2} and 2 <= len(chat_calls(proxy)) <= 6
         assert page.locator(f"#s-{seg} .title").inner_text() == "The editor's new section"
         outline = read_model(wd / "outline.json", Outline)
-        assert len(outline.chapters) == n + 1 and outline.chapters[2].first_segment == seg
+        assert len(outline.chapters) == n + 1 and outline.chapters[k + 1].first_segment == seg
         assert review_json(wd)["structure"]["added"] == {str(seg): "The editor's new section"}
         # the pipeline, run again, keeps the cut and writes nothing — except a half the model
-        # declined twice (shown as not written), which a run asks for again
+        # declined three times (shown as not written), which a run asks for again
         unwritten = {c.index + 1 for c in read_model(wd / "chapters.json", Draft).chapters
                      if c.status == "failed"}
         proxy.reset()
         run_stages(wd, lecture_written.config.model_copy(update={"workdir": wd}),
                    "outline", "write")
         assert written_chapters(proxy) == unwritten
-        assert len(chat_calls(proxy)) <= 2 * len(unwritten)
-        assert read_model(wd / "outline.json", Outline).chapters[2].first_segment == seg
+        assert len(chat_calls(proxy)) <= 3 * len(unwritten)
+        assert read_model(wd / "outline.json", Outline).chapters[k + 1].first_segment == seg
         # merge two of the generated sections: one call, for the merged one
         merged = section(page, n - 1).get_attribute("data-key")  # the last two sections
         gone = int(section(page, n).get_attribute("data-key"))
@@ -250,7 +253,7 @@ def test_split_and_merge_rewrite_only_their_sections(chromium, app, wd, lecture_
                       lambda: section(page, n - 1).locator("button[data-act=merge]").click())
         page.wait_for_selector("html[data-ready='1']")
         assert page.locator("section.sec").count() == n
-        assert written_chapters(proxy) == {n - 1 + 1} and 1 <= len(chat_calls(proxy)) <= 2
+        assert written_chapters(proxy) == {n - 1 + 1} and 1 <= len(chat_calls(proxy)) <= 3
         assert review_json(wd)["structure"]["removed"] == [gone]
         assert page.locator(f"#s-{gone}").count() == 0
         last = read_model(wd / "outline.json", Outline).chapters[-1]

@@ -4,6 +4,7 @@ wire), one call when one chapter changes, overlapping calls, failed chapters kep
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.request
@@ -21,21 +22,39 @@ def _chapter_calls(requests) -> list:
             and "Transcript of chapter" in json.dumps(r.body.get("messages", ""))]
 
 
+def _asked(request) -> int | None:
+    """The chapter index a chapter request asks for ("Chapter 3: …" → 2)."""
+    m = re.match(r"Chapter (\d+):", request.body["messages"][1]["content"])
+    return int(m.group(1)) - 1 if m else None
+
+
+def _failed(draft: Draft) -> set[int]:
+    return {c.index for c in draft.chapters if c.status == "failed"}
+
+
 @pytest.mark.slow
-def test_every_chapter_is_written(lecture_written):
+def test_every_chapter_ends_ok_or_failed_with_a_reason(lecture_written):
+    """Invariants of a first run with the real model, whatever it samples on this CPU: each
+    chapter is written (prose, no heading) or failed with the reason and every reply's fate."""
     wd = lecture_written.workdir
     outline = read_model(wd / "outline.json", Outline)
     draft = read_model(wd / "chapters.json", Draft)
     assert [c.index for c in draft.chapters] == [c.index for c in outline.chapters]
     for ch, oc in zip(draft.chapters, outline.chapters):
-        assert ch.status == "ok" and ch.error is None
-        assert len(ch.markdown.split()) >= 10, ch.markdown
-        assert not ch.markdown.lstrip().startswith("#")  # the article adds headings
         assert (ch.title, ch.start, ch.end) == (oc.title, oc.start, oc.end)
-    # one call per chapter, plus a second one for a chapter whose first reply was empty or a
-    # refusal (see test_empty_reply_or_refusal_is_retried_not_cached)
+        assert ch.usage.calls >= 1
+        if ch.status == "ok":
+            assert ch.error is None
+            assert len(ch.markdown.split()) >= 10, ch.markdown
+            assert not ch.markdown.lstrip().startswith("#")  # the article adds headings
+            # a chapter asked more than once says why each earlier reply was not used
+            assert len([n for n in ch.notes if "rejected" in n]) >= ch.usage.calls - 1
+        else:
+            assert ch.status == "failed" and ch.error and ch.markdown == ""
+            assert ch.usage.calls == 3 and len(ch.notes) == 3, ch.notes  # every try, and why
+    # each call is on the wire, at most three per chapter (as asked, warmer, shown its fault)
     assert draft.usage.calls == len(_chapter_calls(lecture_written.requests))
-    assert len(draft.chapters) <= draft.usage.calls <= 2 * len(draft.chapters)
+    assert len(draft.chapters) <= draft.usage.calls <= 3 * len(draft.chapters)
     assert draft.usage.completion_tokens > 0
     assert draft.model == "qwen2.5-coder-1.5b" and draft.lang == "en"
     # the shared prefix (instructions + outline) is identical across chapter calls
@@ -53,12 +72,19 @@ def test_chapter_calls_overlap(lecture_written):
 
 
 @pytest.mark.slow
-def test_rerun_makes_zero_calls(lecture_written):
-    wd, cfg, proxy = lecture_written.workdir, lecture_written.config, lecture_written.proxy
-    before = (wd / "chapters.json").read_text()
+def test_rerun_asks_only_failed_chapters(lecture_written, tmp_path):
+    """A re-run makes no call for a written chapter; a failed one (if the model declined it
+    three times on this CPU) is asked again, and no other chapter is."""
+    wd = copy_workdir(lecture_written.workdir, tmp_path / "ws")
+    cfg, proxy = lecture_written.config.model_copy(update={"workdir": wd}), lecture_written.proxy
+    first = read_model(wd / "chapters.json", Draft)
+    failed = _failed(first)
     proxy.reset()
     reports, _ = run_stages(wd, cfg, "outline", "write")
-    assert [r.status for r in reports] == ["cached", "cached"]
+    assert [r.status for r in reports] == ["cached", "ran" if failed else "cached"]
+    assert {_asked(r) for r in _chapter_calls(proxy.requests)} == failed
+    if failed:  # the next run then has nothing left to ask (or fails them again, reported)
+        return
     assert proxy.requests == []
     # even when both stages are forced to run, every call comes from the per-call cache
     forced = cfg.model_copy(update={"force": ["outline", "write"]})
@@ -66,11 +92,40 @@ def test_rerun_makes_zero_calls(lecture_written):
     assert [r.status for r in reports] == ["ran", "ran"]
     assert proxy.requests == []  # not even /v1/models
     assert not ctx.llm_handle.opened
-    draft, first = read_model(wd / "chapters.json", Draft), Draft.model_validate_json(before)
-    # as many replayed replies as the first run made calls (a retried chapter made two)
+    draft = read_model(wd / "chapters.json", Draft)
+    # as many replayed replies as the first run made calls (a retried chapter made more)
     assert draft.usage.calls == 0 and draft.usage.cached_calls == first.usage.calls
     assert draft.usage.cached_calls >= len(draft.chapters)
     assert [c.markdown for c in draft.chapters] == [c.markdown for c in first.chapters]
+
+
+def test_a_declined_chapter_is_written_by_the_first_run(lecture_media, tmp_path, fake_endpoint):
+    """Declined twice, the chapter is asked a third time with its reply and the reason shown
+    back; that reply is used, so the first run writes the whole article."""
+    wd = copy_workdir(lecture_media, tmp_path / "ws")
+    write_json(wd / "outline.json", _outline_for(wd, 2))
+    refusal = "I'm sorry, but I can't assist with that."
+
+    def reply(body, n, headers):
+        user = body["messages"][1]["content"]
+        if user.startswith("Chapter 2:") and len(body["messages"]) == 2:
+            return 200, chat_reply(refusal)
+        return 200, chat_reply(f"Prose of {user.split(':')[0]}, told by the speaker.")
+
+    fake = fake_endpoint(reply)
+    cfg = endpoint_config(fake.base_url, "fake-model", wd)
+    reports, _ = run_stages(wd, cfg, "write")
+    draft = read_model(wd / "chapters.json", Draft)
+    assert [c.status for c in draft.chapters] == ["ok", "ok"] and reports[0].status == "ran"
+    second = draft.chapters[1]
+    assert second.markdown == "Prose of Chapter 2, told by the speaker." and second.usage.calls == 3
+    third = [b for b in fake.bodies if len(b["messages"]) == 4]
+    assert len(third) == 1 and third[0]["messages"][2]["content"] == refusal
+    assert "declined" in third[0]["messages"][3]["content"]
+    assert [n.split(": reply")[1][:2] for n in second.notes] == [" 1", " 2"]
+    fake.bodies.clear()
+    assert [r.status for r in run_stages(wd, cfg, "write")[0]] == ["cached"]
+    assert fake.bodies == []
 
 
 @pytest.mark.slow
@@ -83,16 +138,18 @@ def test_changing_one_chapter_rewrites_only_it(lecture_written, tmp_path):
     tr.segments[-1].text += " Zanzibar."
     write_json(wd / "transcript.json", tr)
     proxy = lecture_written.proxy
+    failed = _failed(read_model(wd / "chapters.json", Draft))
     proxy.reset()
     cfg = lecture_written.config.model_copy(update={"workdir": wd, "force": ["write"]})
     run_stages(wd, cfg, "write")
     calls = _chapter_calls(proxy.requests)
     draft = read_model(wd / "chapters.json", Draft)
-    assert calls and all("Zanzibar" in json.dumps(r.body["messages"]) for r in calls)
+    # the chapters whose prompt shows the edit, and those the first run could not write
+    assert calls and all("Zanzibar" in json.dumps(r.body["messages"]) for r in calls
+                         if _asked(r) not in failed)
     assert draft.usage.calls == len(calls)
-    # the chapter with the edit (two calls if its first reply was a refusal, see below)
-    assert draft.chapters[-1].usage.calls in (1, 2)
-    if len(draft.chapters) >= 3:  # the first chapter never sees the last one's text
+    assert 1 <= draft.chapters[-1].usage.calls <= 3  # the chapter with the edit
+    if len(draft.chapters) >= 3 and 0 not in failed:  # the first never sees the last one's text
         assert draft.chapters[0].usage.calls == 0 and draft.chapters[0].usage.cached_calls >= 1
 
 
@@ -106,18 +163,22 @@ def test_retitling_one_chapter_rewrites_only_it(lecture_written, tmp_path):
     outline.chapters[0].title = "Why Tokens Matter So Much"
     write_json(wd / "outline.json", outline)
     proxy = lecture_written.proxy
+    failed = _failed(read_model(wd / "chapters.json", Draft))
     proxy.reset()
     # the outline stage notices the hand edit (and keeps it); then write runs
     run_stages(wd, lecture_written.config.model_copy(update={"workdir": wd}), "outline", "write")
     assert read_model(wd / "outline.json", Outline).chapters[0].title == "Why Tokens Matter So Much"
     calls = _chapter_calls(proxy.requests)
     draft = read_model(wd / "chapters.json", Draft)
-    # one call (two if its first reply was a refusal), all for the renamed chapter
-    assert len(calls) in (1, 2) and all("Why Tokens Matter So Much" in c.body["messages"][1][
-        "content"] for c in calls)
+    # one to three calls for the renamed chapter; the others only if the first run failed them
+    mine = [c for c in calls if _asked(c) == 0]
+    assert 1 <= len(mine) <= 3 and all("Why Tokens Matter So Much" in c.body["messages"][1][
+        "content"] for c in mine)
+    assert {_asked(c) for c in calls} - {0} <= failed
     assert draft.chapters[0].title == "Why Tokens Matter So Much"
-    assert draft.chapters[0].usage.calls == len(calls)
-    assert all(c.usage.cached_calls >= 1 and c.usage.calls == 0 for c in draft.chapters[1:])
+    assert draft.chapters[0].usage.calls == len(mine)
+    assert all(c.usage.cached_calls >= 1 and c.usage.calls == 0 for c in draft.chapters[1:]
+               if c.index not in failed)
 
 
 def _outline_for(wd, n: int) -> Outline:
@@ -225,20 +286,22 @@ def test_an_acknowledgement_the_speaker_did_not_say_is_dropped():
 
 
 def test_empty_reply_or_refusal_is_retried_not_cached(lecture_media, tmp_path, fake_endpoint):
-    """An empty reply is asked again at once (warmer); a refusal after it fails the chapter,
-    nothing bad is cached, and the next run asks again."""
+    """An empty reply is asked again at once (warmer), then shown back; refusals after it fail
+    the chapter, nothing bad is cached, and the next run asks again."""
     wd = copy_workdir(lecture_media, tmp_path / "ws")
     write_json(wd / "outline.json", _outline_for(wd, 1))
-    replies = iter(["   ", "I'm sorry, but I can't assist with that request.", "Now some prose."])
+    sorry = "I'm sorry, but I can't assist with that request."
+    replies = iter(["   ", sorry, sorry, "Now some prose."])
     fake = fake_endpoint(lambda b, n, h: (200, chat_reply(next(replies))))
     cfg = endpoint_config(fake.base_url, "fake-model", wd)
     run_stages(wd, cfg, "write")
     ch = read_model(wd / "chapters.json", Draft).chapters[0]
-    assert ch.status == "failed" and "declined" in ch.error
-    assert [b["temperature"] for b in fake.bodies] == [cfg.temperature, 0.7]
+    assert ch.status == "failed" and "declined" in ch.error and len(ch.notes) == 3
+    assert [b["temperature"] for b in fake.bodies] == [cfg.temperature, 0.7, 0.7]
+    assert len(fake.bodies[2]["messages"]) == 4  # the third try shows the refusal back
     run_stages(wd, cfg, "write")
     assert read_model(wd / "chapters.json", Draft).chapters[0].markdown == "Now some prose."
-    assert len(fake.bodies) == 3
+    assert len(fake.bodies) == 4
 
 
 @pytest.mark.slow

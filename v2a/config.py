@@ -162,6 +162,10 @@ class Config(BaseModel):
     local_ctx: Annotated[int, Opt(
         "Context window of the embedded model, tokens (per parallel call).", ("--local-ctx",),
         stages=LLM, commands=REVIEW_LLM, min=512, panel=M)] = 8192
+    local_threads: Annotated[int | None, Opt(
+        "CPU threads of the embedded model server (default: all cores). Fewer leaves room for "
+        "other work; results differ slightly with the count (other summation order).",
+        ("--local-threads",), commands=REVIEW_LLM, min=1, panel=M)] = None
     temperature: Annotated[float, Opt(
         "Sampling temperature of every LLM call.", ("--temperature",), stages=LLM,
         commands=REVIEW_LLM, min=0.0, panel=M)] = 0.2

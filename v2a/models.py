@@ -320,6 +320,9 @@ class ChapterText(Artifact):
     status: Literal["ok", "failed"] = "ok"
     error: str | None = None
     usage: Usage = Field(default_factory=Usage)
+    # why a try was rejected, or that a reply's usable part was kept: the editor's hint that
+    # this text needed more than one ask
+    notes: list[str] = Field(default_factory=list)
 
 
 class Draft(Artifact):

@@ -6,6 +6,10 @@ Outline and write share this loop; they differ in the check and in how they ask 
 * ``warmer``: ask the same again at a higher temperature (a refusal or an empty chapter: the
   words were not wrong, the sample was).
 
+``again`` may also name one way per retry (``("warmer", "repair")``: first another sample, then
+the reply shown back with what was wrong): the same prompt at the same temperature gives the
+same sample again on a seeded server, so a third try must change something.
+
 Every try's usage is counted, and each rejected try leaves a note saying why.
 """
 
@@ -24,6 +28,7 @@ from ..models import Usage
 T = TypeVar("T")
 
 WARM_TEMPERATURE = 0.7
+Again = Literal["repair", "warmer"]
 
 
 class Invalid(Exception):
@@ -52,7 +57,7 @@ class Request(Generic[T]):
     tag: dict | None = None  # extra cache-key material (template hashes)
     key_messages: list[dict] | None = None  # what the cache keys on, if not ``messages``
     retries: int = 2
-    again: Literal["repair", "warmer"] = "repair"
+    again: Again | tuple[Again, ...] = "repair"
     repair: Callable[[str], str] | None = None  # error → the user message that shows it
     # the last rejected reply and why → a value still worth keeping (None: nothing usable);
     # a salvaged reply stays cached, so a re-run replays it instead of asking again
@@ -65,6 +70,7 @@ def ask(llm: CachedLLM, req: Request[T], on_try: Callable[[], None] | None = Non
     """Ask until ``req.check`` accepts a reply; ``on_try`` is called after every try."""
     answer: Answer[T] = Answer(value=None)
     messages, key = list(req.messages), req.key_messages
+    ways = (req.again,) if isinstance(req.again, str) else req.again
     temperature = req.temperature
     for attempt in range(req.retries + 1):
         text, answer.last = "", None
@@ -93,12 +99,13 @@ def ask(llm: CachedLLM, req: Request[T], on_try: Callable[[], None] | None = Non
                     answer.notes.append(f"{req.label}: kept the usable part of reply "
                                         f"{attempt + 1}")
                     break
-            if req.again == "warmer":
+            if "warmer" in ways:
                 # the last reply stays unusable: drop it so the next run asks afresh
                 llm.forget(messages, schema=req.schema, max_tokens=req.max_tokens,
                            temperature=temperature, tag=req.tag, key_messages=key)
             break
-        if req.again == "repair":
+        way = ways[min(attempt, len(ways) - 1)]
+        if way == "repair":
             assert req.repair is not None, "a repairing request needs a repair message"
             fix = [{"role": "assistant", "content": text or "(empty)"},
                    {"role": "user", "content": req.repair(error)}]

@@ -36,6 +36,7 @@ from .scripts import MIN_TARGET_SCRIPT, target_script_share
 
 CONTEXT_WORDS = 20  # of each neighbouring chapter: enough for continuity, too little to copy
 SYSTEM, USER = "write_chapter.system.j2", "write_chapter.user.j2"
+AGAIN = "write_chapter_again.user.j2"  # the third try: the rejected reply shown back, and why
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _TOP_HEADING = re.compile(r"^\s{0,3}#{1,2}\s", re.MULTILINE)  # another chapter starting
@@ -67,15 +68,16 @@ UNGROUNDED = "the text says what the transcript does not"
 # vocabulary…" over a transcript that only introduced the talk): the rewrites measured on the
 # talk keep 0.87-1.0 of their words, that one 0.46
 MIN_GROUNDED = 0.6
+RETRIES = 2  # tries after the first: warmer, then repair
 _FENCED = re.compile(r"^```(?:markdown|md)?\s*\n(.*)\n```\s*$", re.DOTALL)
 
 
 class ChapterFailed(LLMError):
     """No usable reply for a chapter; ``usage`` is what the tries cost (they were paid for)."""
 
-    def __init__(self, message: str, usage: Usage):
+    def __init__(self, message: str, usage: Usage, notes: list[str] | None = None):
         super().__init__(message)
-        self.usage = usage
+        self.usage, self.notes = usage, notes or []
 
 
 def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]:
@@ -161,7 +163,7 @@ class Writer:
         self.title = outline.title or (ctx.title if ctx.ws.source_json.exists() else "")
         self.terms = glossary.all_terms(ctx.ws)
         self.system = self.system_prompt()
-        self.tag = {n: template_hash(self.config, n) for n in (SYSTEM, USER)}
+        self.tag = {n: template_hash(self.config, n) for n in (SYSTEM, USER, AGAIN)}
         # room for the system prompt and a reply about as long as the input
         free = context_tokens(self.config) - count_tokens(self.system) - 400
         self.budget = max(200, free // 2)
@@ -205,6 +207,7 @@ class Writer:
         ch = self.outline.chapters[k]
         before, after = self.neighbours(k)
         usage = Usage()
+        notes: list[str] = []
         bodies, heading = [], None
         parts = _parts(self.transcript, ch, self.budget)
         key_system = self.system_prompt(own=ch)
@@ -262,25 +265,29 @@ class Writer:
                 body = scaffolding.trim(unsaid_lead(body, said))
                 return (body, h) if body.strip() else None
 
-            # an unusable reply (empty, a refusal, unchanged) is asked once more, less
-            # deterministically. Both replies stay cached, so a re-run replays the same two;
-            # only an unusable second one is dropped, and the chapter fails (reported, asked
-            # again on the next run)
+            # an unusable reply (empty, a refusal, unchanged, off the transcript) is asked once
+            # more, less deterministically, then once with the reply shown back and what was
+            # wrong with it: a user should get the whole article from the first run, and a
+            # re-run asking the same again succeeded where the first run gave up (#19). Every
+            # reply stays cached, so a re-run replays them; only an unusable last one is
+            # dropped, and the chapter fails (reported, asked again on the next run)
             answer = ask(self.llm, Request(
                 messages=messages, key_messages=key, check=check, salvage=salvage, tag=tag,
                 # about as long as the transcript: a tight cap also stops a rambling model
                 max_tokens=min(4096, int(count_tokens(text) * 1.4) + 80),
-                temperature=temperature, retries=1, again="warmer",
+                temperature=temperature, retries=RETRIES, again=("warmer", "repair"),
+                repair=lambda error: render(self.config, AGAIN, error=error.rstrip(".")),
                 label=f"chapter {ch.index + 1}"))
+            notes += answer.notes
             usage = usage.add(answer.usage)
             if answer.value is None:
-                raise ChapterFailed(answer.error, usage)
+                raise ChapterFailed(answer.error, usage, notes)
             body, h = answer.value
             heading = heading or h
             bodies.append(body)
         title = heading if (self.language and heading) else ch.title
         return ChapterText(index=ch.index, title=title, start=ch.start, end=ch.end,
-                           markdown="\n\n".join(bodies), usage=usage)
+                           markdown="\n\n".join(bodies), usage=usage, notes=notes)
 
 
 def run(ctx: StageContext) -> StageResult:
@@ -343,5 +350,6 @@ def _write_all(ctx: StageContext, outline: Outline, transcript: Transcript,
                 results[k] = f.result() if exc is None else ChapterText(
                     index=ch.index, title=ch.title, start=ch.start, end=ch.end,
                     status="failed", error=str(exc),
-                    usage=exc.usage if isinstance(exc, ChapterFailed) else Usage())
+                    usage=exc.usage if isinstance(exc, ChapterFailed) else Usage(),
+                    notes=exc.notes if isinstance(exc, ChapterFailed) else [])
                 task.advance(1)
