@@ -82,6 +82,24 @@ def check_article_title(reply: ArticleTitle, lang: str | None) -> ArticleTitle:
     return reply
 
 
+# words inside a phrase that make it a phrase, not a keyword ("the", "of", "how")
+_FUNCTION = set("""a an the of for to in on with from by as at how why what when into about
+is are vs versus not no without""".split())
+
+
+def keyword_list(title: str) -> bool:
+    """A comma list of keywords ("Token, paper, context", "Embedding, integers and rows"):
+    not a heading an editor would write. A phrase with a comma stays one ("Tokens, the hard
+    way"): a list is two or more short items with no words that join them into a phrase."""
+    items = [p.strip() for p in re.split(r"[,;]", tidy_title(title))]
+    if len(items) < 2 or not all(items):
+        return False
+    last = re.sub(r"^(?:and|or|&)\s+", "", items[-1], flags=re.IGNORECASE)
+    items = items[:-1] + [x.strip() for x in re.split(r"\s+(?:and|or|&)\s+", last) if x.strip()]
+    return all(1 <= len(x.split()) <= 2 and not _FUNCTION & {w.lower() for w in x.split()}
+               for x in items)
+
+
 def _key(title: str) -> str:
     """Titles that differ only in case, punctuation or spacing are the same title."""
     return " ".join(re.findall(r"\w+", title.lower()))
@@ -104,6 +122,9 @@ def check_name(reply: SectionName, start: int, topic: Collection[str],
     require_script(title, lang, " (names and terms may stay as they are)")
     if len(words) > MAX_TITLE_WORDS:
         raise Invalid(f"the title has {len(words)} words; give at most {MAX_TITLE_WORDS}")
+    if keyword_list(title):
+        raise Invalid(f"\"{title}\" is a list of keywords; give the title an editor would "
+                      "write: one short noun phrase that says what this chapter explains")
     words_of_title = set(tokens(title))
     if words_of_title and words_of_title <= set(topic):
         raise Invalid(f"\"{title}\" only names the topic of the whole talk; name what this "
@@ -165,7 +186,7 @@ def name_chapters(job: OutlineJob, starts: list[int], task: Task) -> list[Choice
             named[k] = one(k, others)
         if named[k] is not None:
             seen.add(_key(named[k].title))  # type: ignore[union-attr]
-    own = fallback.describe(job.segments, starts)
+    own = fallback.describe(job.segments, starts, headings=job.headings)
     choices = []
     for k, c in enumerate(named):
         if c is None:

@@ -18,6 +18,7 @@ from ..links import fmt_time
 from ..llm.open import context_tokens, describe
 from ..llm.prompts import language_name, render, template_hash
 from ..models import Outline, OutlineChapter, Transcript, Usage
+from ..ocr import terms as screen_terms
 from ..progress import Task
 from ..stage import StageContext
 from . import candidates as cand
@@ -47,6 +48,10 @@ class OutlineJob:
         self.llm = ctx.llm()
         self.language = language_name(self.config.article_language)
         self.terms = glossary.all_terms(ctx.ws)
+        screen = glossary.screen(ctx.ws)
+        # the screen's headings, (time shown, text): a chapter's title when the model gives none
+        self.headings = [(f.time, f.title) for f in screen.frames if f.title] if screen else []
+        self.seen = screen_terms.sightings(screen, self.terms)
 
     def ask(self, user_template: str, variables: dict, schema: type[BaseModel],
             checker: Callable[[Any], Any], label: str, task: Task, max_tokens: int,
@@ -102,10 +107,14 @@ class OutlineJob:
             last = (starts[k + 1] - 1) if k + 1 < len(starts) else len(self.segments) - 1
             end = times[k + 1] if k + 1 < len(times) else max(self.duration,
                                                                 self.segments[-1].end)
+            # a title is spelled as the screen spells its terms ("Byte-Level Bp Algorithm")
+            title = screen_terms.respell_text(c.title, self.terms, self.seen, t, end)
             chapters.append(OutlineChapter(
-                index=k, title=c.title, summary=c.summary,
+                index=k, title=title, summary=c.summary,
                 first_segment=self.segments[c.index].id, last_segment=self.segments[last].id,
                 start=round(t, 3), end=round(end, 3)))
+        article_title = self.article_title and screen_terms.respell_text(
+            self.article_title, self.terms, self.seen, 0.0, self.duration)
         return Outline(method=method, boundaries=boundaries, model=model,
-                       title=self.article_title, chapters=chapters, notes=self.notes,
+                       title=article_title, chapters=chapters, notes=self.notes,
                        usage=self.usage)
