@@ -342,7 +342,8 @@ def shots() -> list[Shot]:
         Shot("edit-v2", "code", code=EDIT_V2, cell="edit", draw=draw_edit(3)),
         Shot("editor", "code", code=EDITOR, draw=draw_editor),
         # held out
-        Shot("ide", "code", code=IDE_CODE, output=IDE_TERM, draw=draw_ide, held_out=True),
+        Shot("ide", "code", code=IDE_CODE, output=IDE_TERM, cells=2, draw=draw_ide,
+             held_out=True),  # the editor, and the terminal under it
         Shot("dark-notebook", "code", code=DARK_CELL, output=DARK_OUT, draw=draw_dark_notebook,
              held_out=True),
         Shot("repl", "code", code=REPL_CODE, output=["[31373, 995]", "'hello world'"],

@@ -25,7 +25,7 @@ _IN = re.compile(r"^\s*(?:In\s*\[\s*[\d*]*\s*\]\s*:?|\[\s*[\d*]{0,4}\s*\]\s*:?)"
 _OUT = re.compile(r"^\s*Out\s*\[\s*[\d*]*\s*\]\s*:?")
 _NUM = re.compile(r"^\s*(\d{1,4})\s*$")
 _NUM_PREFIX = re.compile(r"^\s*(\d{1,4})\s+(?=\S)")
-_REPL = re.compile(r"^(>>>|\.\.\.)(?:\s|$)")
+_REPL = re.compile(r"^(>>>|\.\.\.(?=\s|$))\s?")
 _SHELL = re.compile(r"^\$\s+(?=\S)")
 
 
@@ -66,8 +66,7 @@ def _rows(lines: list[ScreenLine]) -> list[Row]:
     for r in grouped:
         mark = ""
         boxes = list(r)
-        while boxes and CHROME.match(boxes[0].text) and boxes[0].box[0] < margin - 1 and (
-                not _NUM.match(boxes[0].text) or gutter):
+        while boxes and _is_chrome(boxes[0], len(boxes), gutter, margin):
             t = boxes[0].text
             mark = "out" if _OUT.match(t) else "in" if _IN.match(t) else mark
             boxes.pop(0)
@@ -104,6 +103,16 @@ def _rows(lines: list[ScreenLine]) -> list[Row]:
     return out
 
 
+def _is_chrome(b: ScreenLine, on_row: int, gutter: bool, margin: float) -> bool:
+    """A gutter number (when the column has a gutter); a run button or prompt followed by text
+    on its row or standing in the margin ("[5303]" printed under the code is text)."""
+    if not CHROME.match(b.text):
+        return False
+    if _NUM.match(b.text):
+        return gutter
+    return on_row > 1 or b.box[0] < margin - 1
+
+
 def _strip_prompts(rows: list[Row]) -> None:
     """REPL (``>>>``/``...``) and shell (``$``) prompts off, where the column uses them."""
     repl = any(r.text.startswith(">>>") for r in rows)
@@ -118,7 +127,7 @@ def _strip_prompts(rows: list[Row]) -> None:
         r.prompt = m.group(1) if repl else "$"
         rest = r.text[m.end():].lstrip()
         if cw:
-            r.x += m.end() * cw
+            r.x += (4 if r.prompt == ">>>" else m.end()) * cw  # ">>>" and its space, shown
             if r.prompt == "...":  # OCR keeps one space after "...": the rest is indentation
                 r.x += max(0, round(r.width / cw) - len(r.text)) * cw
         r.text = rest
@@ -161,7 +170,7 @@ def _seg_cells(rows: list[Row], kinds: list[str], seg: list[int]) -> list[Cell]:
             continue
         j = i
         while j + 1 < n and kinds[seg[j + 1]] not in ("prose", "output") \
-                and rows[seg[j + 1]].mark != "out":
+                and rows[seg[j + 1]].mark != "out" and not _far(rows, seg[j], seg[j + 1]):
             j += 1
         while kinds[seg[j]] != "code":  # a run ends on code
             j -= 1
@@ -175,14 +184,23 @@ def _seg_cells(rows: list[Row], kinds: list[str], seg: list[int]) -> list[Cell]:
         while end < n:
             r, k = rows[seg[end]], kinds[seg[end]]
             shown = shown or r.mark == "out"
-            if r.prompt or not (shown or k in ("other", "data", "output")):
+            if r.prompt or not (shown or k in ("other", "data", "output")) or \
+                    _far(rows, seg[end - 1], seg[end]):
                 break
             end += 1
+        cw = _char_width([rows[t] for t in run])
         found.append(Cell(lines=_indent([rows[t] for t in run]),
-                          output=[rows[seg[t]].text for t in range(j + 1, end)],
+                          output=[_respace(rows[seg[t]], cw) if cw else rows[seg[t]].text
+                                  for t in range(j + 1, end)],
                           top=rows[run[0]].top))
         i = end
     return _join_repl(found, rows, seg)
+
+
+def _far(rows: list[Row], a: int, b: int) -> bool:
+    """Rows more than three line heights apart: another panel (a terminal under the editor),
+    not blank lines inside the code."""
+    return rows[b].top - rows[a].bottom > 3.2 * (rows[a].bottom - rows[a].top)
 
 
 def _join_repl(found: list[Cell], rows: list[Row], seg: list[int]) -> list[Cell]:
@@ -211,22 +229,32 @@ def _indent(rows: list[Row]) -> list[str]:
     return out
 
 
-_SPOTS = re.compile(r"(?<=,)(?=[^\s)\]}])|(?<=^#)(?=[^\s!#])|(?<=\S)(?= # )")
+# where OCR drops a character that was there (group 1 ends where it goes): a space after a
+# comma, after a comment's ``#``, before an inline comment (PEP 8's two), after a keyword glued
+# to a name, around a lone ``=``; the second underscore closing a dunder name
+_SPOTS = [(re.compile(p), ch) for p, ch in (
+    (r"(,)[^\s)\]}]", " "), (r"^(#)[^\s!#]", " "), (r"(\S) # ", " "),
+    (r"^(def|class|return|import|from|for|if|elif|while|with|print)[A-Za-z_](?!\w*\s*=[^=])", " "),
+    (r"([\w)\]])=\s", " "), (r"\s(=)[^\s=]", " "),
+    (r"\b(__[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)_(?![_\w])", "_"))]
+
+
+def _spots(text: str) -> list[tuple[int, str]]:
+    return sorted((m.end(1), ch) for rx, ch in _SPOTS for m in rx.finditer(text))
 
 
 def _respace(r: Row, char_w: float) -> str:
-    """Spaces OCR dropped inside a line, put back where the box is that many characters wider
-    than its text and there are exactly that many usual places for a space: after a comma,
-    after a comment's ``#``, and PEP 8's two spaces before an inline comment."""
+    """Characters OCR dropped inside a line, put back where the box is that many characters
+    wider than its text and there are exactly that many usual places for one (``_SPOTS``)."""
     text = r.text.strip()
     if r.char_w is None or r.boxes > 1:
         return text
     missing = round(len(text) * r.char_w / char_w) - len(text)
-    spots = [m.start() for m in _SPOTS.finditer(text)]
+    spots = _spots(text)
     if missing < 1 or len(spots) != missing:
         return text
-    for at in reversed(spots):
-        text = text[:at] + " " + text[at:]
+    for at, ch in reversed(spots):
+        text = text[:at] + ch + text[at:]
     return text
 
 
