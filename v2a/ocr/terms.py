@@ -266,7 +266,8 @@ def _heard_acronym(plain: list[str], i: int) -> list[_Heard]:
         word = m.group(1)
         if word.isupper():
             # "GET", "AND": capitals of an everyday word are the word, shouted or HTTP's
-            if len(word) >= 3 and ordinary(word.lower()) and word.lower() not in _NON_WORDS:
+            if len(word) >= 3 and ordinary(word.lower()) and word.lower() not in _NON_WORDS \
+                    and m.group(2) is None:
                 return []
             letters, caps = word, True
         elif not ordinary(word) and len(word) <= 5:
@@ -468,6 +469,9 @@ def respell(words: list[Word], terms: list[str],
     timeless = seen is None
     seen = seen or {}
     acronyms = [t for t in terms if _ACRO_TERM.fullmatch(t)]
+    # code writes a standard's name in lower case ("utf-8"); prose writes it in capitals
+    acronyms += [t.upper() for t in terms if re.fullmatch(r"[a-z]{2,6}-\d+", t)
+                 and t.upper() not in acronyms]
     named = [t for t in terms if _NAME_DIGIT_TERM.fullmatch(t)]
     targets = _word_targets(terms)
     if not words or not (acronyms or named or targets):
