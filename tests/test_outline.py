@@ -188,18 +188,18 @@ def test_code_starts_follow_slide_title_changes():
     assert picked == [80.0, 160.0]
 
 
-def test_without_slide_titles_words_decide_with_texttilings_cutoff():
-    """No title changes: a moderate topic shift still starts a chapter (mean − σ/2); with
-    title changes, the titles are the structure and a moderate bump is a sub-topic."""
-    scores = [0.9, 0.5, 0.62, 0.35, 0.6, 0.3, 0.95, 0.4]  # mean 0.578, σ/2 0.11
+def test_only_evidence_worth_its_price_starts_a_chapter():
+    """Chapter starts pay a fixed price (``candidates.PRICE``): weak bumps do not start a
+    chapter, however many there are; a heading adds its weight (issue 21: the old mean − σ/2
+    cutoff started a chapter at every other bump). Cost and DP: tests/test_candidates.py."""
+    scores = [0.9, 0.5, 1.62, 0.35, 0.6, 0.3, 1.95, 0.4]
     def cands(heading_at: int | None) -> list[cand.Candidate]:
-        return [cand.Candidate(segment_id=i, index=i, time=30.0 * (i + 1), score=s,
+        return [cand.Candidate(segment_id=i, index=i, time=30.0 * (i + 1),
+                               score=s + (cand.W_HEADING_RARE if i == heading_at else 0.0),
                                reasons=["topic"] + (["heading"] if i == heading_at else []))
                 for i, s in enumerate(scores)]
-    assert [c.time for c in cand.select_starts(cands(None), 270.0)] == \
-        [30.0, 60.0, 90.0, 150.0, 210.0]  # 0.9 0.5 0.62 0.6 0.95: all ≥ 0.468
-    # strict: only ≥ 0.69 (the two strongest), never fewer than the length's minimum
-    assert [c.time for c in cand.select_starts(cands(0), 270.0)] == [30.0, 210.0]
+    assert [c.time for c in cand.select_starts(cands(None), 270.0)] == [90.0, 210.0]
+    assert [c.time for c in cand.select_starts(cands(4), 270.0)] == [90.0, 150.0, 210.0]
 
 
 def test_a_long_article_title_is_cut_where_it_breaks_never_mid_phrase():

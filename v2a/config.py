@@ -184,6 +184,11 @@ class Config(BaseModel):
         "the embedded model, model for any other endpoint.", ("--chapters",),
         stages=("outline",), commands=RUN, choices=("auto", "code", "model"),
         panel=W)] = "auto"
+    chapter_embeddings: Annotated[bool, Opt(
+        "Use sentence embeddings (all-MiniLM-L6-v2, when installed) as evidence of a topic "
+        "change for chapter starts; off: word overlap, voice, pauses and the screen only.",
+        ("--embeddings/--no-embeddings",), stages=("outline",), commands=RUN,
+        panel=W)] = True
     article_language: Annotated[str | None, Opt(
         "Write the article in this language (e.g. zh, ja); default: as spoken.",
         ("--article-language", "--lang"), stages=LLM, commands=REVIEW_LLM, panel=W)] = None

@@ -23,6 +23,7 @@ CHROME = re.compile(r"^\s*(?:(?:In|Out)\s*\[\s*[\d*]*\s*\]\s*:?|\[\s*[\d*]{0,4}\
                     r"\d{1,4})\s*$")
 _BLOCK = re.compile(r"^(?:async\s+)?(?:def|class|if|elif|else|for|while|try|except|finally|with)"
                     r"\b[^.!?]*:$")
+_PROMPT = re.compile(r"^(?:\$|>>>)\s*\S")  # a shell's or Python's prompt and a command
 _DATA = re.compile(r"[\d\s,.\[\]()\-:;%]+")
 
 
@@ -81,8 +82,8 @@ def row_kind(text: str) -> str:
         return "other"
     if CHROME.match(t):
         return "chrome"
-    if (t.startswith("#") and not t.startswith("#!")) or _BLOCK.match(t):
-        return "code"  # a comment or a block's head, however much it reads like a sentence
+    if (t.startswith("#") and not t.startswith("#!")) or _BLOCK.match(t) or _PROMPT.match(t):
+        return "code"  # a comment, a block's head, a prompt: however much it reads like prose
     if sum(c.isdigit() for c in t) >= 3 and _DATA.fullmatch(t):
         return "data"
     return layout._kind(t)
@@ -112,10 +113,12 @@ def classify(lines: list[ScreenLine], width: float, height: float) -> Layout:
     total = sum(c.chars for c in cols) or 1
     kinds = [[row_kind(" ".join(x.text for x in r)) for r in layout.rows(c.lines)] for c in cols]
     big = [i for i, c in enumerate(cols) if len(kinds[i]) >= 3 and c.chars >= 0.15 * total]
-    # a notebook page may hold a text cell over a short code cell: three code rows suffice
+    # a notebook page may hold a text cell over a short code cell: three code rows suffice;
+    # a terminal starts with a prompt, whatever its output looks like
     coded = [i for i in big if kinds[i].count("code") >= 2 and
              (kinds[i].count("code") >= 3 or
-              kinds[i].count("code") >= 0.5 * sum(k != "chrome" for k in kinds[i]))]
+              kinds[i].count("code") >= 0.5 * sum(k != "chrome" for k in kinds[i]) or
+              _PROMPT.match(layout.rows(cols[i].lines)[0][0].text))]
     if coded:
         main = max(coded, key=lambda i: cols[i].chars)
         rivals = [i for i in big if i != main and cols[i].chars >= 0.5 * cols[main].chars]

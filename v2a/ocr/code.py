@@ -40,6 +40,7 @@ class Row:
     boxes: int = 1
     mark: str = ""  # chrome seen on this row: "in" (a new cell), "out" (its output)
     prompt: str = ""  # ">>>", "...", "$": a prompt that was stripped
+    numbered: bool = False  # a gutter number stands before it
 
 
 @dataclass
@@ -66,8 +67,10 @@ def _rows(lines: list[ScreenLine]) -> list[Row]:
     for r in grouped:
         mark = ""
         boxes = list(r)
+        numbered = False
         while boxes and _is_chrome(boxes[0], len(boxes), gutter, margin):
             t = boxes[0].text
+            numbered = numbered or bool(_NUM.match(t))
             mark = "out" if _OUT.match(t) else "in" if _IN.match(t) else mark
             boxes.pop(0)
         if not boxes:
@@ -78,14 +81,14 @@ def _rows(lines: list[ScreenLine]) -> list[Row]:
         width = first.box[2] - first.box[0]
         cw = width / len(first.text) if len(first.text) >= 4 else None
         cut = 0
-        for rx in (_OUT, _IN):
+        for rx in (_OUT, _IN):  # chrome read into the line's box, in the margin ("[0] * n" is code)
             m = rx.match(text)
-            if m and len(text) > m.end():
+            if m and len(text) > m.end() and first.box[0] < margin - 1:
                 mark = "out" if rx is _OUT else "in"
                 cut = m.end()
                 break
         if not cut and gutter and (m := _NUM_PREFIX.match(text)):
-            cut = m.end()
+            cut, numbered = m.end(), True
         if cut:
             rest = text[cut:].lstrip()
             if cw:  # the text starts where its first character stands
@@ -97,7 +100,7 @@ def _rows(lines: list[ScreenLine]) -> list[Row]:
             x = first.box[0]
         out.append(Row(text=text, x=x, top=min(b.box[1] for b in boxes),
                        bottom=max(b.box[3] for b in boxes), char_w=cw, width=width,
-                       boxes=len(boxes), mark=mark or pending))
+                       boxes=len(boxes), mark=mark or pending, numbered=numbered))
         pending = ""
     _strip_prompts(out)
     return out
@@ -175,6 +178,13 @@ def _seg_cells(rows: list[Row], kinds: list[str], seg: list[int]) -> list[Cell]:
         while kinds[seg[j]] != "code":  # a run ends on code
             j -= 1
         run = [seg[t] for t in range(i, j + 1)]
+        if any(rows[t].numbered for t in run):
+            # an editor numbers every line of the file: a row without a number at either end
+            # of the run is outside it (breadcrumbs, a status bar)
+            while len(run) > 1 and not rows[run[0]].numbered:
+                run.pop(0)
+            while len(run) > 1 and not rows[run[-1]].numbered:
+                run.pop()
         n_code = sum(kinds[t] == "code" for t in run)
         if n_code < 2 and not (rows[run[0]].mark == "in" or rows[run[0]].prompt):
             i = j + 1
@@ -224,7 +234,7 @@ def _indent(rows: list[Row]) -> list[str]:
     out: list[str] = []
     for k, (r, col) in enumerate(zip(rows, cols)):
         if k and spacing > 0:
-            out += [""] * min(1, max(0, round((r.top - rows[k - 1].top) / spacing) - 1))
+            out += [""] * min(2, max(0, round((r.top - rows[k - 1].top) / spacing) - 1))
         out.append(" " * (unit * round(col / unit)) + _respace(r, char_w))
     return out
 

@@ -7,7 +7,10 @@ word — and never in the middle of one. Word timestamps give each sentence its 
 segments without words (subtitle cues) get word times spread over the cue by length.
 
 A sentence longer than ``MAX_S`` seconds (speech without punctuation) is cut at the original
-segment boundaries inside it, then at its longest pause, so no segment grows unbounded.
+segment boundaries inside it, then at its longest pause, so no segment grows unbounded. A
+sentence longer than ``PAUSE_SPLIT_MIN_S`` is also cut where its measured words pause for
+``PAUSE_SPLIT_S`` or more: Whisper runs two speakers, or the end of one recording and the start
+of the next, into one unpunctuated "sentence", and a chapter must be able to start at the pause.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ _END = re.compile(r"[.!?…。！？]['\"”’)\]」』]*$")
 _ABBREV = re.compile(r"^(?:e\.g|i\.e|etc|vs|dr|mr|mrs|ms|prof|fig|no|cf)\.$", re.IGNORECASE)
 MAX_S = 30.0
 MIN_WORDS = 3  # a fragment shorter than this joins its neighbour ("Okay." "So.")
+PAUSE_SPLIT_MIN_S = 8.0  # sentences shorter than this are not cut at pauses
+PAUSE_SPLIT_S = 0.7  # a silence between two words this long is a place a chapter may start
 
 
 def _words(seg: Segment) -> list[Word]:
@@ -98,6 +103,25 @@ def _split_long(words: list[Word], breaks: set[int]) -> list[list[Word]]:
     return out
 
 
+def split_at_pauses(words: list[Word], measured: set[int]) -> list[list[Word]]:
+    """Cut a long run of words where two measured words (ids in ``measured``) are at least
+    ``PAUSE_SPLIT_S`` apart, keeping at least ``MIN_WORDS`` words in every piece."""
+    if len(words) < 2 * MIN_WORDS or words[-1].end - words[0].start < PAUSE_SPLIT_MIN_S:
+        return [words]
+    pieces: list[list[Word]] = []
+    cur: list[Word] = []
+    for i, w in enumerate(words):
+        prev = words[i - 1] if i else None
+        if (prev is not None and len(cur) >= MIN_WORDS and len(words) - i >= MIN_WORDS
+                and id(prev) in measured and id(w) in measured
+                and w.start - prev.end >= PAUSE_SPLIT_S):
+            pieces.append(cur)
+            cur = []
+        cur.append(w)
+    pieces.append(cur)
+    return pieces
+
+
 def split_sentences(segments: list[Segment]) -> list[Segment]:
     """Sentence-level segments (ids from 0, in time order) from any segmentation."""
     words: list[Word] = []
@@ -135,6 +159,8 @@ def split_sentences(segments: list[Segment]) -> list[Segment]:
             merged[-1] += carry
         else:
             merged.append(carry)
+    measured_ids = {id(w) for w in words if id(w) not in spread}
+    merged = [p for s in merged for p in split_at_pauses(s, measured_ids)]
     out: list[Segment] = []
     offset = 0
     index_of = {id(w): i for i, w in enumerate(words)}

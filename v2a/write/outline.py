@@ -83,7 +83,12 @@ def run(ctx: StageContext) -> StageResult:
 
     cuts, headings = _scenes_cuts(ctx)
     job = OutlineJob(ctx, transcript, cuts)
-    cands = cand.propose(transcript.segments, job.cuts, job.duration, headings=headings)
+    sp = ctx.ws.path("screen.json")
+    cands = cand.propose(transcript.segments, job.cuts, job.duration, headings=headings,
+                         audio=ctx.ws.path("audio.wav"),
+                         continuing=cand.continuing_cuts(read_model(sp, Screen)
+                                                         if sp.exists() else None),
+                         semantic=ctx.config.chapter_embeddings)
     mode = job.boundaries()
     starts = [0] + [c.index for c in cand.select_starts(cands, job.duration)]
     if mode == "code" and cands:

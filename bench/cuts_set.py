@@ -1,0 +1,102 @@
+"""The evaluation set for chapter cuts: real recordings joined at known times, and generated talks.
+
+Real speech that is not ours: the test recordings in the ``pocketsphinx`` source distribution on
+PyPI (BSD-2 licensed package; its ``librivox`` clips are LibriVox readings of *Sense and
+Sensibility*, public domain; the others are CMU Sphinx test utterances of several speakers).
+Each "piece" is one source (one speaker, one recording); a set is pieces joined back to back
+with a short natural gap, so the joins are exact by construction. The pieces are short (3–25 s)
+— the set tests whether a change of recording is found within seconds, not long-range topic
+structure; the generated talks (``v2a.samples_talk``, topics changing mid-screen, notebooks)
+cover that.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+import urllib.parse
+import urllib.request
+import wave
+from pathlib import Path
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+PS_VERSION = "5.1.1"
+RATE = 16000
+GAP_S = 0.4  # between pieces: an ordinary pause, shorter than many inside a piece
+
+# pieces: name → member paths inside the sdist (joined in order; same speaker, same recording)
+_AUSTEN = [f"test/data/librivox/sense_and_sensibility_01_austen_64kb-0{n}.wav"
+           for n in (870, 880, 890, 920, 930)]
+PIECES = {
+    "austen": _AUSTEN,
+    "chan3": ["test/regression/chan3.wav"],
+    "forever": ["test/data/forever/input_2_16k.wav", "test/data/forever/input_4_16k.wav"],
+    "leak": ["test/data/vad/leak-test.wav"],
+    "commands": ["test/data/goforward.raw", "test/data/something.raw", "test/data/numbers.raw"],
+}
+SETS = {
+    "real-a": ["austen", "chan3", "forever", "leak"],
+    "real-b": ["chan3", "commands", "austen", "forever"],
+}
+
+
+def _sdist() -> Path:
+    """The pocketsphinx sdist, from PyPI's JSON API (pip would build it to read its metadata)."""
+    out = CACHE / f"pocketsphinx-{PS_VERSION}.tar.gz"
+    if not out.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        api = "https://pypi.org/pypi/pocketsphinx/json"
+        with urllib.request.urlopen(api) as r:
+            meta = json.load(r)
+        url = next(u["url"] for u in meta["releases"][PS_VERSION] if u["packagetype"] == "sdist")
+        urllib.request.urlretrieve(urllib.parse.urljoin(api, url), out)
+    return out
+
+
+def _pcm(tar: tarfile.TarFile, member: str) -> bytes:
+    data = tar.extractfile(f"pocketsphinx-{PS_VERSION}/{member}").read()  # type: ignore[union-attr]
+    if member.endswith(".raw"):
+        return data  # 16 kHz mono s16le
+    tmp = CACHE / "piece.wav"
+    tmp.write_bytes(data)
+    res = subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp), "-ac", "1", "-ar", str(RATE),
+                          "-f", "s16le", "-"], capture_output=True, check=True)
+    return res.stdout
+
+
+def _onset(pcm: bytes) -> int:
+    """Samples of leading silence: 10 ms frames until one is within 25 dB of the loud ones."""
+    import numpy as np
+
+    x = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
+    frames = x[: len(x) // 160 * 160].reshape(-1, 160)
+    db = 10 * np.log10((frames ** 2).mean(1) + 1.0)
+    loud = np.flatnonzero(db > np.percentile(db, 95) - 25.0)
+    return int(loud[0]) * 160 if len(loud) else 0
+
+
+def make_set(name: str) -> tuple[Path, list[float]]:
+    """(audio file, true piece starts) for one joined set."""
+    out = CACHE / f"{name}.wav"
+    truth = out.with_suffix(".json")
+    if out.exists() and truth.exists():
+        return out, json.loads(truth.read_text())["starts"]
+    starts: list[float] = []
+    pcm = bytearray()
+    with tarfile.open(_sdist()) as tar:
+        for k, piece in enumerate(SETS[name]):
+            if k:
+                pcm += b"\x00\x00" * round(GAP_S * RATE)
+            audio = b"".join(_pcm(tar, m) for m in PIECES[piece])
+            # the truth is the piece's first speech, not the join (some open with silence)
+            starts.append((len(pcm) + 2 * _onset(audio)) / 2 / RATE)
+            pcm += audio
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(bytes(pcm))
+    truth.write_text(json.dumps({"pieces": SETS[name], "starts": starts,
+                                 "duration": len(pcm) / 2 / RATE}))
+    return out, starts
