@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import hmac
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -203,9 +204,12 @@ def create_app(hub: ReviewHub, token: str, port: int, hosts: tuple[str, ...] = (
     @app.put("/api/v/{vid}/sections/{key}")
     def save(vid: str, key: str, body: dict = Body(...)):
         editor = body.get("editor")
-        hub.session(vid).save(key, _rev(body), title=body.get("title", UNSET),
-                              markdown=body.get("markdown", UNSET),
-                              images=body.get("images", UNSET),
+        images = body.get("images", UNSET)
+        if images is not UNSET and images is not None and (
+                not isinstance(images, list) or not all(isinstance(i, str) for i in images)):
+            raise V2AError("images must be a list of keyframe file names")
+        hub.session(vid).save(key, _rev(body), title=_text(body, "title", UNSET),
+                              markdown=_text(body, "markdown", UNSET), images=images,
                               editor=str(editor)[:40] if editor else None)
         return section_reply(vid, key)
 
@@ -215,7 +219,7 @@ def create_app(hub: ReviewHub, token: str, port: int, hosts: tuple[str, ...] = (
         if action == "status":
             s.set_status(key, _rev(body), str(body.get("status")))
         elif action == "restore":
-            s.restore(key, _rev(body), int(body.get("n", 0)))
+            s.restore(key, _rev(body), _number(body, "n", int, 0))
         elif action == "keep-edit":
             s.keep_edit(key, _rev(body))
         elif action == "take-generated":
@@ -229,11 +233,11 @@ def create_app(hub: ReviewHub, token: str, port: int, hosts: tuple[str, ...] = (
         elif action == "discard":
             s.discard(key, str(body.get("id")))
         elif action == "comment":
-            s.comment(key, float(body.get("time") or 0), str(body.get("text") or ""))
+            s.comment(key, _number(body, "time", float, 0.0), str(body.get("text") or ""))
         elif action == "resolve":
             s.resolve_comment(key, str(body.get("id")), bool(body.get("done", True)))
         elif action == "split":
-            return {"keys": s.split(key, _rev(body), int(body.get("segment", -1)),
+            return {"keys": s.split(key, _rev(body), _number(body, "segment", int, -1),
                                     str(body.get("title") or ""))}
         elif action == "merge":
             return {"keys": s.merge(key, _rev(body))}
@@ -271,10 +275,34 @@ def create_app(hub: ReviewHub, token: str, port: int, hosts: tuple[str, ...] = (
     return app
 
 
+def _number(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+    """A number field of a request body; a wrong one is a 400 naming it, not a server error."""
+    v = body.get(name)
+    if v is None:
+        return default
+    try:
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            raise ValueError
+        out = kind(v)
+    except (TypeError, ValueError, OverflowError):
+        raise V2AError(f"{name} must be a number") from None
+    if isinstance(out, float) and not math.isfinite(out):
+        raise V2AError(f"{name} must be a finite number")
+    return out
+
+
+def _text(body: dict[str, Any], name: str, default: Any) -> Any:
+    """A text field of a request body (null clears it); any other type is a 400."""
+    v = body.get(name, default)
+    if v is default or v is None or isinstance(v, str):
+        return v
+    raise V2AError(f"{name} must be text")
+
+
 def _rev(body: dict[str, Any]) -> int:
     try:
         return int(body["rev"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise V2AError("a change must say which revision of the section it was made on") from None
 
 
