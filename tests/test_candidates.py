@@ -118,3 +118,17 @@ def test_a_change_of_voice_scores_higher_than_the_same_voice_going_on(tmp_path):
     feat = signals.features(x)
     inside, at_join = signals.change_scores(feat, [join / 2, join])
     assert at_join > 3 * inside and at_join > 0.5
+
+
+def test_audio_that_cannot_be_read_gives_no_voice_evidence_not_an_error(tmp_path):
+    bad = tmp_path / "audio.wav"
+    with wave.open(str(bad), "wb") as w:  # 8 kHz: not what the audio stage writes
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x00" * 8000)
+    assert signals.audio_changes(bad, [0.5]) is None
+    segs = [Segment(id=i, start=i * 10.0, end=i * 10.0 + 9.0, text=f"words {i}")
+            for i in range(8)]
+    cands = cand.propose(segs, duration=80.0, audio=bad, semantic=False, max_candidates=20)
+    assert all(c.voice == 0.0 for c in cands)

@@ -210,8 +210,9 @@ def propose(segments: list[Segment], cuts: list[float] | None = None,
     if audio is not None and Path(audio).exists():
         t0 = time.perf_counter()
         ch = signals.audio_changes(Path(audio), [s.start for s in segments[1:]])
-        voice = [0.0] + _scale(ch, VOICE_FROM, VOICE_FULL)
-        costs["voice_s"] = round(time.perf_counter() - t0, 3)
+        if ch is not None:
+            voice = [0.0] + _scale(ch, VOICE_FROM, VOICE_FULL)
+            costs["voice_s"] = round(time.perf_counter() - t0, 3)
     silence = signals.pauses(segments)
     gaps = silence[1:]
     long_pause = max(1.0, statistics.quantiles(gaps, n=4)[-1]) if len(gaps) >= 4 else 1.0
