@@ -481,3 +481,29 @@ def test_the_batch_output_and_state_say_what_ran_it():
 
     st = BatchState(input="x", playlist_id="p", title="t", ran_on=facts)
     assert BatchState.model_validate_json(st.model_dump_json()).ran_on == facts
+
+
+def test_a_query_in_the_base_url_goes_after_the_path(monkeypatch):
+    """?key=… in --llm-base-url went into the middle of the URL (/v1/?key=…chat/completions)."""
+    from tests.fixtures.raw_endpoint import RawEndpoint, sse, stream_answer
+
+    ep = RawEndpoint(stream_answer(sse({"choices": [{"delta": {"content": "hi"}}]})))
+    try:
+        c = _backend(ep.base_url + "?key=k1&api-version=2").raw(
+            [{"role": "user", "content": "hi"}], schema=None, max_tokens=5, temperature=0)
+    finally:
+        ep.close()
+    assert c.text == "hi"
+    assert ep.seen[-1][0] == "/v1/chat/completions?key=k1&api-version=2"
+
+
+def test_a_password_in_the_url_and_a_key_cannot_both_authenticate(monkeypatch, tmp_path):
+    from v2a.llm.base import EndpointError
+    from v2a.llm.open import open_now
+    from v2a.progress import NullProgress
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-abc")
+    cfg = Config(llm_base_url="http://u:p4ss@127.0.0.1:9/v1", llm_model="m")
+    with pytest.raises(EndpointError, match=r"only one can authenticate") as ei:
+        open_now(cfg, NullProgress())
+    assert "p4ss" not in str(ei.value) and "sk-abc" not in str(ei.value)

@@ -69,6 +69,12 @@ class OpenAIProvider:
         key = os.environ.get(config.api_key_env)
         if not key and _host(target.base_url) == "api.openai.com":
             raise EndpointError(f"OpenAI needs an API key: set ${config.api_key_env}")
+        if key and urlparse(target.base_url).username is not None:
+            # user:password@ in the URL is HTTP Basic auth, which takes the Authorization header
+            # the key would have: one of them would be dropped without a word
+            raise EndpointError(f"{safe_url(target.base_url)} carries a user:password and "
+                                f"${config.api_key_env} is set: only one can authenticate "
+                                "(Basic from the URL, or the Bearer key); keep one")
         llm = OpenAIBackend(base_url=target.base_url, api_key=key or "not-needed",
                             model=target.model, cache_id=target.cache_id,
                             structured="json_schema", timeout=config.llm_timeout,

@@ -18,6 +18,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import openai
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -75,9 +76,15 @@ class OpenAIBackend(BaseLLM):
                  key_env: str | None = "OPENAI_API_KEY", extra_body: dict | None = None,
                  server=None, notice: Callable[[str], None] | None = None):
         self.base_url = base_url.rstrip("/")
+        # a query in the base URL (?key=…, ?api-version=…) goes with every request, after the
+        # path: the SDK would otherwise append "chat/completions" to the query itself
+        parts = urlsplit(self.base_url)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
+        sdk_url = urlunsplit(parts._replace(query="", fragment="")).rstrip("/")
         # the SDK's own retries are off: tenacity below retries with backoff and a clear end.
         # ``timeout`` bounds each wait for bytes (streamed: between tokens), not the whole reply
-        self.client = openai.OpenAI(base_url=self.base_url, api_key=api_key, max_retries=0,
+        self.client = openai.OpenAI(base_url=sdk_url, api_key=api_key, max_retries=0,
+                                    default_query=query,
                                     timeout=openai.Timeout(timeout, connect=min(15.0, timeout)))
         self._model = model
         self.model_name = model or "(endpoint default)"
@@ -168,9 +175,9 @@ class OpenAIBackend(BaseLLM):
                                           f"event {chunks} is not JSON ({exc})") from None
                 if isinstance(data, dict) and data.get("error"):
                     err = data["error"]
-                    msg = err.get("message") if isinstance(err, dict) else err
+                    why = err.get("message") if isinstance(err, dict) else err
                     raise LLMError(f"the LLM endpoint {safe_url(self.base_url)} failed while "
-                                   f"answering: {_snippet(str(msg), 200)}")
+                                   f"answering: {_snippet(str(why), 200)}")
                 chunk = self._reply(data, "chat completion stream", event=chunks)
                 usage = chunk.usage_or_none() or usage
                 model = chunk.model_name() or model
