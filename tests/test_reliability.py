@@ -467,8 +467,9 @@ def test_the_batch_output_and_state_say_what_ran_it():
     from v2a.batch.command import describe_ran_on, ran_on
 
     class RayRunner:
-        cluster = {"nodes": 3, "cpus": 24.0, "gpus": 1, "media_workers": 6, "llm_workers": 2,
-                   "address": "10.0.0.5:6379"}
+        def __init__(self):
+            self.cluster = {"nodes": 3, "cpus": 24.0, "gpus": 1, "media_workers": 6,
+                            "llm_workers": 2, "address": "10.0.0.5:6379"}
 
     facts = ran_on(Config(batch_engine="ray", ray_address="auto"), RayRunner(), None, 2)
     assert facts["engine"] == "ray" and facts["nodes"] == 3
