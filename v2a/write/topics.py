@@ -48,7 +48,11 @@ class MiniLM:
         from tokenizers import Tokenizer
 
         with zipfile.ZipFile(path) as z:
-            self.w = load(z.read("model.safetensors"))
+            # fresh copies: arrays over the file's bytes may be unaligned, and numpy then
+            # multiplies without BLAS (~100× slower); dense weights stored transposed
+            self.w = {k: np.array(v.T if k.endswith("dense.weight") or k.endswith(
+                ("query.weight", "key.weight", "value.weight")) else v, order="C")
+                for k, v in load(z.read("model.safetensors")).items()}
             self.tok = Tokenizer.from_str(z.read("tokenizer.json").decode("utf-8"))
         self.tok.enable_truncation(MAX_TOKENS)
         self.tok.no_padding()
@@ -59,7 +63,10 @@ class MiniLM:
         return (x - mu) / np.sqrt(var + EPS) * self.w[f"{name}.weight"] + self.w[f"{name}.bias"]
 
     def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
-        return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
+        # one 2-D product (BLAS); numpy's stacked 3-D matmul is ~7× slower here
+        w = self.w[f"{name}.weight"]  # stored (in, out)
+        y = x.reshape(-1, x.shape[-1]) @ w + self.w[f"{name}.bias"]
+        return y.reshape(*x.shape[:-1], w.shape[1])
 
     def _encode(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         from scipy.special import erf
