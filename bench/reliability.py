@@ -97,14 +97,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+MALFORMED = {
+    "choices not a list": (b'data: {"choices": "x"}\n\n', "text/event-stream"),
+    "delta not an object": (b'data: {"choices": [{"delta": "oops"}]}\n\n', "text/event-stream"),
+    "event not JSON": (b"data: hello\n\n", "text/event-stream"),
+    "bare string": (b'"not a completion"', "application/json"),
+}
+
 # the "ok" endpoint always listens on one port: the base folder's LLM stages were keyed on its
 # URL, so a case that runs against another URL would re-run them (and overwrite what it tests)
 OK_PORT = _free_port()
 
 
 class Endpoint:
-    def __init__(self, behaviour: str):
+    def __init__(self, behaviour: str, same_url: bool = False):
         self.behaviour, self.calls = behaviour, 0
+        self.paths: list[str] = []
         ep = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -119,7 +127,19 @@ class Endpoint:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 ep.calls += 1
+                ep.paths.append(self.path)
                 b = ep.behaviour
+                if b in MALFORMED:  # what the probe of round 2 sent (a 98-line traceback then)
+                    if b == "bare string" and body.get("stream"):
+                        return self._json(400, {"error": {"message": "stream not supported"}})
+                    data, ctype = MALFORMED[b]
+                    self.send_response(200)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    return self.wfile.write(data)
+                if b == "prose fails" and not body.get("response_format"):
+                    return self._json(500, {"error": {"message": "overloaded"}})
                 if b == "429":
                     return self._json(429, {"error": {"message": "slow down"}})
                 if b == "500":
@@ -189,7 +209,7 @@ class Endpoint:
             def handle_error(self, *a):
                 pass
 
-        self.server = S(("127.0.0.1", OK_PORT if behaviour == "ok" else 0), H)
+        self.server = S(("127.0.0.1", OK_PORT if behaviour == "ok" or same_url else 0), H)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
@@ -347,6 +367,148 @@ def run_battery(only: set[str] | None) -> list[Case]:
             if behaviour == "hang" and c.wall_s > 300:
                 c.ok = False
                 c.lost.append(f"waited {c.wall_s} s on a hung endpoint")
+            said = re.search(r"after (\d+) tries", c.message)
+            if said and int(said.group(1)) > ep.calls:  # round 2: "5 tries" when 3 were made
+                c.ok = False
+                c.lost.append(f"said {said.group(0)}, made {ep.calls} calls")
+
+    for behaviour in MALFORMED:
+        @case(f"endpoint: malformed reply ({behaviour})", "endpoint",
+              "exit 1, one line saying the endpoint's reply is malformed (no traceback)")
+        def _(c, t0, behaviour=behaviour):
+            wd = fresh(base, tmp, f"ep-{behaviour.replace(' ', '-')}")
+            ep = Endpoint(behaviour, same_url=True)
+            try:
+                res = cli("run", str(video), "--workdir", str(wd), "-q", "--llm-base-url",
+                          ep.url, "--model", "m-fault", "--chapters", "code", cwd=tmp)
+            finally:
+                ep.close()
+            describe(c, res, t0)
+            c.ok = c.rc == 1 and c.one_line and "chat completion" in c.message
+
+    @case("endpoint: a query in the base URL", "endpoint",
+          "exit 0; the query goes after /chat/completions; the key never printed")
+    def _(c, t0):
+        wd = fresh(base, tmp, "ep-query")
+        ep = Endpoint("ok-query")
+        try:
+            res = cli("run", str(video), "--workdir", str(wd), "-q", "--llm-base-url",
+                      f"{ep.url}?key={SECRET}", "--model", "m", "--chapters", "code",
+                      "--force", "write", cwd=tmp)
+        finally:
+            ep.close()
+        describe(c, res, t0)
+        good = [p for p in ep.paths if p == f"/v1/chat/completions?key={SECRET}"]
+        c.ok = c.rc == 0 and bool(good) and len(good) == len(ep.paths) \
+            and SECRET not in res.stderr + res.stdout
+        if not c.ok:
+            c.lost.append(f"paths: {sorted(set(ep.paths))[:3]}")
+
+    @case("write: every chapter fails", "endpoint",
+          "exit 3 (partial article), the article written with the transcript standing in")
+    def _(c, t0):
+        wd = fresh(base, tmp, "ep-prose-fails")
+        ep = Endpoint("prose fails", same_url=True)
+        try:
+            res = cli("run", str(video), "--workdir", str(wd), "-q", "--llm-base-url", ep.url,
+                      "--model", "m-fault", "--chapters", "code", "--llm-retries", "0",
+                      cwd=tmp)  # another model: no reply comes from the per-call cache
+        finally:
+            ep.close()
+        describe(c, res, t0)
+        c.message = (res.stderr.strip().splitlines() or [""])[-1][:300]
+        c.ok = c.rc == 3 and not c.traceback and "partial article" in res.stderr \
+            and (wd / "article.md").exists()
+
+    @case("usage: invalid --lang", "usage", "exit 2, one line naming the tag")
+    def _(c, t0):
+        res = cli("run", str(video), "--lang", "xx-invalid", cwd=tmp)
+        describe(c, res, t0)
+        c.ok = c.rc == 2 and c.one_line and "xx-invalid" in c.message
+
+    for mode in ("background", "timeout"):
+        @case(f"terminal: the whole run as a {mode} job under a pty", "terminal",
+              "finishes (exit 0); no process stopped for reading or setting the terminal")
+        def _(c, t0, mode=mode):
+            from tests.test_hygiene import under_pty
+
+            wd = tmp / f"pty-{mode}"
+            ep = Endpoint("ok")
+            try:
+                r = under_pty(tmp, mode, [sys.executable, str(ROOT / "cli.py"), "run",
+                                          str(video), "--workdir", str(wd), "--llm-base-url",
+                                          ep.url, "--model", "m", "--chapters", "code",
+                                          "--ocr", "none"], f"pty-{mode}")
+            finally:
+                ep.close()
+            c.rc, c.wall_s = r["rc"], round(time.monotonic() - t0, 1)
+            c.message = f"stopped: {r['stopped']}" if r["stopped"] else "no process stopped"
+            c.one_line = True
+            c.ok = c.rc == 0 and not r["stopped"]
+
+    @case("review: title with escape sequences in the banner", "security",
+          "the banner shows the title's text, no escape sequence reaches the terminal")
+    def _(c, t0):
+        wd = fresh(base, tmp, "review-esc")
+        src = json.loads((wd / "source.json").read_text())
+        src["title"] = "\x1b[31mRed\x1b[0m \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ talk"
+        (wd / "source.json").write_text(json.dumps(src))
+        out, rc = review_session(wd, tmp, lambda base_url, token: None)
+        c.rc, c.message = rc, out.strip().splitlines()[0][:200] if out.strip() else ""
+        c.one_line = "Traceback" not in out
+        c.ok = rc == 0 and "\x1b" not in out and "Red link talk" in out
+
+    @case("review: a save on a full disk", "disk",
+          "the save is answered 507 with one line; Ctrl-C then exits 1 saying it was not saved")
+    def _(c, t0):
+        mnt = tmp / "review-small"
+        mnt.mkdir()
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            c.message = f"(cannot mount a tmpfs here: {r.stderr.strip()})"
+            return
+        try:
+            from tests.fixtures.render import synthetic_workdir
+
+            ws = synthetic_workdir(mnt / "w")
+            answers: list = []
+
+            def fill_then_save(base_url: str, token: str) -> None:
+                with open(mnt / "filler", "wb") as fh:  # the disk fills up while editing
+                    try:
+                        while True:
+                            fh.write(b"\0" * 65536)
+                            fh.flush()
+                    except OSError:
+                        pass
+                answers.append(review_put(base_url, token, "/api/v/w/sections/0",
+                                          {"rev": 0, "title": "An edit on a full disk"}))
+
+            out, rc = review_session(ws.root, tmp, fill_then_save)
+            status, body = answers[0] if answers else (None, "")
+            c.rc = rc
+            c.message = f"PUT {status}: {str(body)[:120]} | exit: {out.strip().splitlines()[-1][:150]}"
+            c.traceback = "Traceback" in out + str(body)
+            c.one_line = not c.traceback
+            c.ok = status == 507 and rc == 1 and "NOT saved" in out and not c.traceback
+        finally:
+            subprocess.run(["umount", str(mnt)], capture_output=True)
+
+    @case("batch: the plan for an endpoint on this machine", "usage",
+          "the plan does not call a loopback endpoint 'the local model'")
+    def _(c, t0):
+        listing = tmp / "plan-list.txt"
+        listing.write_text(f"{video}\n")
+        res = cli("batch", str(listing), "--dry-run", "--out", str(tmp / "plan-out"),
+                  "--llm-base-url", "http://127.0.0.1:9/v1", "--model", "m", cwd=tmp,
+                  env={"COLUMNS": "200"})
+        describe(c, res, t0)
+        out = res.stdout + res.stderr
+        c.message = next((ln.strip() for ln in out.splitlines() if "LLM estimate" in ln), "")
+        c.one_line = not c.traceback
+        c.ok = res.returncode == 0 and "an endpoint on this machine" in out \
+            and "local model" not in out
 
     @case("secret: key in the base URL", "security", "the key never printed or stored")
     def _(c, t0):
@@ -508,6 +670,72 @@ def run_battery(only: set[str] | None) -> list[Case]:
     return cases
 
 
+def review_session(wd: Path, tmp: Path, during) -> tuple[str, int]:
+    """``v2a review`` on ``wd`` as a user runs it; ``during(base_url, token)`` runs while it
+    serves, then Ctrl-C. Returns (everything it printed, exit code)."""
+    token = "battery-token-1234"
+    p = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "review", str(wd),
+                          "--no-browser", "--port", "0", "--token", token],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp,
+                         env={**os.environ, "TERM": "xterm", "COLUMNS": "200"})
+    out = b""
+    try:
+        deadline = time.monotonic() + 60
+        assert p.stdout is not None
+        while b"Ctrl-C stops" not in out and time.monotonic() < deadline and p.poll() is None:
+            out += os.read(p.stdout.fileno(), 4096)
+        m = re.search(rb"(http://[0-9.]+:\d+)/", out)
+        if m:
+            during(m.group(1).decode(), token)
+        p.send_signal(signal.SIGINT)
+        rest, _ = p.communicate(timeout=30)
+        out += rest
+    finally:
+        if p.poll() is None:
+            p.kill()
+    return out.decode("utf-8", "replace"), p.returncode
+
+
+def review_put(base_url: str, token: str, path: str, body: dict) -> tuple[int, object]:
+    import urllib.error
+    import urllib.request
+
+    from v2a.review.app import csrf_for
+
+    req = urllib.request.Request(base_url + path, data=json.dumps(body).encode(), method="PUT",
+                                 headers={"Authorization": f"token {token}",
+                                          "X-V2A-CSRF": csrf_for(token),
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        raw = e.read().decode("utf-8", "replace")
+        try:
+            return e.code, json.loads(raw)
+        except ValueError:
+            return e.code, raw
+
+
+def run_fuzzers() -> dict:
+    """The two fuzz test files, as CI runs them; returns examples run and the outcome."""
+    counts = Path(tempfile.mkstemp(prefix="v2a-fuzz-", suffix=".jsonl")[1])
+    t0 = time.monotonic()
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "tests/test_fuzz_llm.py", "tests/test_fuzz_review.py"],
+                         capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "V2A_FUZZ_COUNTS": str(counts)})
+    total: dict[str, int] = {}
+    for line in counts.read_text().splitlines():
+        for k, v in json.loads(line).items():
+            total[k] = total.get(k, 0) + v
+    counts.unlink()
+    return {"command": "pytest tests/test_fuzz_llm.py tests/test_fuzz_review.py",
+            "passed": res.returncode == 0, "wall_s": round(time.monotonic() - t0, 1),
+            "examples": total, "examples_total": sum(total.values()),
+            "summary": (res.stdout.strip().splitlines() or [""])[-1]}
+
+
 def chromium_pwned(page: Path):
     """window.__pwned after loading the page in headless Chromium (None: no script ran)."""
     if not page.exists() or not Path("/usr/bin/chromium").exists():
@@ -530,10 +758,15 @@ def chromium_pwned(page: Path):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", nargs="*", help="case names to run")
+    ap.add_argument("--no-fuzz", action="store_true", help="skip the fuzz test files")
     args = ap.parse_args()
     cases = run_battery(set(args.only) if args.only else None)
+    fuzz = None if args.no_fuzz else run_fuzzers()
+    if fuzz:
+        print(f"{'ok ' if fuzz['passed'] else 'BAD'} fuzzers: {fuzz['examples_total']} examples "
+              f"in {fuzz['wall_s']} s ({fuzz['summary']})", flush=True)
     res = {"command": "python -m bench.reliability", "when": time.strftime("%Y-%m-%d %H:%M"),
-           "cases": len(cases), "ok": sum(c.ok for c in cases),
+           "cases": len(cases), "ok": sum(c.ok for c in cases), "fuzz": fuzz,
            "results": [asdict(c) for c in cases]}
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = "reliability-partial.json" if args.only else "reliability.json"  # keep the full run
