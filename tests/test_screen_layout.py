@@ -118,6 +118,35 @@ def test_repl_and_shell_prompts():
                                         ["python train.py --steps 5"]]
 
 
+def test_a_terminal_is_code_whatever_its_output_looks_like():
+    term = [box("$ git log --oneline -3", 0, 0), box("4f2a9c1 add byte-level merges", 0, 1),
+            box("9e01b7d train on the wiki text", 0, 2), box("c3d5e88 first tokenizer", 0, 3)]
+    kind, cells = read(term)
+    assert kind == "code" and [c.lines for c in cells] == [["git log --oneline -3"]]
+    assert cells[0].output == ["4f2a9c1 add byte-level merges", "9e01b7d train on the wiki text",
+                               "c3d5e88 first tokenizer"]
+
+
+def test_an_editors_breadcrumbs_are_not_its_first_line():
+    rows = ["import numpy as np", "", "", "def softmax(x):", "    return np.exp(x)"]
+    lines = [box("src > model > nn.py > softmax", -4, -1)]
+    lines += [box(f"{i + 1}", -5, i) for i in range(len(rows))] + listing(rows)
+    kind, cells = read(lines)
+    assert kind == "code" and cells[0].lines == rows  # two blank lines kept, as numbered
+    lines.pop(1)  # the OCR missed the first line's number: on the code's edge it stays code
+    assert read(lines)[1][0].lines == rows
+
+
+def test_jupyterlab_marks_an_output_with_its_cells_count():
+    lines = [box("[1]:", -6, 0), box("x = torch.randn(4, 8)", 0, 0), box("x.shape", 0, 1),
+             box("[1]:", -6, 3), box("torch.Size([4, 8])", 0, 3),
+             box("[2]:", -6, 5), box("y = x @ x.T", 0, 5), box("y.sum()", 0, 6)]
+    cells = read(lines)[1]
+    assert [(c.lines, c.output) for c in cells] == [
+        (["x = torch.randn(4, 8)", "x.shape"], ["torch.Size([4, 8])"]),
+        (["y = x @ x.T", "y.sum()"], [])]
+
+
 def test_inline_spaces_the_box_width_proves():
     lines = [box("break # nothing left", 4, 0), box("#[15339,1917]", 0, 1), box("x = (1,2)", 0, 2)]
     lines[0].box[2] += CW  # the box holds one character more than the text

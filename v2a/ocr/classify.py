@@ -115,10 +115,10 @@ def classify(lines: list[ScreenLine], width: float, height: float) -> Layout:
     big = [i for i, c in enumerate(cols) if len(kinds[i]) >= 3 and c.chars >= 0.15 * total]
     # a notebook page may hold a text cell over a short code cell: three code rows suffice;
     # a terminal starts with a prompt, whatever its output looks like
-    coded = [i for i in big if kinds[i].count("code") >= 2 and
-             (kinds[i].count("code") >= 3 or
-              kinds[i].count("code") >= 0.5 * sum(k != "chrome" for k in kinds[i]) or
-              _PROMPT.match(layout.rows(cols[i].lines)[0][0].text))]
+    coded = [i for i in big if (kinds[i].count("code") >= 2 and (
+        kinds[i].count("code") >= 3 or
+        kinds[i].count("code") >= 0.5 * sum(k != "chrome" for k in kinds[i])))
+        or _PROMPT.match(layout.rows(cols[i].lines)[0][0].text)]
     if coded:
         main = max(coded, key=lambda i: cols[i].chars)
         rivals = [i for i in big if i != main and cols[i].chars >= 0.5 * cols[main].chars]

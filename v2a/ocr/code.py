@@ -41,6 +41,8 @@ class Row:
     mark: str = ""  # chrome seen on this row: "in" (a new cell), "out" (its output)
     prompt: str = ""  # ">>>", "...", "$": a prompt that was stripped
     numbered: bool = False  # a gutter number stands before it
+    cut: bool = False  # chrome was cut off the front of its box: ``x`` is an estimate
+    count: str = ""  # the notebook count of its mark ("7" for "[7]:")
 
 
 @dataclass
@@ -56,25 +58,26 @@ def _rows(lines: list[ScreenLine]) -> list[Row]:
     """Visual rows with notebook chrome and gutter numbers taken off."""
     grouped = layout.rows(lines)
     out: list[Row] = []
-    pending = ""  # an ``In [3]:`` or ``[ ]`` set apart from the row it belongs to
-    numbered = sum((len(r) > 1 and bool(_NUM.match(r[0].text))) or
-                   bool(_NUM_PREFIX.match(r[0].text)) for r in grouped)
+    pending = pending_count = ""  # an ``In [3]:`` or ``[ ]`` apart from the row it belongs to
+    numbered = sum(bool(_NUM.match(r[0].text) or _NUM_PREFIX.match(r[0].text)) for r in grouped)
     gutter = numbered >= max(2, len(grouped) // 2)
     # chrome sits in the margin, left of where the text starts ("[5303]" printed is not chrome)
     starts = [b.box[0] for b in lines if not CHROME.match(b.text) and not _IN.match(b.text)
               and not _OUT.match(b.text) and not (gutter and _NUM_PREFIX.match(b.text))]
     margin = min(starts) if starts else float("inf")
     for r in grouped:
-        mark = ""
+        mark = count = ""
         boxes = list(r)
         numbered = False
         while boxes and _is_chrome(boxes[0], len(boxes), gutter, margin):
             t = boxes[0].text
             numbered = numbered or bool(_NUM.match(t))
+            count = "".join(c for c in t if c.isdigit()) if _IN.match(t) else count
             mark = "out" if _OUT.match(t) else "in" if _IN.match(t) else mark
             boxes.pop(0)
         if not boxes:
             pending = mark or pending
+            pending_count = count or pending_count
             continue
         first = boxes[0]
         text = " ".join(b.text for b in boxes).strip()
@@ -86,6 +89,7 @@ def _rows(lines: list[ScreenLine]) -> list[Row]:
             if m and len(text) > m.end() and first.box[0] < margin - 1:
                 mark = "out" if rx is _OUT else "in"
                 cut = m.end()
+                count = "".join(c for c in m.group(0) if c.isdigit())
                 break
         if not cut and gutter and (m := _NUM_PREFIX.match(text)):
             cut, numbered = m.end(), True
@@ -100,7 +104,9 @@ def _rows(lines: list[ScreenLine]) -> list[Row]:
             x = first.box[0]
         out.append(Row(text=text, x=x, top=min(b.box[1] for b in boxes),
                        bottom=max(b.box[3] for b in boxes), char_w=cw, width=width,
-                       boxes=len(boxes), mark=mark or pending, numbered=numbered))
+                       boxes=len(boxes), mark=mark or pending, numbered=numbered,
+                       cut=bool(cut), count=count or pending_count))
+        pending_count = ""
         pending = ""
     _strip_prompts(out)
     return out
@@ -152,6 +158,12 @@ def cells(lines: list[ScreenLine]) -> list[Cell]:
         if not rows[i].prompt:
             kinds[i] = "output"
     # segments: a new cell at every "In"/[ ] mark; output from an "Out" mark
+    last = ""
+    for r in rows:  # JupyterLab marks an output with its cell's count: "[1]:" again
+        if r.mark == "in" and r.count:
+            if r.count == last:
+                r.mark = "out"
+            last = r.count
     segs: list[list[int]] = [[]]
     for i, r in enumerate(rows):
         if r.mark == "in" and segs[-1]:
@@ -179,11 +191,14 @@ def _seg_cells(rows: list[Row], kinds: list[str], seg: list[int]) -> list[Cell]:
             j -= 1
         run = [seg[t] for t in range(i, j + 1)]
         if any(rows[t].numbered for t in run):
-            # an editor numbers every line of the file: a row without a number at either end
-            # of the run is outside it (breadcrumbs, a status bar)
-            while len(run) > 1 and not rows[run[0]].numbered:
+            # an editor numbers every line of the file: a row at either end of the run with no
+            # number and not on the code's left edge is outside it (breadcrumbs, a status bar);
+            # one on the edge lost its number to the OCR
+            edge = min(rows[t].x for t in run if rows[t].numbered)
+            cw = _char_width([rows[t] for t in run]) or 1.0
+            while len(run) > 1 and _outside(rows[run[0]], edge, cw):
                 run.pop(0)
-            while len(run) > 1 and not rows[run[-1]].numbered:
+            while len(run) > 1 and _outside(rows[run[-1]], edge, cw):
                 run.pop()
         n_code = sum(kinds[t] == "code" for t in run)
         if n_code < 2 and not (rows[run[0]].mark == "in" or rows[run[0]].prompt):
@@ -198,13 +213,17 @@ def _seg_cells(rows: list[Row], kinds: list[str], seg: list[int]) -> list[Cell]:
                     _far(rows, seg[end - 1], seg[end]):
                 break
             end += 1
-        cw = _char_width([rows[t] for t in run])
+        run_w = _char_width([rows[t] for t in run])
         found.append(Cell(lines=_indent([rows[t] for t in run]),
-                          output=[_respace(rows[seg[t]], cw) if cw else rows[seg[t]].text
+                          output=[_respace(rows[seg[t]], run_w) if run_w else rows[seg[t]].text
                                   for t in range(j + 1, end)],
                           top=rows[run[0]].top))
         i = end
     return _join_repl(found, rows, seg)
+
+
+def _outside(r: Row, edge: float, cw: float) -> bool:
+    return not r.numbered and r.x < edge - cw
 
 
 def _far(rows: list[Row], a: int, b: int) -> bool:
@@ -226,8 +245,13 @@ def _indent(rows: list[Row]) -> list[str]:
     char_w = _char_width(rows)
     if char_w is None:
         return [r.text for r in rows]
-    x0 = min(r.x for r in rows)
-    cols = [(r.x - x0) / char_w for r in rows]
+    # a row whose chrome was cut off its box starts about where we estimate: within 1.5
+    # characters of the others' left edge it is on that edge
+    uncut = min((r.x for r in rows if not r.cut), default=None)
+    xs = [uncut if r.cut and uncut is not None and abs(r.x - uncut) < 1.5 * char_w else r.x
+          for r in rows]
+    x0 = min(xs)
+    cols = [(x - x0) / char_w for x in xs]
     unit = layout._indent_unit(cols)
     gaps = [b.top - a.top for a, b in zip(rows, rows[1:])]
     spacing = min(g for g in gaps if g > 0) if any(g > 0 for g in gaps) else 0.0
