@@ -26,12 +26,24 @@ from v2a.workspace import Workspace, read_model
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
 RESULTS = ROOT / "bench" / "results"
-ITEMS = (*SETS, "talk-video", "talk-audio")
+ITEMS = (*SETS, "talk-video", "talk-audio", "lecture-audio", "lecture-8m")
+BASELINE = "aab6d9c"  # the code before issue 21
 
 
 def media(item: str) -> tuple[Path, list[float]]:
     if item in SETS:
         return make_set(item)
+    if item.startswith("lecture-"):  # held out: the other generator (a pause at every slide)
+        from v2a.samples import make_lecture
+
+        p = CACHE / f"cuts-{item}.m4a"
+        if not p.with_suffix(".script.json").exists():
+            if item == "lecture-8m":  # four 2-minute chapters
+                make_lecture(p, minutes=8, audio_only=True)
+            else:  # four short chapters on topics the talk does not have
+                make_lecture(p, audio_only=True, topics=[4, 5, 6, 7])
+        script = json.loads(p.with_suffix(".script.json").read_text())
+        return p, [c["start"] for c in script["chapters"]]
     from bench.bench_chapters import talk_media
 
     p = talk_media()[item.split("-")[1]]
@@ -39,7 +51,26 @@ def media(item: str) -> tuple[Path, list[float]]:
     return p, [s["start"] for s in truth["sections"]]
 
 
-def starts_of(wd: Path, semantic: bool = True) -> tuple[list[float], dict]:
+def baseline_module():
+    """``v2a/write/candidates.py`` as it was at ``BASELINE``, loaded beside today's."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    name = f"v2a.write._candidates_{BASELINE}"
+    if name not in sys.modules:
+        src = subprocess.run(["git", "show", f"{BASELINE}:v2a/write/candidates.py"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
+        spec = importlib.util.spec_from_loader(name, loader=None)
+        mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        mod.__package__ = "v2a.write"
+        sys.modules[name] = mod  # dataclasses look their module up while it runs
+        exec(compile(src, name, "exec"), mod.__dict__)
+    return sys.modules[name]
+
+
+def starts_of(wd: Path, semantic: bool = True, baseline: bool = False
+              ) -> tuple[list[float], dict]:
     """The chapter start times the outline stage would use (``--chapters code``)."""
     from v2a.models import Screen
     from v2a.stage import StageContext
@@ -53,6 +84,13 @@ def starts_of(wd: Path, semantic: bool = True) -> tuple[list[float], dict]:
     screen = read_model(sp, Screen) if sp.exists() else None
     duration = transcript.duration or transcript.segments[-1].end
     costs: dict = {}
+    if baseline:  # the code before issue 21, on today's transcript
+        old = baseline_module()
+        t0 = time.perf_counter()
+        chosen = old.select_starts(old.propose(transcript.segments, cuts, duration,
+                                               headings=headings), duration)
+        costs["lexical+select_s"] = round(time.perf_counter() - t0, 3)
+        return [0.0] + [old.snap_time(transcript.segments, c.index, cuts) for c in chosen], costs
     cands = cand.propose(transcript.segments, cuts, duration, headings=headings,
                          audio=wd / "audio.wav", continuing=cand.continuing_cuts(screen),
                          costs=costs, semantic=semantic)
@@ -66,9 +104,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--items", nargs="+", default=list(ITEMS), choices=ITEMS)
     ap.add_argument("--label", default="new")
+    ap.add_argument("--baseline", action="store_true",
+                    help=f"place starts with the code of commit {BASELINE} (before issue 21)")
     args = ap.parse_args()
-    res: dict = {"command": "python -m bench.bench_cuts --label " + args.label,
-                 "machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M"), "items": {}}
+    res: dict = {"command": "python -m bench.bench_cuts --label " + args.label
+                 + " --baseline" * args.baseline + " --items " + " ".join(args.items),
+                 "machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M"),
+                 "code": BASELINE if args.baseline else "working tree",
+                 "held_out": ["real-c", "lecture-audio", "lecture-8m"], "items": {}}
     for item in args.items:
         path, truth = media(item)
         wd = CACHE / f"cuts-{item}"
@@ -76,7 +119,7 @@ def main() -> None:
         run_pipeline(str(path), Config(workdir=wd, quiet=True), target="media")
         media_s = round(time.perf_counter() - t0, 1)
         transcript = read_model(wd / "transcript.json", Transcript)
-        starts, costs = starts_of(wd)
+        starts, costs = starts_of(wd, baseline=args.baseline)
         r = {"duration_s": round(transcript.duration or transcript.segments[-1].end, 1),
              "sentences": len(transcript.segments), "truth": [round(t, 1) for t in truth],
              "starts": [round(t, 1) for t in starts],
@@ -86,6 +129,9 @@ def main() -> None:
              "signal_s": costs, "media_s_first_run_or_cached": media_s}
         res["items"][item] = r
         print(item, json.dumps(r), flush=True)
+    for k in ("f1_5s", "f1_15s"):
+        res[f"mean_{k}"] = round(sum(r[k] for r in res["items"].values())
+                                 / max(1, len(res["items"])), 3)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"chapters-{args.label}.json"
     out.write_text(json.dumps(res, indent=1))

@@ -38,6 +38,8 @@ PIECES = {
 SETS = {
     "real-a": ["austen", "chan3", "forever", "leak"],
     "real-b": ["chan3", "commands", "austen", "forever"],
+    # held out: not looked at while the weights and the price were chosen
+    "real-c": ["forever", "austen", "leak", "commands", "chan3"],
 }
 
 
