@@ -84,11 +84,12 @@ def run(ctx: StageContext) -> StageResult:
     cuts, headings = _scenes_cuts(ctx)
     job = OutlineJob(ctx, transcript, cuts)
     sp = ctx.ws.path("screen.json")
+    costs: dict[str, float] = {}
     cands = cand.propose(transcript.segments, job.cuts, job.duration, headings=headings,
                          audio=ctx.ws.path("audio.wav"),
                          continuing=cand.continuing_cuts(read_model(sp, Screen)
                                                          if sp.exists() else None),
-                         semantic=ctx.config.chapter_embeddings)
+                         semantic=ctx.config.chapter_embeddings, costs=costs)
     mode = job.boundaries()
     starts = [0] + [c.index for c in cand.select_starts(cands, job.duration)]
     if mode == "code" and cands:
@@ -105,6 +106,9 @@ def run(ctx: StageContext) -> StageResult:
                            else choose_chapters(job, cands, task))
             except EndpointError:
                 raise  # misconfiguration: the user must see it, not a silent fallback
+    # after the model's notes (tests and readers look for those first)
+    job.notes.append("chapter evidence: " + ", ".join(
+        f"{k.removesuffix('_s')} {v:.1f} s" for k, v in costs.items()))
     if choices is None and cands:
         job.notes.append("no usable model reply: chapters named from their own words")
     if choices is None:
