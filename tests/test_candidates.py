@@ -132,3 +132,9 @@ def test_audio_that_cannot_be_read_gives_no_voice_evidence_not_an_error(tmp_path
             for i in range(8)]
     cands = cand.propose(segs, duration=80.0, audio=bad, semantic=False, max_candidates=20)
     assert all(c.voice == 0.0 for c in cands)
+
+
+def test_cue_text_without_word_times_is_not_cut_at_made_up_pauses():
+    # a subtitle cue's words get times spread over it: no real pause to cut at
+    cue = Segment(id=0, start=0.0, end=14.0, text=" ".join(f"w{i}" for i in range(30)))
+    assert len(split_sentences([cue])) == 1
