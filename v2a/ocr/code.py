@@ -250,8 +250,10 @@ def _indent(rows: list[Row]) -> list[str]:
     uncut = min((r.x for r in rows if not r.cut), default=None)
     xs = [uncut if r.cut and uncut is not None and abs(r.x - uncut) < 1.5 * char_w else r.x
           for r in rows]
-    x0 = min(xs)
-    cols = [(x - x0) / char_w for x in xs]
+    # the left edge: the middle of the rows that start within 1.5 characters of the leftmost
+    # (a box's edge jitters by a character in a small frame)
+    x0 = statistics.median(x for x in xs if x < min(xs) + 1.5 * char_w)
+    cols = [max(0.0, (x - x0) / char_w) for x in xs]
     unit = layout._indent_unit(cols)
     gaps = [b.top - a.top for a, b in zip(rows, rows[1:])]
     spacing = min(g for g in gaps if g > 0) if any(g > 0 for g in gaps) else 0.0
