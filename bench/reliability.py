@@ -104,9 +104,28 @@ MALFORMED = {
     "bare string": (b'"not a completion"', "application/json"),
 }
 
-# the "ok" endpoint always listens on one port: the base folder's LLM stages were keyed on its
-# URL, so a case that runs against another URL would re-run them (and overwrite what it tests)
-OK_PORT = _free_port()
+
+def _ok_port() -> int:
+    """The "ok" endpoint always listens on one port, kept beside the cached base folder: its
+    LLM stages were keyed on that URL, and a case run against another URL would re-run them
+    (and overwrite the damaged artifact it tests) — as when another process made the base."""
+    saved = CACHE / "reliability-ok-port"
+    if saved.exists():
+        port = int(saved.read_text())
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                pass
+    shutil.rmtree(CACHE / "reliability-base", ignore_errors=True)  # keyed on an unknown port
+    port = _free_port()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    saved.write_text(str(port))
+    return port
+
+
+OK_PORT = _ok_port()
 
 
 class Endpoint:
@@ -732,7 +751,8 @@ def run_fuzzers() -> dict:
     counts.unlink()
     return {"command": "pytest tests/test_fuzz_llm.py tests/test_fuzz_review.py",
             "passed": res.returncode == 0, "wall_s": round(time.monotonic() - t0, 1),
-            "examples": total, "examples_total": sum(total.values()),
+            "examples": total,
+            "examples_total": sum(v for k, v in total.items() if "requests" not in k),
             "summary": (res.stdout.strip().splitlines() or [""])[-1]}
 
 

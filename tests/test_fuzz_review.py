@@ -28,7 +28,7 @@ from v2a.review.server import serve_in_thread
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 ACTIONS = ["status", "restore", "keep-edit", "take-generated", "dismiss-stale", "regenerate",
            "accept", "discard", "comment", "resolve", "split", "merge"]
-RUN = {"requests": 0}
+RUN = {"examples": 0, "requests": 0}
 ANY_NUMBER = {"type": "number"}
 FIELDS = {"rev": {"type": "integer", "minimum": -1, "maximum": 5},
           "title": {"type": "string"}, "markdown": {"type": "string"},
@@ -78,7 +78,9 @@ def served_app(tmp_path_factory):
     out = os.environ.get("V2A_FUZZ_COUNTS")
     if out:
         with open(out, "a") as fh:
-            fh.write(json.dumps({"review requests": RUN["requests"]}) + "\n")
+            fh.write(json.dumps({"review examples": RUN["examples"],
+                                 "review requests (with the refused ones)": RUN["requests"]})
+                     + "\n")
 
 
 def operations() -> list:
@@ -152,6 +154,7 @@ def current_rev(s, key: str) -> int:
 
 def one_request(case, s) -> None:
     auth = {"Authorization": f"token {s.token}", "X-V2A-CSRF": csrf_for(s.token)}
+    RUN["examples"] += 1
     RUN["requests"] += 1
     res = case.call(base_url=s.base, session=requests.Session(), headers=auth,
                     allow_redirects=False)
