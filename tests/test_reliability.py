@@ -476,6 +476,9 @@ def test_the_batch_output_and_state_say_what_ran_it():
     assert facts["address"] == "10.0.0.5:6379"  # where Ray really was, not "auto"
     line = describe_ran_on(facts)
     assert "Ray cluster at 10.0.0.5:6379: 3 node(s), 24 CPUs, 1 GPUs" in line
+    own = ran_on(Config(batch_engine="ray"), RayRunner(), None, 2)
+    if not os.environ.get("RAY_ADDRESS"):
+        assert "(started for this batch)" in describe_ran_on(own)
     local = ran_on(Config(), object(), None, 1)
     assert describe_ran_on(local).startswith("local engine on this machine")
     from v2a.batch.state import BatchState

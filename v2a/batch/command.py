@@ -106,8 +106,10 @@ def ran_on(cfg: Config, runner, media_workers: int | None, llm_workers: int) -> 
     facts: dict = {"engine": cfg.batch_engine}
     cluster = getattr(runner, "cluster", None)
     if cfg.batch_engine == "ray":
-        facts["address"] = cfg.ray_address or os.environ.get("RAY_ADDRESS") or \
-            "a one-machine Ray started for this batch"
+        # what was asked for; "address" (from the engine) is where Ray really was
+        asked = cfg.ray_address or os.environ.get("RAY_ADDRESS")
+        facts["started_for_this_batch"] = not asked
+        facts["address"] = asked or "a one-machine Ray started for this batch"
     if isinstance(cluster, dict):
         facts.update(cluster)
     elif cfg.batch_engine == "local":
@@ -123,7 +125,8 @@ def describe_ran_on(facts: dict | None) -> str:
                 f"media, {facts.get('llm_workers')} LLM workers)")
     if "nodes" not in facts:
         return f"Ray at {facts.get('address')} (nothing was left to run)"
-    return (f"Ray cluster at {facts.get('address')}: {facts['nodes']} node(s), "
+    started = " (started for this batch)" if facts.get("started_for_this_batch") else ""
+    return (f"Ray cluster at {facts.get('address')}{started}: {facts['nodes']} node(s), "
             f"{facts.get('cpus', 0):g} CPUs, {facts.get('gpus', 0)} GPUs; "
             f"{facts.get('media_workers')} media, {facts.get('llm_workers')} LLM workers")
 
