@@ -9,11 +9,16 @@ removes every such sentence, the last resort.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # lines that are only a delimiter or an echo of the prompt's own labels
 _DELIMITER = re.compile(r'^\s*(?:"""|\'\'\'|```\w*|-{3,}|\*{3,}|={3,}|_{3,})\s*$')
-_ECHO = re.compile(r"^\s*\(?(?:transcript of (?:chapter|part)\b|the (?:previous|next) chapter "
+_ECHO = re.compile(r"^\s*\(?(?:\*\*chapter\s+\d+\s*:.*\*\*\s*$|"
+                   # the prompt's chapter label: a title with its times, "(1:53 to 3:15)"
+                   r"[*\"]*[^\n.!?]{0,80}\(\d+:\d\d(?::\d\d)?\s+to\s+\d+:\d\d(?::\d\d)?\)"
+                   r"[*\"]*\s*$|"
+                   r"transcript of (?:chapter|part)\b|the (?:previous|next) chapter "
                    r"(?:ended|begins) with|rewrite the transcript|chapter \d+ of \d+\b)",
                    re.IGNORECASE)
 # sentences about the task rather than the talk
@@ -45,6 +50,126 @@ _META_CJK = re.compile(
     r"|^\s*(?:希望(?:这|這|以上)[^\n]{0,30}(?:帮助|幫助|有用)|如果(?:你|您)(?:有|还有)[^\n]{0,30}"
     r"(?:问题|問題|需要)|お役に立て|ご不明な点)[^\n]*$",
     re.IGNORECASE | re.MULTILINE)
+# Sentences about the text rather than the talk, in general forms (not the phrases seen): the
+# text/chapter/transcript as the subject of a verb of writing or editing; the article's form
+# (Markdown, paragraphs, introduction/summary/conclusion left out); first-person reports of
+# what was done to the transcript; the instructions themselves
+# a text's verbs of editing, never of processing ("the text is converted/encoded/cleaned" is
+# what a talk about text says); "written" only with the form it is written in
+_TEXT = r"(?:text|chapter|section|transcript|rewrite|passage|paragraphs?|prose|article)"
+_EDIT = (r"(?:rewritten|re-?phrased|re-?worded|re-?formatted|condensed|polished|revised|"
+         r"written\s+(?:in|as)\s+(?:plain|markdown|prose|paragraphs|clean|the\s+first|"
+         r"first|the\s+speaker))")
+_ABOUT_TEXT = re.compile(
+    # "The text is now written in plain Markdown…", "This chapter has been rewritten…"
+    rf"^\W*(?:the|this|that|my|your|its|our)\s+(?:\w+\s+)?{_TEXT}\s+(?:above\s+|below\s+)?"
+    rf"(?:is|are|was|were|has\s+been|have\s+been|remains|stays)\s+(?:now\s+|also\s+|then\s+)?"
+    rf"(?:\w+ly\s+)?{_EDIT}\b"
+    # "…in plain Markdown paragraphs", "Markdown formatting": the article's form
+    r"|\b(?:plain\s+)?markdown\s+(?:paragraphs?|format(?:ting)?|syntax|headings?|code\s+spans?)"
+    r"|\b(?:in|as|into|using)\s+plain\s+(?:markdown|paragraphs|prose|text)\b"
+    # "I have removed the filler words", "I kept the speaker's voice", "I did not add a summary":
+    # what was done to the transcript (not "I kept the merge rules in a dict")
+    r"|\bI(?:'ve|\s+have|\s+had)?\s+(?:also\s+|carefully\s+|only\s+)?(?:not\s+|n't\s+)?"
+    r"(?:re-?written|rewrote|re-?phrased|re-?worded|removed|dropped|omitted|left\s+out|cut|"
+    r"kept|preserved|maintained|retained|corrected|fixed|cleaned(?:\s+up)?|formatted|"
+    r"made\s+sure|ensured|tried\s+to|avoided|added|included|stuck|followed|focused)\b"
+    r"[^.!?]{0,60}?\b(?:filler|false\s+starts?|repetitions?|transcript|the\s+speaker|"
+    r"speaker'?s|original\s+(?:transcript|wording|meaning|order|structure|text)|"
+    r"introduction|summary|conclusion|markdown|formatting|code\s+spans?|instructions|"
+    r"guidelines|(?:your|the\s+given|the\s+provided)\s+rules|first\s+person|"
+    r"the\s+(?:wording|tone|flow)\b)"
+    # "I have rewritten the chapter": the text itself as what was rewritten
+    r"|\bI(?:'ve|\s+have)?\s+(?:re-?written|rewrote|re-?phrased|re-?worded|re-?formatted|"
+    r"condensed|polished|revised)\s+(?:the|this|your)\s+(?:\w+\s+)?"
+    r"(?:text|chapter|transcript|section|passage|paragraphs?|content)\b"
+    r"|\bI\s+did(?:\s+not|n't)\s+(?:add|include|write)\b"
+    # "as instructed", "following your guidelines", "per the requirements"
+    r"|\bas\s+(?:instructed|requested|required|specified|asked|you\s+asked)\b"
+    r"|\b(?:per|following|according\s+to|in\s+line\s+with|in\s+accordance\s+with)\s+"
+    r"(?:the|your|all\s+the)\s+(?:\w+\s+)?(?:instructions|rules|guidelines|requirements)\b"
+    # "the speaker's own voice", "in the speaker's words": the rewriting's brief
+    r"|\bthe\s+speaker'?s\s+(?:own\s+)?(?:voice|words|style|tone|wording|meaning)\b"
+    # "This shorter version keeps the main message…": the reply judging itself
+    r"|^\W*(?:the|this|my|that)\s+(?:\w+\s+)?(?:version|rewrite|revision|rewritten\s+\w+)\s+"
+    r"(?:\w+\s+)?(?:keeps|maintains|preserves|captures|retains|follows|stays|remains|conveys|"
+    r"reflects|is\s+(?:shorter|longer|clearer|faithful|concise|more|less|now))\b"
+    r"|\boriginal\s+(?:chapter|transcript)\b"
+    # "Here is the shorter version:", "Here's your cleaned-up chapter"
+    r"|\bhere(?:\s+is|'s|’s|\s+are)\s+(?:the|my|a|your)\s+(?:[\w-]+\s+){0,2}"
+    r"(?:version|rewrite|revision)\b"
+    r"|\bhere(?:\s+is|'s|’s|\s+are)\s+(?:the|my|a|your)\s+(?:shorter|longer|rewritten|revised|"
+    r"clean|cleaned|cleaned-up|edited|updated|improved|simplified|condensed|final|polished|"
+    r"more\s+\w+)\s+(?:\w+\s+)?(?:chapter|text|paragraphs?|transcript|section)\b"
+    # "I'd be happy to rewrite…", "Let's make the chapter shorter", "The editor's request is…"
+    r"|\bI(?:'d|\s+would)\s+be\s+(?:happy|glad|delighted)\s+to\b"
+    r"|\b(?:let's|let\s+me|I'll|I\s+will|I'm\s+going\s+to|I\s+am\s+going\s+to)\s+"
+    r"(?:now\s+|try\s+to\s+)?(?:make|rewrite|shorten|condense|simplify|revise|polish|edit|"
+    r"tidy|rephrase|reword)\s+(?:the|this|your)\s+(?:\w+\s+)?(?:chapter|transcript|section|"
+    r"passage|version|paragraphs?)\b"
+    r"|\bthe\s+editor'?s?\s+(?:request|asks?|wants|instructions?|note)\b"
+    r"|\bI(?:'ll|\s+will)\s+(?:try\s+to\s+)?keep\s+it\s+(?:to|under|within|short|brief|"
+    r"concise|more)\b",
+    re.IGNORECASE)
+# a reply's acknowledgement on its own: "Understood!", "Sure.", "Certainly!"
+_ACK = re.compile(r"^\W*(?:understood|certainly|sure|of\s+course|got\s+it|absolutely|okay|ok|"
+                  r"alright|all\s+right|no\s+problem|great|noted)\W*$", re.IGNORECASE)
+# "no introduction, summary or conclusion": two of the three, said as left out
+_FRAME_PARTS = re.compile(r"\b(?:introductions?|intro|summary|summaries|conclusions?)\b",
+                          re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:no|not|without|nor|neither|never|omit\w*|leav\w*\s+out)\b",
+                       re.IGNORECASE)
+# …of the text being written, not of a paper or a statistic ("no summary statistics")
+_OWN_TEXT = re.compile(r"\b(?:I|my|own|text|chapter|section|article|paragraphs?|prose|add\w*|"
+                       r"includ\w*|writ\w*)\b", re.IGNORECASE)
+_WORD = re.compile(r"[a-z][a-z']+")
+_QUIET = set("""the and for are was were with that this from into your you our its his her
+their them they then than but not nor only also just will would should could can may might
+must shall have has had been being does did done any all each every some such very more most
+what when where which who whom whose why how one ones own same other""".split())
+
+
+def _content(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if len(w) >= 3 and w not in _QUIET]
+
+
+def _pairs(words: list[str]) -> set[tuple[str, str]]:
+    return set(zip(words, words[1:]))
+
+
+@functools.lru_cache(maxsize=1)
+def _instruction_pairs() -> frozenset[tuple[str, str]]:
+    """Word pairs of the shipped prompts' own wording: a sentence made of them is the
+    instructions said back ("…plain Markdown paragraphs, with no introduction, summary…")."""
+    from ..llm.prompts import SHIPPED
+
+    pairs: set[tuple[str, str]] = set()
+    for p in SHIPPED.glob("*.j2"):
+        text = re.sub(r"\{[{%#].*?[}%#]\}", " ", p.read_text(encoding="utf-8"), flags=re.DOTALL)
+        for line in text.splitlines():
+            pairs |= _pairs(_content(line))
+    return frozenset(pairs)
+
+
+def echoes_instructions(sentence: str) -> bool:
+    """At least two word pairs of the sentence, and a third of them, are the prompts' own."""
+    pairs = _pairs(_content(sentence))
+    if len(pairs) < 2:
+        return False
+    shared = len(pairs & _instruction_pairs())
+    return shared >= 2 and shared / len(pairs) >= 1 / 3
+
+
+def is_scaffolding(sentence: str) -> bool:
+    """A sentence about the task, the text or its format, not about the talk."""
+    if _META.search(sentence) or _ABOUT_TEXT.search(sentence) or _ACK.match(sentence):
+        return True
+    if len(_FRAME_PARTS.findall(sentence)) >= 2 and _NEGATION.search(sentence) and \
+            _OWN_TEXT.search(sentence):
+        return True
+    return echoes_instructions(sentence)
+
+
 _NOTE = re.compile(r"^\s*(?:\*\*)?(?:note|notes|explanation|changes made)\b\s*(?:\*\*)?\s*:",
                    re.IGNORECASE)
 # the article's frame, not the speaker's words: "In this chapter, we will write…" (the speaker
@@ -61,7 +186,7 @@ def _is_meta_paragraph(p: str) -> bool:
     if _META_CJK.fullmatch(p.strip()):
         return True
     sents = [x for x in _SENTENCE.findall(p) if x.strip()]
-    return bool(sents) and all(_META.search(x) for x in sents)
+    return bool(sents) and all(is_scaffolding(x) for x in sents)
 
 
 def strip(text: str) -> tuple[str, list[str]]:
@@ -97,7 +222,7 @@ def strip(text: str) -> tuple[str, list[str]]:
 def _edge_sentences(p: str, first: bool) -> tuple[str, list[str]]:
     sents = [s for s in _SENTENCE.findall(p) if s.strip()]
     cut = []
-    while len(sents) > 1 and _META.search(sents[0 if first else -1]):
+    while len(sents) > 1 and is_scaffolding(sents[0 if first else -1]):
         cut.append(sents.pop(0 if first else -1).strip())
     return ("".join(sents).strip() if cut else p), cut
 
@@ -106,7 +231,7 @@ def leftover(text: str) -> list[str]:
     """Sentences about the task still inside the text (outside code)."""
     prose = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
     prose = re.sub(r"`[^`]*`", "", prose)
-    return [s.strip() for s in _SENTENCE.findall(prose) if _META.search(s)] + \
+    return [s.strip() for s in _SENTENCE.findall(prose) if is_scaffolding(s)] + \
         [m.group(0).strip() for m in _META_CJK.finditer(prose)]
 
 
@@ -116,6 +241,6 @@ def trim(text: str) -> str:
     out = []
     for p in re.split(r"(\n\s*\n)", text):
         if p.strip() and "```" not in p:
-            p = "".join(s for s in _SENTENCE.findall(p) if not _META.search(s)).strip()
+            p = "".join(s for s in _SENTENCE.findall(p) if not is_scaffolding(s)).strip()
         out.append(p)
     return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
