@@ -13,6 +13,10 @@ over its ``audio.wav``, respelled with its ``screen.json``, scored against the s
 (``*.talk.json``): each said term spelled exactly, before and after, and respellings whose term
 the speaker did not say at that time (false).
 
+Also: the scaffolding detector on its labelled corpus of real replies
+(``tests/fixtures/scaffolding_corpus.json``; ``held-out``: replies it was not tuned on), and
+keyword-list titles from the fallback namer before and now, and from the examples' outlines.
+
 Writes bench/results/terms.json.
 """
 
@@ -206,13 +210,60 @@ def run_talk(workdir: Path, truth_path: Path) -> dict:
             "asr_seconds": round(asr_s, 1), "respell_seconds": round(respell_s, 3)}
 
 
+def run_scaffolding() -> dict:
+    """The detector on the labelled corpus of real replies (tests/fixtures)."""
+    from v2a.write.scaffolding import is_scaffolding
+
+    rows = json.loads((ROOT / "tests" / "fixtures" / "scaffolding_corpus.json")
+                      .read_text(encoding="utf-8"))["sentences"]
+    out: dict = {}
+    for split in ("all", "held-out"):
+        rs = [r for r in rows if split == "all" or r.get("split") == split]
+        scaf = [r for r in rs if r["label"] == "scaffolding"]
+        prose = [r for r in rs if r["label"] == "prose"]
+        out[split] = {"scaffolding": len(scaf),
+                      "found": sum(is_scaffolding(r["text"]) for r in scaf),
+                      "prose": len(prose),
+                      "prose_flagged": sum(is_scaffolding(r["text"]) for r in prose)}
+    return out
+
+
+def run_titles() -> dict:
+    """Keyword-list titles: the fallback's titles on the examples' transcripts (six even
+    chapters each) before (its old ", ".join(keywords)) and now; the models' titles in the
+    examples' outlines."""
+    from v2a.models import Outline, Transcript
+    from v2a.workspace import read_model
+    from v2a.write import fallback
+    from v2a.write.naming import keyword_list
+
+    old_titles, new_titles, model_titles = [], [], []
+    for ex in sorted((ROOT / "examples").iterdir()):
+        if not (ex / "transcript.json").exists():
+            continue
+        segs = read_model(ex / "transcript.json", Transcript).segments
+        starts = [len(segs) * k // 6 for k in range(6)]
+        texts = [" ".join(s.text for s in segs[a:b])
+                 for a, b in zip(starts, starts[1:] + [len(segs)])]
+        old_titles += [", ".join(kw).capitalize() for kw in fallback.keywords(texts)]
+        new_titles += [t for t, _ in fallback.describe(segs, starts)]
+        if (ex / "outline.json").exists():
+            model_titles += [c.title for c in read_model(ex / "outline.json", Outline).chapters]
+    return {"fallback_before": {"titles": old_titles,
+                                "keyword_lists": sum(map(keyword_list, old_titles))},
+            "fallback_now": {"titles": new_titles,
+                             "keyword_lists": sum(map(keyword_list, new_titles))},
+            "model_titles": {"titles": model_titles,
+                             "keyword_lists": sum(map(keyword_list, model_titles))}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--talk", nargs=2, metavar=("WORKDIR", "TRUTH"))
     a = ap.parse_args()
     out = {"command": "python -m bench.bench_terms" + (f" --talk {' '.join(a.talk)}"
                                                        if a.talk else ""),
-           "cases": run_cases()}
+           "cases": run_cases(), "scaffolding": run_scaffolding(), "titles": run_titles()}
     if a.talk:
         out["talk"] = run_talk(Path(a.talk[0]), Path(a.talk[1]))
     RESULTS.mkdir(parents=True, exist_ok=True)
