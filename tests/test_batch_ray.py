@@ -383,6 +383,12 @@ class _Close(list):
     __hash__ = None  # type: ignore[assignment]
 
 
+def _unwritten(root: Path, workdir: str) -> set[int]:
+    """The chapters the model could not write (their transcript stands in)."""
+    ch = json.loads((root / workdir / "chapters.json").read_text())["chapters"]
+    return {c["index"] for c in ch if c.get("status") == "failed"}
+
+
 def _seed_replies(src: Path, dst: Path) -> int:
     """Copy one work folder's per-call LLM replies into another's (same prompts: cache hits)."""
     n = 0
@@ -447,11 +453,18 @@ def test_ray_batch_on_two_nodes_survives_a_killed_asr_worker_and_matches_local(
     # both nodes did media work
     assert len({ev["node"] for ev in events if ev["stage"] in ("transcribe", "scenes")}) == 2
 
-    # same replies in, same prompts out (no call) and the same articles; c asked the real model
-    assert runner.calls["talk-a"] == runner.calls["talk-b"] == 0 and runner.calls["talk-c"] > 0
+    # same replies in, same prompts out (no call) and the same articles; c asked the real model.
+    # A chapter the model could not write in the local run (which one depends on this CPU's
+    # samples) has no reply to replay: the Ray run asks for it again, and for nothing else
+    unwritten = {k: _unwritten(local_root, e.workdir) for k, e in local_entries.items()}
+    for k in ("talk-a", "talk-b"):
+        assert runner.calls[k] <= 3 * len(unwritten[k]) and (runner.calls[k] > 0) == bool(
+            unwritten[k]), (k, runner.calls[k], unwritten[k])
+    assert runner.calls["talk-c"] > 0
     for e in entries:
-        assert _result(root, e.workdir, llm=e.key != "talk-c") == _result(
-            local_root, e.workdir, llm=e.key != "talk-c"), e.key
+        replayed = e.key != "talk-c" and not unwritten[e.key]
+        assert _result(root, e.workdir, llm=replayed) == _result(
+            local_root, e.workdir, llm=replayed), e.key
         assert (root / e.workdir / "article.md").read_text().startswith("# Talk ")
     assert not (root / "site").exists()  # the engine writes no site; the command does
 
@@ -464,8 +477,11 @@ def test_ray_batch_on_two_nodes_survives_a_killed_asr_worker_and_matches_local(
     for e in entries:
         new = _stages(root, e.workdir)[logs[e.key]:]
         assert {x["stage"] for x in new} == set(STAGES)
-        assert {x["action"] for x in new} == {"cached"}, new
-    assert sum(again.calls.values()) == 0  # not one LLM call paid twice
+        left = _unwritten(root, e.workdir)  # asked again (only those), as a re-run does
+        redone = {x["stage"] for x in new if x["action"] != "cached"}
+        assert redone <= ({"write", "render"} if left else set()), new
+        assert again.calls.get(e.key, 0) <= 3 * len(left), (e.key, left)
+    # not one LLM call paid twice: a written chapter is never asked again
     ray.shutdown()
 
     # the CLI joins the same cluster (token auth) and re-submits the batch: all cached again

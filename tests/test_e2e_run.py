@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 
 from bench.metrics import article_sections
-from v2a.models import Outline, RunReport
+from v2a.models import Draft, Outline, RunReport
 from v2a.stages import STAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +31,16 @@ def _v2a(*args: str) -> subprocess.CompletedProcess:
 def article(lecture, tmp_path_factory):
     wd = tmp_path_factory.mktemp("e2e") / "work"
     first = _v2a("run", str(lecture.video), "--workdir", str(wd), "-q")
-    assert first.returncode == 0, first.stderr[-3000:]
+    # 0: every chapter written; 3: the article is whole but the model could not write some
+    # chapter (their transcript stands in; which one depends on this CPU's samples)
+    assert first.returncode in (0, 3), first.stderr[-3000:]
+    assert (first.returncode == 3) == bool(_failed(wd)), first.stderr[-3000:]
     return wd, first
+
+
+def _failed(wd: Path) -> set[int]:
+    draft = Draft.model_validate_json((wd / "chapters.json").read_text())
+    return {c.index for c in draft.chapters if c.status == "failed"}
 
 
 def test_one_section_per_chapter_with_times_inside(article):
@@ -80,6 +88,7 @@ def test_second_run_does_no_work(article):
     from v2a.config import default_cache_dir
 
     wd, _ = article
+    failed = _failed(wd)
     logs = default_cache_dir() / "logs"
     def server_logs() -> dict:
         return {p.name: p.stat().st_mtime_ns for p in logs.glob("*.log")} if logs.exists() else {}
@@ -88,11 +97,19 @@ def test_second_run_does_no_work(article):
     log_before = len((wd / ".v2a" / "stages.log").read_text().splitlines())
     again = _v2a("run", str(Path(json.loads((wd / "source.json").read_text())["media_path"])),
                  "--workdir", str(wd), "-q")
-    assert again.returncode == 0, again.stderr[-2000:]
     new = [json.loads(line) for line in
            (wd / ".v2a" / "stages.log").read_text().splitlines()[log_before:]]
-    assert [e["action"] for e in new] == ["cached"] * len(STAGES)
     report = RunReport.model_validate_json((wd / "run.json").read_text())
+    if failed:
+        # a chapter the model could not write on this CPU is asked again, and nothing else is
+        # (which chapter fails depends on the samples of this machine)
+        assert again.returncode in (0, 3), again.stderr[-2000:]
+        redone = [e["stage"] for e in new if e["action"] != "cached"]
+        assert set(redone) <= {"write", "render"} and "write" in redone, new
+        assert 1 <= report.usage.calls <= 3 * len(failed)
+        return
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert [e["action"] for e in new] == ["cached"] * len(STAGES)
     assert report.usage.calls == 0 and report.usage.cached_calls >= 2
     # no LLM server was started: each start writes a new log file named by its port
     assert server_logs() == before

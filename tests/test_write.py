@@ -18,7 +18,9 @@ from v2a.write.chapters import clean, unsaid_lead
 
 
 def _chapter_calls(requests) -> list:
-    return [r for r in requests if r.path.endswith("/chat/completions")
+    """Chapter requests whose reply reached v2a (one that timed out on a busy machine and was
+    sent again is a transient retry, not a call)."""
+    return [r for r in requests if r.path.endswith("/chat/completions") and r.delivered
             and "Transcript of chapter" in json.dumps(r.body.get("messages", ""))]
 
 
@@ -351,3 +353,16 @@ def test_embedded_server_serves_chapters_concurrently(lecture_written, tmp_path)
         assert isinstance(c.parsed, Answer)
         assert h.llm.mode == "json_schema"  # accepted as is, no downgrade
     assert max(busy) == 2, busy
+
+
+def test_a_json_reply_is_not_published_as_prose(lecture_media, tmp_path, fake_endpoint):
+    """An endpoint that answers with data ('{"not": "prose"') gets the chapter asked again; the
+    data never becomes the chapter's text."""
+    wd = copy_workdir(lecture_media, tmp_path / "ws")
+    write_json(wd / "outline.json", _outline_for(wd, 1))
+    replies = iter(['{"not": "prose"', "[1, 2, 3]", "The speaker's own prose, at last."])
+    fake = fake_endpoint(lambda b, n, h: (200, chat_reply(next(replies))))
+    run_stages(wd, endpoint_config(fake.base_url, "fake-model", wd), "write")
+    ch = read_model(wd / "chapters.json", Draft).chapters[0]
+    assert ch.status == "ok" and ch.markdown == "The speaker's own prose, at last."
+    assert len(fake.bodies) == 3 and all("JSON" in n for n in ch.notes)

@@ -165,7 +165,8 @@ class Config(BaseModel):
     local_threads: Annotated[int | None, Opt(
         "CPU threads of the embedded model server (default: all cores). Fewer leaves room for "
         "other work; results differ slightly with the count (other summation order).",
-        ("--local-threads",), commands=REVIEW_LLM, min=1, panel=M)] = None
+        ("--local-threads",), commands=REVIEW_LLM, min=1, envvar="V2A_LOCAL_THREADS",
+        panel=M)] = None
     temperature: Annotated[float, Opt(
         "Sampling temperature of every LLM call.", ("--temperature",), stages=LLM,
         commands=REVIEW_LLM, min=0.0, panel=M)] = 0.2

@@ -60,6 +60,9 @@ _META_LEAD = re.compile(
 # is what we merge first": the speaker said "That pair is what we merge first")
 _ACK_LEAD = re.compile(r"^\s*I understand(?: that)?,?\s+(?=\w)", re.IGNORECASE)
 UNCHANGED = "the model returned the text unchanged"
+NOT_PROSE = "the reply is data (JSON), not prose"
+# a whole reply that is a JSON object or list, well-formed or not ('{"not": "prose"')
+_JSONISH = re.compile(r'^\s*(?:\{\s*(?:"|\}|$)|\[\s*(?:[{\["\d\]]|$))')
 CHATTY = "the text talks about the task"
 WRONG_LANGUAGE = "the chapter is not written in"
 UNGROUNDED = "the text says what the transcript does not"
@@ -233,6 +236,8 @@ class Writer:
                     raise Invalid("the model returned an empty chapter")
                 if is_refusal(body):
                     raise Invalid(f"the model declined to write this chapter: {body[:80]!r}")
+                if _JSONISH.match(body):  # an endpoint's structured or broken reply, not prose
+                    raise Invalid(f"{NOT_PROSE}: {body[:80]!r}")
                 # in tokens, not words: Chinese and Japanese have no spaces to count
                 if c.finish_reason == "loop" and count_tokens(body) < 50:
                     raise Invalid("the model kept repeating itself")

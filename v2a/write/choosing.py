@@ -17,7 +17,7 @@ from ..progress import Task
 from . import candidates as cand
 from . import fallback
 from .ask import Invalid
-from .naming import short_title
+from .naming import keyword_list, short_title
 from .outline_job import REPAIRS, Choice, OutlineJob
 from .scripts import require_script
 from .windows import Block, make_blocks, split_windows
@@ -50,6 +50,9 @@ def check(job: OutlineJob, chapters, ids: list[int], lo: int) -> list[Choice]:
         if not title:
             raise Invalid(f"the chapter starting at block {ch.start} has an empty title")
         require_script(title, job.config.article_language, " (every title and summary)")
+        if keyword_list(title):
+            raise Invalid(f'"{title}" is a list of keywords; give the title an editor would '
+                          "write: one short noun phrase")
         if ch.start in seen:
             job.notes.append(f"dropped a second chapter starting at block {ch.start}")
             continue
@@ -92,7 +95,7 @@ def _fallback_window(job: OutlineJob, win: list[Block], cands: list[cand.Candida
     # the window ends where the next block (the next candidate) begins
     end = min((c.index for c in cands if c.index > win[-1].index), default=len(job.segments))
     return [Choice(i, t, s) for i, (t, s) in
-            zip(starts, fallback.describe(job.segments, starts, end))]
+            zip(starts, fallback.describe(job.segments, starts, end, headings=job.headings))]
 
 
 def choose_chapters(job: OutlineJob, cands: list[cand.Candidate],

@@ -115,7 +115,8 @@ def run(ctx: StageContext) -> StageResult:
         if not cands:
             starts = [0]
         choices = [Choice(i, t, s) for i, (t, s) in
-                   zip(starts, fallback.describe(transcript.segments, starts))]
+                   zip(starts, fallback.describe(transcript.segments, starts,
+                                                 headings=job.headings))]
         outline = job.to_outline(choices, "fallback", None, "code")
     else:
         outline = job.to_outline(choices, "llm", job.llm.model_name, mode)

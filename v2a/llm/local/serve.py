@@ -29,7 +29,8 @@ def start(config: Config, progress: Progress) -> tuple[LocalServer, LocalModel]:
     model = resolve(config.local_model, config.cache_dir, progress)
     others = tuple(n for n, k in LOCAL_SERVERS.items() if n != name and k.unavailable() is None)
     server = LocalServer(kind, model.path, model.name, n_ctx=config.local_ctx,
-                         parallel=config.llm_concurrency, threads=config.local_threads, log_dir=config.cache_dir / "logs",
+                         parallel=config.llm_concurrency, threads=config.local_threads,
+                         log_dir=config.cache_dir / "logs",
                          alternatives=others)
     with progress.task(f"starting local model {model.name} ({name})", total=None):
         server.start()
