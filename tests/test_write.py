@@ -279,6 +279,23 @@ def test_the_prompt_echoed_back_or_a_question_back_is_not_prose():
     assert clean(said, "I", False) == (said, None) and not is_refusal(said)
 
 
+def test_a_lead_in_and_speaker_labels_the_speaker_did_not_say_are_dropped():
+    """Found in the notebook talk's first chapter: "Let's go through it step by step:" over a
+    "**I:** Today we…" paragraph."""
+    from v2a.write.chapters import unsaid_frame
+
+    said = "Today we are going to write a tokenizer from scratch in plain Python."
+    reply = ("Let's go through it step by step:\n\n**I:** Today we are going to write a "
+             "tokenizer from scratch.\n\nSpeaker: It fits in forty lines.")
+    assert unsaid_frame(reply, said) == ("Today we are going to write a tokenizer from scratch."
+                                         "\n\nIt fits in forty lines.")
+    own = "We write two things today:\n\nA tokenizer, and its tests."
+    assert unsaid_frame(own, "so we write two things today: a tokenizer and its tests") == own
+    code = "I: the loop counts pairs."  # "I:" mid-sentence stays; at a paragraph start it goes
+    assert unsaid_frame("We saw that I: x.", said) == "We saw that I: x."
+    assert unsaid_frame(code, said) == "the loop counts pairs."
+
+
 def test_an_acknowledgement_the_speaker_did_not_say_is_dropped():
     said = "That there is what we will merge first. Merging means replacing the pair."
     assert unsaid_lead("I understand that there is what we will merge first.", said) == \

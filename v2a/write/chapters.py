@@ -121,6 +121,26 @@ def unsaid_lead(body: str, transcript: str) -> str:
     return rest[:1].upper() + rest[1:]
 
 
+# a script-style speaker label the model puts before the speaker's words ("**I:** Today we…")
+_LABEL = re.compile(r"^(\s*)(?:\*\*|__)?(?:I|Me|Speaker|Narrator|Lecturer|Presenter|Host)"
+                    r"\s*(?::\s*(?:\*\*|__)|(?:\*\*|__)?\s*:)\s*", re.MULTILINE)
+# a short paragraph that only leads in to what follows ("Let's go through it step by step:")
+_LEAD_IN = re.compile(r"^[^\n]{0,100}:\s*$")
+
+
+def unsaid_frame(body: str, transcript: str) -> str:
+    """``body`` without speaker labels and without a lead-in paragraph (a short one ending in a
+    colon) whose words the speaker did not say."""
+    body = _LABEL.sub(r"\1", body)
+    paras = re.split(r"\n\s*\n", body.strip(), maxsplit=1)
+    if len(paras) == 2 and _LEAD_IN.match(paras[0]) and "```" not in paras[0]:
+        words = tokens(paras[0])
+        known = set(tokens(transcript))
+        if not words or sum(w in known for w in words) / len(words) < 0.5:
+            return paras[1]
+    return body
+
+
 def grounded_share(body: str, said: str) -> float | None:
     """The share of ``body``'s content words (stemmed) that ``said`` contains; None for a text
     too short to judge."""
@@ -231,7 +251,7 @@ class Writer:
 
             def check(c: Completion, said: str = text) -> tuple[str, str | None]:
                 body, h = clean(c.text, ch.title, want_title=self.language is not None)
-                body = unsaid_lead(body, said)
+                body = unsaid_frame(unsaid_lead(body, said), said)
                 if not body.strip():
                     raise Invalid("the model returned an empty chapter")
                 if is_refusal(body):
@@ -267,7 +287,7 @@ class Writer:
                 if not error.startswith((CHATTY, WRONG_LANGUAGE)):
                     return None
                 body, h = clean(c.text, ch.title, want_title=self.language is not None)
-                body = scaffolding.trim(unsaid_lead(body, said))
+                body = scaffolding.trim(unsaid_frame(unsaid_lead(body, said), said))
                 return (body, h) if body.strip() else None
 
             # an unusable reply (empty, a refusal, unchanged, off the transcript) is asked once
