@@ -175,7 +175,7 @@ def test_failed_chapter_shows_placeholder_and_open_transcript(work):
     md, html = render(work)
     sec = md_sections(md)[1]
     assert "could not be written" in sec and "LLM timed out &lt;b&gt;x&lt;/b&gt;" in sec
-    assert '<details open markdown="1">' in sec and "Sentence 6 about tokens." in sec
+    assert '<details open markdown="1">' in sec and "Sentence 6 about bytes: UTF-8 turns" in sec
     failed = re.search(r'<section class="chapter failed".*?</section>', html, re.S).group(0)
     assert "could not be written" in failed and '<details class="transcript" open>' in failed
 
