@@ -60,6 +60,7 @@ def make_workdir(root: Path, sections: int = 60, segments: int = 2000, keyframes
 
     from PIL import Image, ImageDraw
 
+    from v2a.edits.models import Comment, Proposal, Review, SectionReview, Version
     from v2a.models import (
         ChapterText,
         Draft,
@@ -71,7 +72,6 @@ def make_workdir(root: Path, sections: int = 60, segments: int = 2000, keyframes
         Source,
         Transcript,
     )
-    from v2a.review.models import Comment, Proposal, Review, SectionReview, Version
     from v2a.workspace import Workspace, write_json
 
     rng = random.Random(seed)

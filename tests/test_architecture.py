@@ -106,6 +106,31 @@ def test_no_import_cycles():
     assert cycles(graph) == []
 
 
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import graph folded to v2a's packages (``v2a.render.stage`` → ``v2a.render``)."""
+    def pkg(mod: str) -> str:
+        return ".".join(mod.split(".")[:2])
+
+    out: dict[str, set[str]] = {pkg(m): set() for m in graph}
+    for mod, targets in graph.items():
+        out[pkg(mod)] |= {pkg(t) for t in targets if pkg(t) != pkg(mod)}
+    return out
+
+
+def test_the_web_app_is_a_leaf_above_the_editors_layer():
+    graph = import_graph()
+    # only the CLI wires the app's commands in; no stage, renderer or batch module reaches it
+    users = {m for m, ts in graph.items() if not m.startswith("v2a.review")
+             and any(t == "v2a.review" or t.startswith("v2a.review.") for t in ts)}
+    assert users <= {"v2a.cli"}, users
+    # the editors' layer sits below the stages that apply it, and knows nothing of them
+    pkgs = package_graph(graph)
+    assert {"v2a.edits"} <= pkgs["v2a.render"] & pkgs["v2a.write"] & pkgs["v2a.review"]
+    assert not pkgs["v2a.edits"] & {"v2a.render", "v2a.write", "v2a.review", "v2a.pipeline"}
+    for comp in cycles(pkgs):
+        assert len(set(comp) & {"v2a.render", "v2a.review", "v2a.write", "v2a.edits"}) <= 1, comp
+
+
 def test_choices_come_from_the_registries():
     out = subprocess.run([sys.executable, str(ROOT / "cli.py"), "run", "--help"],
                          capture_output=True, text=True, env={"COLUMNS": "250", "PATH": ""},

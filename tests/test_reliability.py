@@ -379,8 +379,8 @@ def test_a_review_save_on_a_full_disk_is_a_clear_507_and_not_called_saved(tmp_pa
     import errno
 
     from tests.fixtures.review import call, served
+    from v2a.edits import store
     from v2a.errors import V2AError
-    from v2a.review import store
     from v2a.review.command import goodbye
 
     ws = synthetic_workdir(tmp_path / "w")

@@ -20,15 +20,15 @@ from tests.fixtures.render import XSS_IMG, context, synthetic_workdir
 from tests.fixtures.review import call, served
 from v2a import glossary
 from v2a.config import Config
+from v2a.edits.models import Structure
+from v2a.edits.store import Conflict
+from v2a.edits.structure import apply_structure, section_key
 from v2a.errors import V2AError
 from v2a.llm.base import LLMHandle
 from v2a.llm.scripted import ScriptedLLM, scripted_handle
 from v2a.models import Draft, Outline, Transcript
 from v2a.pipeline import run_stage
-from v2a.review.models import Structure
 from v2a.review.service import ReviewSession
-from v2a.review.store import Conflict
-from v2a.review.structure import apply_structure, section_key
 from v2a.stage import StageContext
 from v2a.workspace import Workspace, read_model, write_json
 

@@ -23,7 +23,7 @@ from .i18n import UI
 from .sanitize import md_prose, safe_href
 
 if TYPE_CHECKING:
-    from ..review.overlay import Override
+    from ..edits.overlay import Override
 
 PARAGRAPH_S = 30.0  # transcript excerpt: a new timestamped paragraph about every 30 s
 
@@ -159,7 +159,7 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
     """Assemble the article for the work folder ``root`` (where article.md/.html are written).
 
     ``overrides``: the editor's title, prose and chosen keyframes per outline chapter index
-    (``v2a.review.overlay``), put in place of the generated ones.
+    (``v2a.edits.overlay``), put in place of the generated ones.
     """
     href = media_href(source, root)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Config
+from ..edits.models import Review
+from ..edits.overlay import overrides, render_fingerprint
+from ..edits.store import load as load_review
+from ..edits.store import review_path
 from ..errors import V2AError
 from ..models import Draft, Outline, Scenes, Screen, Transcript
 from ..registry import RENDERERS
-from ..review.models import Review
-from ..review.overlay import overrides, render_fingerprint
-from ..review.store import load as load_review
-from ..review.store import review_path
 from ..stage import StageContext, StageResult
 from ..workspace import ArtifactError, atomic_write_text, read_model, sha256_file, sha256_json
 from .article import Article, build_article

@@ -1,7 +1,6 @@
-"""Editors review, fix and publish the draft: human edits kept apart from generated text.
+"""The web app where editors review, fix and publish the draft — a leaf no stage imports.
 
-``models`` (review.json), ``store`` (atomic, locked, revisioned), ``structure`` (the editor's
-splits and merges, applied over any outline), ``overlay`` (edits over the generated draft),
-``service`` (every editor action), ``app`` (the web app), ``command`` (``v2a review``,
-``v2a publish``).
+``service`` (every editor action), ``page`` (the page), ``app`` and ``routes`` (the FastAPI app,
+one router per concern), ``server`` (uvicorn on a loopback socket), ``command`` (``v2a review``,
+``v2a publish``). What editors change lives in ``v2a.edits``.
 """

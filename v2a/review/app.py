@@ -24,13 +24,13 @@ from fastapi import Body, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..config import Config
+from ..edits.store import Conflict, SaveFailed
 from ..errors import V2AError
 from ..llm.base import LLMHandleLike
 from ..progress import console, plain
 from ..workspace import Workspace
 from .page import STATIC, PageBuilder, env, media_file
 from .service import UNSET, NotFound, ReviewSession
-from .store import Conflict, SaveFailed
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "

@@ -16,13 +16,13 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from ..edits.diff import diff_html
+from ..edits.models import STATUSES, Review
+from ..edits.overlay import Overlay, SectionView, build_overlay, keyframes_in, overrides
 from ..links import fmt_time
 from ..models import Segment
 from ..render.article import Article, Code, Figure, Section, build_article
 from ..render.sanitize import prose_html
-from .diff import diff_html
-from .models import STATUSES, Review
-from .overlay import Overlay, SectionView, build_overlay, keyframes_in, overrides
 from .service import Artifacts, ReviewSession
 
 TEMPLATES = Path(__file__).parent / "templates"

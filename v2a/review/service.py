@@ -20,15 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import LLMError, V2AError
-from ..links import fmt_time
-from ..llm.base import LLMHandleLike
-from ..models import ChapterText, Draft, Outline, Scenes, Screen, Source, Transcript
-from ..stage import StageContext
-from ..subtitles import write_srt, write_vtt
-from ..workspace import Workspace, read_model, write_json
-from . import diff
-from .models import (
+from ..edits import diff
+from ..edits.models import (
     STATUSES,
     Comment,
     Correction,
@@ -38,9 +31,16 @@ from .models import (
     Structure,
     Version,
 )
-from .overlay import Overlay, SectionView, build_overlay, keyframes_in, text_sha
-from .store import Conflict, ReviewStore, now
-from .structure import apply_structure, section_key
+from ..edits.overlay import Overlay, SectionView, build_overlay, keyframes_in, text_sha
+from ..edits.store import Conflict, ReviewStore, now
+from ..edits.structure import apply_structure, section_key
+from ..errors import LLMError, V2AError
+from ..links import fmt_time
+from ..llm.base import LLMHandleLike
+from ..models import ChapterText, Draft, Outline, Scenes, Screen, Source, Transcript
+from ..stage import StageContext
+from ..subtitles import write_srt, write_vtt
+from ..workspace import Workspace, read_model, write_json
 
 COALESCE_S = 120  # autosaves within this many seconds of the last edit are one version
 UNSET: Any = object()  # "not given" in a save (None means "back to the generated text")

@@ -10,9 +10,9 @@ keeps them.
 
 from __future__ import annotations
 
+from ..edits.structure import apply_structure, load_structure
 from ..llm.base import EndpointError
 from ..models import Outline, OutlineChapter, Scenes, Screen, Transcript
-from ..review.structure import apply_structure, load_structure
 from ..stage import StageContext, StageResult
 from ..workspace import read_model, write_json
 from . import candidates as cand
