@@ -30,7 +30,7 @@ if [ "$(uname -m)" = x86_64 ]; then
 fi
 
 APT_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core libgomp1)
-((DEV)) && APT_PACKAGES+=(chromium)
+((DEV)) && APT_PACKAGES+=(chromium epubcheck)  # epubcheck: the EPUB tests validate with it
 ((NEEDS_BUILD)) && APT_PACKAGES+=(cmake build-essential)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

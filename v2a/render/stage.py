@@ -68,7 +68,10 @@ def run(ctx: StageContext) -> StageResult:
     with ctx.progress.task("render article", total=len(renderers)) as bar:
         article = load_article(ctx)
         for r in renderers:
-            atomic_write_text(ctx.ws.path(r.filename), r.render(article, ctx.config))
+            if r.write is not None:
+                r.write(article, ctx.config, ctx.ws.path(r.filename))
+            else:
+                atomic_write_text(ctx.ws.path(r.filename), r.render(article, ctx.config))
             bar.advance(1)
     failed = sum(s.status == "failed" for s in article.sections)
     images = sum(len(s.figures) for s in article.sections)
