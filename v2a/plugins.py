@@ -22,6 +22,10 @@ BUILTIN = (
     "v2a.ocr.rapid",
     "v2a.render.markdown_article",
     "v2a.render.html_article",
+    "v2a.render.epub_article",
+    "v2a.render.pdf_article",
+    "v2a.render.docx_article",
+    "v2a.render.obsidian_article",
     "v2a.batch.runner",
     "v2a.batch.ray_engine",
 )
