@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from .options import ALL, MEDIA, REVIEW_LLM, RUN, RUN_PUBLISH, Opt, opt_of
 from .registry import ASR_ENGINES, BATCH_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, OCR_ENGINES, RENDERERS
-from .stages import STAGE_NAMES
+from .stages import STAGES
 
 LLM = ("outline", "write")  # the stages that call the LLM
 T, S, M, W, B = "Transcript", "Scenes", "Model (LLM)", "Article", "Batch"
@@ -229,7 +229,7 @@ class Config(BaseModel):
     # -- run control -----------------------------------------------------------------------------
     force: Annotated[list[str], Opt(
         "Re-run this stage even if cached (repeatable).", ("--force", "-f"), commands=ALL,
-        choices=STAGE_NAMES, multiple=True, metavar="STAGE")] = Field(default_factory=list)
+        registry=STAGES, multiple=True, metavar="STAGE")] = Field(default_factory=list)
     quiet: Annotated[bool, Opt("No progress bars.", ("--quiet", "-q"), commands=ALL)] = False
 
     @field_validator("*", mode="after")
@@ -264,11 +264,12 @@ class Config(BaseModel):
         raise ValueError(f"--lang {value!r} is not a language tag (BCP 47, e.g. en, de, "
                          "pt-BR, zh-Hans)")
 
-    def stage_view(self, stage: str) -> dict:
-        """The JSON-able config fields ``stage`` depends on (its cache key material)."""
+    def stage_view(self, stage: str, also: tuple[str, ...] = ()) -> dict:
+        """The JSON-able config fields ``stage`` depends on (its cache key material): those
+        whose ``Opt(stages=...)`` names it, and ``also`` (a plugin stage's ``options``)."""
         data = self.model_dump(mode="json")
         return {name: data[name] for name, f in type(self).model_fields.items()
-                if (o := opt_of(f)) is not None and stage in o.stages}
+                if ((o := opt_of(f)) is not None and stage in o.stages) or name in also}
 
 
 def options() -> list[tuple[str, Opt, object]]:

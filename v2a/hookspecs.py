@@ -43,5 +43,10 @@ def register_ocr_engines(register: Register) -> None:
 
 
 @hookspec
+def register_stages(register: Register) -> None:
+    """Pipeline stages: ``register(name, StageSpec)`` (see ``v2a.stages``)."""
+
+
+@hookspec
 def register_batch_engines(register: Register) -> None:
     """Where a batch runs: ``register(name, factory(...) -> BatchEngine)``."""

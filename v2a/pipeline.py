@@ -13,27 +13,22 @@ prompt templates) and the *output hashes* of the stages it depends on. So:
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel
 
 from . import __version__
 from .config import Config
 from .errors import V2AError
-from .models import Draft, Outline, RunReport, Scenes, Screen, Source, StageReport, Transcript, Usage
+from .models import Draft, Outline, RunReport, StageReport, Usage
 from .progress import NullProgress, Progress
 from .stage import StageContext, StageResult
-from .stages import STAGES, TARGETS, StageSpec, plan
+from .stages import CHAPTERS, OUTLINE, STAGES, StageSpec, listed_outputs, load, model_of, plan, target_stages
 from .workspace import Workspace, read_model, sha256_file, sha256_json, write_json
 
 __all__ = [
     "STAGES",
-    "TARGETS",
     "StageContext",
     "StageResult",
     "cached_key",
@@ -46,16 +41,13 @@ __all__ = [
 ]
 
 
-def _load(attr: str) -> Callable[..., Any]:
-    mod, fn = attr.split(":")
-    return getattr(importlib.import_module(mod), fn)
-
-
 def outputs(spec: StageSpec, config: Config) -> tuple[str, ...]:
-    """The small artifacts a stage writes (some depend on the config, e.g. output formats)."""
+    """The small artifacts a stage writes, hashed into its record (some depend on the config,
+    e.g. output formats)."""
+    names = spec.artifacts("hashed")
     if spec.outputs_from:
-        return spec.outputs + tuple(_load(spec.outputs_from)(config))
-    return spec.outputs
+        return names + tuple(load(spec.outputs_from)(config))
+    return names
 
 
 def _output_hash(ctx: StageContext, spec: StageSpec, key: str) -> str:
@@ -70,9 +62,10 @@ def stage_key(ctx: StageContext, spec: StageSpec) -> str:
     for d in spec.deps:
         rec = ctx.ws.read_record(d)
         deps[d] = rec["output_hash"] if rec else None
-    extra = _load(spec.extra_key)(ctx) if spec.extra_key else None
+    extra = load(spec.extra_key)(ctx) if spec.extra_key else None
     return sha256_json({
-        "stage": spec.name, "version": spec.version, "config": ctx.config.stage_view(spec.name),
+        "stage": spec.name, "version": spec.version,
+        "config": ctx.config.stage_view(spec.name, spec.options),
         "deps": deps, "extra": extra,
     })
 
@@ -81,17 +74,13 @@ def is_fresh(ctx: StageContext, spec: StageSpec, key: str) -> bool:
     rec = ctx.ws.read_record(spec.name)
     if not rec or rec.get("key") != key:
         return False
-    return all(ctx.ws.path(o).exists() for o in outputs(spec, ctx.config) + spec.files)
-
-
-ARTIFACT_MODELS: dict[str, type[BaseModel]] = {
-    "source.json": Source, "transcript.json": Transcript, "scenes.json": Scenes,
-    "screen.json": Screen, "outline.json": Outline, "chapters.json": Draft}
+    names = outputs(spec, ctx.config) + spec.artifacts("big")
+    return all(ctx.ws.path(o).exists() for o in names)
 
 
 def check_artifacts(ctx: StageContext, spec: StageSpec) -> None:
     for name in outputs(spec, ctx.config):
-        model = ARTIFACT_MODELS.get(name)
+        model = model_of(name)
         if model is not None:
             read_model(ctx.ws.path(name), model)
 
@@ -109,7 +98,7 @@ def cached_key(ctx: StageContext, name: str, elsewhere: frozenset[str] = frozens
         return None
     if not all(ctx.ws.path(o).exists() for o in outputs(spec, ctx.config)):
         return None
-    if not all(ctx.ws.path(f).exists() or f in elsewhere for f in spec.files):
+    if not all(ctx.ws.path(f).exists() or f in elsewhere for f in spec.artifacts("big")):
         return None
     return key if rec.get("output_hash") == _output_hash(ctx, spec, key) else None
 
@@ -136,7 +125,7 @@ def run_stage(ctx: StageContext, name: str) -> StageReport:
     ctx.ws.drop_record(name)  # an interrupted run must not leave a stale "done" behind
     t0 = time.perf_counter()
     try:
-        result = _load(spec.func)(ctx)
+        result = load(spec.func)(ctx)
     except V2AError:
         ctx.ws.log_stage(name, "failed", key=key)
         raise
@@ -195,7 +184,8 @@ def run_pipeline(src: str, config: Config, target: str = "run",
     report = RunReport(source=src, workdir=str(ctx.ws.root), versions=versions(),
                        started_at=dt.datetime.now().isoformat(timespec="seconds"))
     lock = ctx.ws.lock()  # a second run on the same folder is refused, not interleaved
-    order = [n for n in STAGES if n in stages] if stages is not None else plan(TARGETS[target])
+    order = ([n for n in STAGES if n in stages] if stages is not None
+             else plan(target_stages(target)))
     try:
         for name in order:
             t0 = time.perf_counter()
@@ -224,9 +214,8 @@ def run_pipeline(src: str, config: Config, target: str = "run",
         lock.release()
         report.finished_at = dt.datetime.now().isoformat(timespec="seconds")
         report.usage = _collect_usage(ctx.ws, report.stages)
-        names = outputs(STAGES["render"], config) + (
-            "transcript.json", "transcript.srt", "transcript.vtt", "scenes.json", "outline.json",
-            "chapters.json")
+        names = [n for s in STAGES.specs() if s.outputs_from
+                 for n in load(s.outputs_from)(config)] + listed_outputs()
         report.outputs = {n: str(ctx.ws.path(n)) for n in names if ctx.ws.path(n).exists()}
         write_json(ctx.ws.path("run.json"), report)
     return report
@@ -261,12 +250,10 @@ def saved_config(ws: Workspace) -> Config:
 def _collect_usage(ws: Workspace, stages: list[StageReport]) -> Usage:
     """LLM usage of this run: calls made by stages that ran; a cached stage's calls count as
     cached (so a re-run reports 0 calls, not the first run's)."""
-    from .models import Draft, Outline
-
     status = {s.name: s.status for s in stages}
     total = Usage()
     artifacts: tuple[tuple[str, str, type[Outline] | type[Draft]], ...] = (
-        ("outline", "outline.json", Outline), ("write", "chapters.json", Draft))
+        ("outline", OUTLINE.name, Outline), ("write", CHAPTERS.name, Draft))
     for stage, name, cls in artifacts:
         p = ws.path(name)
         if stage not in status or not p.exists():

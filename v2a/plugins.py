@@ -12,6 +12,7 @@ from . import hookspecs
 # built-in plugins, each a module with @hookimpl functions; listed in preference order (the
 # first registered name of a kind is its default where a default is "the first that works")
 BUILTIN = (
+    "v2a.stages",
     "v2a.transcribe.faster",
     "v2a.transcribe.openai_whisper",
     "v2a.llm.providers.openai_api",

@@ -9,6 +9,8 @@ from .errors import UsageError
 
 T = TypeVar("T")
 
+_INSTANCES: list[Registry] = []  # every registry, also those declared elsewhere (v2a.stages)
+
 
 class Registry(Generic[T]):
     """name → object, filled on first use by calling the plugins' ``hook(register=...)``."""
@@ -16,6 +18,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str, hook: str, option: str | None = None):
         self.kind, self.hook, self.option = kind, hook, option
         self._items: dict[str, T] | None = None
+        _INSTANCES.append(self)
 
     def _load(self) -> dict[str, T]:
         if self._items is None:
@@ -30,8 +33,12 @@ class Registry(Generic[T]):
             # built-ins, then entry points; the first of a kind is the default where one is
             for impl in getattr(manager().hook, self.hook).get_hookimpls():
                 impl.function(register=register)
-            self._items = items
+            self._items = self._checked(items)
         return self._items
+
+    def _checked(self, items: dict[str, T]) -> dict[str, T]:
+        """What was registered, checked and ordered (a subclass may refuse a bad plugin)."""
+        return items
 
     def names(self) -> list[str]:
         return list(self._load())
@@ -66,7 +73,7 @@ ALL = (ASR_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, RENDERERS, OCR_ENGINES, BATCH_
 
 def reset() -> None:
     """Forget what was loaded (after registering a plugin at run time)."""
-    for r in ALL:
+    for r in _INSTANCES:
         r.reset()
 
 

@@ -26,8 +26,10 @@ from typing import TextIO, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .errors import V2AError
+from .stages import SOURCE, Artifact, producer
 
 T = TypeVar("T", bound=BaseModel)
+A = TypeVar("A", bound=BaseModel)
 
 _SLUG_BAD = re.compile(r"[^a-z0-9]+")
 _UMASK = os.umask(0)
@@ -91,11 +93,6 @@ def write_json(path: Path, obj) -> None:
     atomic_write_text(path, text + "\n")
 
 
-# which stage writes which artifact: a damaged one names the stage that can rebuild it
-PRODUCERS = {"source.json": "ingest", "transcript.json": "transcribe", "scenes.json": "scenes",
-             "screen.json": "screen", "outline.json": "outline", "chapters.json": "write"}
-
-
 class ArtifactError(V2AError):
     """An artifact that cannot be read: not JSON, or not the shape its stage writes."""
 
@@ -127,7 +124,7 @@ def _short(value: object) -> str:
 
 
 def _fix(path: Path) -> str:
-    stage = PRODUCERS.get(path.name)
+    stage = producer(path.name)  # a damaged artifact names the stage that can rebuild it
     hint = f"re-run with --force {stage} to rebuild it" if stage else "delete it to rebuild it"
     return f"fix it by hand or {hint}"
 
@@ -181,7 +178,15 @@ class Workspace:
 
     @property
     def source_json(self) -> Path:
-        return self.root / "source.json"
+        return self.root / SOURCE.name
+
+    def read(self, artifact: Artifact[A]) -> A:
+        """A stage's artifact, validated against its model (one clear line if damaged)."""
+        assert artifact.model is not None, f"{artifact.name} has no model"
+        return read_model(self.path(artifact.name), artifact.model)
+
+    def write(self, artifact: Artifact[A], value: A) -> None:
+        write_json(self.path(artifact.name), value)
 
     @property
     def media_dir(self) -> Path:

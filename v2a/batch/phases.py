@@ -3,7 +3,8 @@ scratch, run the phase's stages (each one written back the moment it finishes), 
 
 Phases split a video by what limits it: ``download`` (ingest: the network), ``media``
 (audio, scenes, screen, transcribe: CPU or GPU) and ``llm`` (outline, write, render: the LLM
-endpoint). Nothing here imports Ray; ``ray_runner`` decides where each phase runs.
+endpoint); each stage declares its phase (``StageSpec.phase``), so a plugin's stage runs in
+its own. Nothing here imports Ray; ``ray_runner`` decides where each phase runs.
 """
 
 from __future__ import annotations
@@ -26,14 +27,9 @@ from ..llm.retry import retrying
 from ..pipeline import cached_key, run_pipeline
 from ..progress import NullProgress
 from ..stage import StageContext
+from ..stages import phases
 from ..workspace import Workspace, atomic_write_text
 from .store import ArtifactStore, Mirror, MirroredLLMCache, is_big
-
-PHASES: dict[str, tuple[str, ...]] = {
-    "download": ("ingest",),
-    "media": ("audio", "scenes", "screen", "transcribe"),
-    "llm": ("outline", "write", "render"),
-}
 
 # a download that failed like this is tried again with backoff (yt-dlp's own retries cover
 # dropped connections mid-file, not a server that answers 429/5xx to the first request)
@@ -109,7 +105,7 @@ def run_phase(job: VideoJob, phase: str, *, llm=None, report: Report | None = No
     ws = Workspace(tmp / "videos" / PurePosixPath(job.rel).name)
     artifacts = ArtifactStore(job.store_url)
     mirror = Mirror(artifacts, job.rel, ws.root)
-    names = PHASES[phase]
+    names = phases()[phase]
     ctx: StageContext | None = None
     try:
         note(job.key, "", "sync")

@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 
 from ..errors import UsageError
 from ..llm.cache import LLMCache
+from ..stages import big_files
 
-# moved only when a stage that reads them has to run (the LLM phase never needs them)
-BIG_FILES = ("audio.wav",)
+# moved only when a stage that reads them has to run (the LLM phase never needs them); the
+# stages' big artifacts (``Artifact(role="big")``) are moved the same way
 BIG_DIRS = ("media/",)
 RECORDS = ".v2a/stages/"
 
@@ -26,7 +27,7 @@ Snapshot = dict[str, tuple[int, int]]  # path relative to the folder -> (size, m
 
 
 def is_big(rel: str) -> bool:
-    return rel in BIG_FILES or rel.startswith(BIG_DIRS)
+    return rel in big_files() or rel.startswith(BIG_DIRS)
 
 
 def store_url(value: str | None, default: Path) -> str:
