@@ -10,6 +10,7 @@ import pytest
 from bench.metrics import boundary_prf
 from tests.fixtures.llm import chat_reply, copy_workdir, endpoint_config, run_stages
 from v2a.models import Outline, PlatformChapter, Scenes, Segment, Source, Transcript
+from v2a.scenes.keyframes import heading_changes
 from v2a.workspace import read_model, write_json
 from v2a.write import candidates as cand
 from v2a.write.windows import Block, split_windows
@@ -75,7 +76,7 @@ def test_model_chooses_among_candidates(lecture_media, counting_proxy, llm_endpo
     assert outline.method == "llm" and outline.boundaries == "model"
     check_outline(outline, transcript, scenes.cuts)
     cands = cand.propose(transcript.segments, scenes.cuts, transcript.duration,
-                         headings=scenes.heading_changes())
+                         headings=heading_changes(scenes))
     assert len(outline.chapters) <= cand.target_chapters(transcript.duration, len(cands))[2]
     starts = {c.first_segment for c in outline.chapters[1:]}
     assert starts <= {c.segment_id for c in cands}  # only offered boundaries were chosen

@@ -16,6 +16,7 @@ from v2a.config import Config
 from v2a.models import Scenes
 from v2a.pipeline import run_pipeline
 from v2a.samples import render_slide
+from v2a.scenes.keyframes import heading_changes
 from v2a.workspace import read_model
 
 DECK = json.loads(resources.files("v2a").joinpath("data/sample_lecture.json").read_text())
@@ -57,7 +58,7 @@ def test_slide_title_changes_are_the_chapter_starts(lecture, lecture_scenes):
     """Every slide of a chapter shares its title: the title band changes exactly at chapters."""
     _, _, sc = lecture_scenes
     assert all(s.head_hash for s in sc.scenes)
-    got = sc.heading_changes()
+    got = heading_changes(sc)
     want = [c["start"] for c in lecture.chapters[1:]]
     assert len(got) == len(want), f"title changes at {got}, chapters start at {want}"
     assert all(abs(g - w) <= 0.5 for g, w in zip(got, want))

@@ -155,14 +155,6 @@ class Scenes(Artifact):
     scenes: list[Scene] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
 
-    def heading_changes(self) -> list[float]:
-        """Cuts where the title band of the keyframe changes too (a new slide *title*)."""
-        from .scenes.keyframes import HEAD_CHANGE, hash_distance
-
-        return [b.start for a, b in zip(self.scenes, self.scenes[1:])
-                if a.head_hash and b.head_hash and len(a.head_hash) == len(b.head_hash)
-                and hash_distance(a.head_hash, b.head_hash) >= HEAD_CHANGE]
-
     @property
     def cuts(self) -> list[float]:
         """Start times of every scene after the first (the slide changes)."""

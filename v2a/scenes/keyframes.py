@@ -13,6 +13,10 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..models import Scenes
 
 KEEP = 12
 CANDIDATES = 3
@@ -61,6 +65,13 @@ def band_hash(img) -> str:
 def hash_distance(a: str, b: str) -> int:
     """Differing bits of two hex hashes of the same length."""
     return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def heading_changes(scenes: Scenes) -> list[float]:
+    """Cuts where the title band of the keyframe changes too (a new slide *title*)."""
+    return [b.start for a, b in zip(scenes.scenes, scenes.scenes[1:])
+            if a.head_hash and b.head_hash and len(a.head_hash) == len(b.head_hash)
+            and hash_distance(a.head_hash, b.head_hash) >= HEAD_CHANGE]
 
 
 def _encode(frame) -> tuple[bytes, str, str]:

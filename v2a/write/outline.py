@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..edits.structure import apply_structure, load_structure
 from ..llm.base import EndpointError
 from ..models import Outline, OutlineChapter, Scenes, Screen, Transcript
+from ..scenes.keyframes import heading_changes
 from ..stage import StageContext, StageResult
 from ..workspace import read_model, write_json
 from . import candidates as cand
@@ -61,7 +62,7 @@ def _scenes_cuts(ctx: StageContext) -> tuple[list[float], list[float]]:
     screen = read_model(sp, Screen) if sp.exists() else None
     if screen is not None and screen.engine is not None and screen.frames:
         return scenes.cuts, screen.title_changes()
-    return scenes.cuts, scenes.heading_changes()
+    return scenes.cuts, heading_changes(scenes)
 
 
 def run(ctx: StageContext) -> StageResult:
