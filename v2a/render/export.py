@@ -88,6 +88,13 @@ def section_html(s: Section, doc: Doc, level: int = 2, heading: str | None = Non
            f'<{h}>{esc(heading or s.heading)}</{h}>',
            f'<p class="ts"><a href="{esc(s.href)}">{fmt_time(s.start)} – {fmt_time(s.end)}</a></p>',
            after_heading]
+    out += [blocks_html(s, doc), "</section>"]
+    return "\n".join(x for x in out if x)
+
+
+def blocks_html(s: Section, doc: Doc) -> str:
+    """A chapter's body (no heading): prose, keyframes and code in reading order."""
+    out = []
     if s.status == "failed":
         out.append(f'<p class="failed">No text was written for this chapter ({esc(s.error)}).</p>')
     for b in s.blocks:
@@ -97,8 +104,7 @@ def section_html(s: Section, doc: Doc, level: int = 2, heading: str | None = Non
             out.append(code_html(b))
         else:
             out.append(str(prose_html(b)))
-    out.append("</section>")
-    return "\n".join(x for x in out if x)
+    return "\n".join(out)
 
 
 def figure_html(f: Figure, doc: Doc) -> str:

@@ -1,0 +1,272 @@
+"""The book of a batch: a generated three-video course becomes book.epub/.pdf/.docx with three
+parts, contents, an index whose shared terms link into several parts and cross-references;
+validated as the single-article exports are. Then incremental rebuilds, the terms' method, the
+series glossary and the summaries."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.course import make_course
+from tests.test_exports import EPUBCHECK, has_chromium
+from v2a.book import terms as T
+from v2a.book.build import build_book
+from v2a.book.command import parse_formats
+from v2a.book.models import BookState, PartData
+from v2a.book.summary import summarize
+from v2a.errors import UsageError
+from v2a.models import Glossary, GlossaryTerm
+from v2a.workspace import write_json
+
+ALL = ["markdown", "html", "epub", "docx", "obsidian"]
+
+
+@pytest.fixture
+def course(tmp_path):
+    root = tmp_path / "course"
+    return root, make_course(root, 3)
+
+
+def test_three_videos_become_a_valid_book(course):
+    root, _ = course
+    formats = ALL + (["pdf"] if has_chromium() else [])
+    r = build_book(root, formats)
+    assert r.parts == 3 and r.reread == 3 and set(r.written) == set(formats)
+    book = root / "book"
+    md = (book / "book.md").read_text()
+    assert re.findall(r"^# Part (\d)\.", md, re.M) == ["1", "2", "3"]
+    assert "## Contents" in md and "# Index" in md and "# Glossary" in md
+    # the index: shared terms link into at least two parts
+    index = md[md.index("# Index"):]
+    shared = [line for line in index.splitlines()
+              if len(set(re.findall(r"\[(\d)\.\d", line))) >= 2]
+    assert shared, index
+    # every index anchor exists in the book
+    for anchor in re.findall(r"\]\(#([^)]+)\)", md):
+        assert f'<a id="{anchor}"></a>' in md, anchor
+    # cross-references point back to earlier parts only, a few per chapter, never in code
+    assert r.crossrefs >= 2
+    for line in re.findall(r"^> See also — .*$", md, re.M):
+        assert line.count("in [Part") <= T.PER_CHAPTER
+    for block in re.findall(r"```.*?```", md, re.S):
+        assert "See also" not in block and "introduced in" not in block
+
+    # EPUB: the container by the spec, three parts in the nav, EPUBCheck
+    with zipfile.ZipFile(book / "book.epub") as z:
+        first = z.infolist()[0]
+        assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+        nav = z.read("EPUB/nav.xhtml").decode()
+        names = z.namelist()
+    assert all(f"Part {n}." in nav for n in (1, 2, 3))
+    assert sum(n.endswith(".jpg") for n in names) == 9  # three keyframes a part, inside
+    if EPUBCHECK:
+        import subprocess
+
+        out = subprocess.run(["java", "-jar", EPUBCHECK, str(book / "book.epub")],
+                             capture_output=True, text=True, timeout=300)
+        assert "No errors or warnings detected" in out.stdout + out.stderr, out.stdout
+
+    # DOCX: read back, the parts are headings, the keyframes are in
+    import docx
+
+    d = docx.Document(str(book / "book.docx"))
+    heads = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]
+    assert [h for h in heads if h.startswith("Part ")][:3] == [
+        f"Part {n}. Lesson {n}: " + t for n, t in
+        zip((1, 2, 3), ("Tokenizer and vocabulary", "Byte pair encoding and embedding",
+                        "Attention and softmax"))]
+    assert "Contents" in heads and "Index" in heads
+    assert len(d.inline_shapes) == 9
+
+    if "pdf" in formats:  # pages rendered: ink on each, every part's title in the text
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(str(book / "book.pdf"))
+        text = ""
+        for page in pdf:
+            lo, hi = page.render(scale=0.4).to_pil().convert("L").getextrema()
+            assert hi - lo > 100
+            text += page.get_textpage().get_text_range()
+        flat = " ".join(text.split())
+        assert all(f"Part {n}. Lesson {n}" in flat for n in (1, 2, 3)) and "Index" in flat
+
+    # the vault: every wikilink resolves to a note
+    vault = book / "obsidian"
+    notes = {p.stem for p in vault.glob("*.md")}
+    for p in vault.glob("*.md"):
+        for name in re.findall(r"\[\[([^|\]]+)", p.read_text()):
+            assert name in notes or (vault / name).is_file(), (p.name, name)
+
+
+def test_rebuild_reads_only_what_changed(course):
+    root, _ = course
+    build_book(root, ["markdown", "epub"])
+    again = build_book(root, ["markdown", "epub"])
+    assert again.reread == 0 and again.written == []
+    # a re-run video: its chapters changed
+    ch = root / "videos" / "02-lesson-2" / "chapters.json"
+    data = json.loads(ch.read_text())
+    data["chapters"][0]["markdown"] += "\n\nA new closing paragraph."
+    ch.write_text(json.dumps(data))
+    r = build_book(root, ["markdown", "epub"])
+    assert r.reread == 1 and set(r.written) == {"markdown", "epub"}
+    assert "A new closing paragraph." in (root / "book" / "book.md").read_text()
+    # a video added to the batch: only it is read
+    from tests.fixtures.course import make_video
+    from v2a.batch.state import BatchState, EntryState
+    from v2a.workspace import read_model
+
+    make_video(root / "videos" / "04-lesson-4", 4, 4)
+    state = read_model(root / "batch.json", BatchState)
+    state.entries["04-lesson-4"] = EntryState(key="04-lesson-4", index=4, id="4", title="L4",
+                                              url="u", workdir="videos/04-lesson-4",
+                                              status="done")
+    write_json(root / "batch.json", state)
+    r = build_book(root, ["markdown"])
+    assert r.parts == 4 and r.reread == 1
+    assert "# Part 4. Lesson 4" in (root / "book" / "book.md").read_text()
+
+
+def test_the_index_finds_where_terms_are_explained(course):
+    root, truth = course
+    build_book(root, ["markdown"])
+    parts = [PartData.model_validate_json(p.read_text())
+             for p in sorted((root / "book" / ".cache").glob("*.json"))]
+    parts.sort(key=lambda p: p.folder)
+    index = {e.term: e for e in T.build_index(parts, [])}
+    # screen noise never spoken, file names and a term said once are not key terms
+    assert not {"notes.txt", "github.com", "x1", "Jupyter", "never said on screen"} & set(index)
+    for term, where in truth.items():
+        e = index.get(term)
+        if e is None or not e.home.defined:
+            continue
+        assert (e.home.part, e.home.chapter) == (where.part, where.chapter), term
+    found = sum(1 for t, w in truth.items() if t in index and index[t].home.defined
+                and (index[t].home.part, index[t].home.chapter) == (w.part, w.chapter))
+    assert found >= 4  # of 6; two phrasings are outside the forms on purpose
+
+
+@pytest.mark.parametrize("sentence,term,expected", [
+    ("A tokenizer is the piece that turns text into integers.", "tokenizer", True),
+    ("So the softmax is simply a function.", "softmax", True),
+    ("This is called the vocabulary: the set of tokens.", "vocabulary", True),
+    ("KV cache means the keys and values kept.", "KV cache", True),
+    ("The vocabulary, which is the set of tokens, comes next.", "vocabulary", True),
+    ("The tokenizer is also useful here.", "tokenizer", False),
+    ("Later the attention is also going to matter.", "attention", False),
+    ("We will use the tokenizer in the code below.", "tokenizer", False),
+])
+def test_definition_forms(sentence, term, expected):
+    assert T.defines(sentence, term) is expected
+
+
+def test_an_editors_fix_joins_the_series_glossary(course):
+    root, _ = course
+    write_json(root / "videos" / "01-lesson-1" / "glossary.json",
+               Glossary(terms=[GlossaryTerm(term="tiktoken", variants=["tick token"])]))
+    build_book(root, ["markdown"])
+    pooled = json.loads((root / "glossary.json").read_text())
+    assert [(t["term"], t["variants"]) for t in pooled["terms"]] == [("tiktoken", ["tick token"])]
+    # the batch's glossary is what the transcribe stage applies to every video of the batch
+    from v2a.glossary import editor_terms
+    from v2a.workspace import Workspace
+
+    assert "tiktoken" in [t.term for t in editor_terms(Workspace(root / "videos" / "03-lesson-3"))]
+
+
+class _Reply:
+    def __init__(self, text):
+        self.text = text
+
+
+class _LLM:
+    model_name = "fake-1"
+
+    def __init__(self, replies):
+        self.replies, self.calls = list(replies), 0
+
+    def complete(self, messages, **kw):
+        self.calls += 1
+        assert "Welcome and recap" in messages[0]["content"]  # from the outline
+        return _Reply(self.replies.pop(0))
+
+
+class _Ctx:
+    def __init__(self, llm):
+        from v2a.config import Config
+        from v2a.progress import NullProgress
+
+        self._llm, self.config, self.progress = llm, Config(), NullProgress()
+
+    def llm(self):
+        return self._llm
+
+
+def test_summaries_one_call_per_part_at_most_then_cached(course):
+    root, _ = course
+    build_book(root, ["markdown"])
+    parts = sorted((PartData.model_validate_json(p.read_text())
+                    for p in (root / "book" / ".cache").glob("*.json")), key=lambda p: p.folder)
+    state = BookState(title="c")
+    llm = _LLM(["Tokens and their vocabulary, built step by step.",
+                "# A heading is not a summary",
+                "Attention and softmax explained."])
+    out = summarize(parts, "c", state, "llm", _Ctx(llm))
+    assert llm.calls == 3
+    assert out[parts[0].key] == ("fake-1", "Tokens and their vocabulary, built step by step.")
+    assert out[parts[1].key][0] == "outline"  # an unusable reply: the chapter titles stand in
+    again = summarize(parts, "c", state, "llm", _Ctx(_LLM([])))
+    assert again == out  # nothing asked again
+    plain = summarize(parts, "c", BookState(title="c"), "outline", None)
+    assert plain[parts[0].key] == ("outline", "Welcome and recap; Tokenizer; Vocabulary.")
+
+
+def test_formats_parse_and_refuse():
+    assert parse_formats(["md,html", "epub", "pdf,docx"]) == ["markdown", "html", "epub", "pdf",
+                                                               "docx"]
+    with pytest.raises(UsageError):
+        parse_formats(["md,nope"])
+
+
+def test_the_book_command(course, capsys):
+    from v2a.cli import main
+
+    root, _ = course
+    with pytest.raises(SystemExit) as e:
+        main(["book", str(root), "--format", "md,epub"])
+    assert e.value.code in (0, None)
+    assert (root / "book" / "book.epub").is_file() and (root / "book" / "book.md").is_file()
+    with pytest.raises(SystemExit) as e:
+        main(["book", str(root / "videos")])
+    assert e.value.code == 2
+
+
+def test_book_of_the_committed_examples(tmp_path):
+    """Two real work folders (the examples) as a two-part book: EPUB valid, parts in order."""
+    import shutil
+
+    from v2a.batch.state import BatchState, EntryState
+
+    root = tmp_path / "b"
+    state = BatchState(input="x", playlist_id="x", title="Examples")
+    for i, name in enumerate(("tokenization-lecture", "notebook-talk"), 1):
+        shutil.copytree(Path(__file__).parent.parent / "examples" / name, root / "videos" / name,
+                        ignore=shutil.ignore_patterns("*.mp4", "*.wav", ".v2a"))
+        state.entries[name] = EntryState(key=name, index=i, id=name, title=name, url=name,
+                                         workdir=f"videos/{name}", status="done")
+    write_json(root / "batch.json", state)
+    r = build_book(root, ["markdown", "epub"])
+    assert r.parts == 2
+    md = (root / "book" / "book.md").read_text()
+    assert md.index("# Part 1.") < md.index("# Part 2.")
+    if EPUBCHECK:
+        import subprocess
+
+        out = subprocess.run(["java", "-jar", EPUBCHECK, str(root / "book" / "book.epub")],
+                             capture_output=True, text=True, timeout=300)
+        assert "No errors or warnings detected" in out.stdout + out.stderr, out.stdout
