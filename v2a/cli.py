@@ -145,9 +145,11 @@ def models(
 
 def _register_commands() -> None:
     from .batch.command import batch
+    from .book.command import book
     from .review.command import publish, review
 
     app.command()(batch)
+    app.command()(book)
     app.command()(review)
     app.command()(publish)
 
