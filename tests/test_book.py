@@ -270,3 +270,16 @@ def test_book_of_the_committed_examples(tmp_path):
         out = subprocess.run(["java", "-jar", EPUBCHECK, str(root / "book" / "book.epub")],
                              capture_output=True, text=True, timeout=300)
         assert "No errors or warnings detected" in out.stdout + out.stderr, out.stdout
+
+
+def test_batch_book_flag_makes_the_book_in_the_batch_formats(course):
+    from v2a.batch.command import _build_book
+    from v2a.config import Config
+
+    root, _ = course
+    line = _build_book(root, Config(formats=["markdown", "epub"]))
+    assert line.startswith("book: ") and "3 parts" in line
+    assert (root / "book" / "book.epub").is_file() and (root / "book" / "book.md").is_file()
+    # an unfinished batch folder: a line saying so, the batch itself is not failed
+    (root / "batch.json").write_text('{"title": "t", "entries": {}}')
+    assert "book not built" in _build_book(root, Config())

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..batch.state import BatchState
 from ..config import Config
 from ..errors import UsageError, V2AError
 from ..links import fmt_time, timestamp_url
@@ -28,7 +27,7 @@ from ..render.sanitize import md_text, safe_href
 from ..stage import StageContext
 from ..workspace import Workspace, atomic_write_text, read_model, write_json
 from . import terms as T
-from .models import BookState, PartData, SectionData
+from .models import BatchView, BookState, PartData, SectionData
 from .parts import code_hash, part_hash, read_part, ready
 from .summary import summarize
 
@@ -85,7 +84,7 @@ def build_book(root: Path, formats: list[str], config: Config | None = None,
     root = Path(root)
     if not (root / "batch.json").exists():
         raise UsageError(f"{root} is not a batch folder (no batch.json); run v2a batch first")
-    batch = read_model(root / "batch.json", BatchState)
+    batch = read_model(root / "batch.json", BatchView)
     book_dir = root / "book"
     cache = book_dir / ".cache"
     cache.mkdir(parents=True, exist_ok=True)
@@ -98,7 +97,7 @@ def build_book(root: Path, formats: list[str], config: Config | None = None,
     reread = 0
     for e in batch.ordered():
         folder = root / e.workdir
-        if not ready(folder):
+        if e.status != "done" or not ready(folder):
             continue
         n = len(parts) + 1
         digest = f"{part_hash(folder, code)}-{n}"  # its number is in its anchors

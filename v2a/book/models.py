@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..models import GlossaryTerm, Source
 
@@ -52,3 +52,25 @@ class BookState(BaseModel):
     parts: dict[str, str] = Field(default_factory=dict)  # entry key → part hash
     summaries: dict[str, tuple[str, str]] = Field(default_factory=dict)  # hash → (by, text)
     outputs: dict[str, str] = Field(default_factory=dict)  # format → book hash it was made from
+
+
+class EntryView(BaseModel):
+    """The fields of a batch.json entry the book reads."""
+
+    model_config = ConfigDict(extra="ignore")
+    key: str
+    index: int
+    workdir: str  # relative to the batch root
+    status: str = "pending"
+
+
+class BatchView(BaseModel):
+    """batch.json as the book reads it: a view, so the book does not depend on the batch
+    package (``v2a batch --book`` calls the book; the reverse would be a package cycle)."""
+
+    model_config = ConfigDict(extra="ignore")
+    title: str
+    entries: dict[str, EntryView] = Field(default_factory=dict)
+
+    def ordered(self) -> list[EntryView]:
+        return sorted(self.entries.values(), key=lambda e: e.index)
