@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.render import synthetic_workdir
 from v2a.batch import runner as runner_mod
 from v2a.batch.plan import estimate, make_plan
 from v2a.batch.runner import BatchRunner
@@ -30,6 +31,7 @@ from v2a.batch.state import BatchState, EntryState, StateStore
 from v2a.config import Config
 from v2a.errors import DownloadError, InputError
 from v2a.models import Playlist, PlaylistEntry
+from v2a.pipeline import run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,7 +133,8 @@ def test_state_survives_a_damaged_file(tmp_path):
 # ---- runner: failure isolation and resume (the pipeline is stood in for error handling) ----------
 
 class _Pipeline:
-    """Records calls; fails for chosen URLs; otherwise writes an article like render would."""
+    """Records calls; fails for chosen URLs; otherwise writes the artifacts of a synthetic
+    talk titled after the URL and runs the real render stage over them."""
 
     def __init__(self, fail=(), crash=(), delay=0.0):
         self.fail, self.crash, self.delay = set(fail), set(crash), delay
@@ -148,7 +151,8 @@ class _Pipeline:
         if src in self.crash and target == "run":
             raise ZeroDivisionError("boom")
         if target == "run":
-            (ctx.ws.root / "article.md").write_text(f"# Article for {src}\n\nText.\n")
+            synthetic_workdir(ctx.ws.root, title=f"Article for {src}")
+            run_stage(ctx, "render")
 
 
 class _Handle:
@@ -202,6 +206,27 @@ def test_runner_isolates_failures_and_retries_only_them(tmp_path, monkeypatch):
     assert sorted({c[0][-6:] for c in pipe2.calls}) == ["v2.mp4", "v3.mp4"]
     assert {k: (x.status, x.attempts) for k, x in store2.state.entries.items()} == {
         "v1": ("done", 1), "v2": ("done", 2), "v3": ("done", 2)}
+
+
+def test_a_batch_in_other_formats_is_done_by_their_files_and_has_site_pages(tmp_path,
+                                                                            monkeypatch):
+    """Done means the configured formats' files (the renderer registry's), not article.md;
+    the site renders its Markdown page from the artifacts when no Markdown was written."""
+    monkeypatch.setattr(runner_mod, "run_pipeline", _Pipeline())
+    store = _store(tmp_path, n=1)
+    runner = BatchRunner(store, tmp_path, Config(formats=["html"]),
+                         open_llm=lambda cfg: _Handle([]))
+    runner.run()
+    e = store.state.entries["v1"]
+    wd = tmp_path / e.workdir
+    assert e.status == "done", e.reason
+    assert e.article_title == "Article for http://127.0.0.1:1/v1.mp4"
+    assert (wd / "article.html").is_file() and not (wd / "article.md").exists()
+    assert runner.todo() == []
+    (wd / "article.html").unlink()
+    assert [x.key for x in runner.todo()] == ["v1"]  # its article is gone: to do again
+    (page,) = build_site(tmp_path, store.state, build=False).pages
+    assert page.read_text().startswith("# Article for http://127.0.0.1:1/v1.mp4")
 
 
 def test_runner_overlaps_media_with_llm_work(tmp_path, monkeypatch):

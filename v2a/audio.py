@@ -8,9 +8,10 @@ from pathlib import Path
 from .errors import InputError, MediaError
 from .ingest.probe import looks_like_mp4
 from .stage import StageContext, StageResult
+from .stages import AUDIO
 
 RATE = 16000
-WAV_NAME = "audio.wav"
+WAV_NAME = AUDIO.name
 PARTIAL = ".audio.wav.part"  # ffmpeg writes here; renamed only when complete
 # the decoded audio may fall short of the container's duration by encoder padding, not more
 _SHORT_TOLERANCE_S = 2.0

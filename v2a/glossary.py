@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from .models import Glossary, GlossaryTerm, Screen, Segment, Transcript, Word
+from .stages import SCREEN
 from .workspace import Workspace, read_model, write_json
 
 FILENAME = "glossary.json"
@@ -52,7 +53,7 @@ def editor_terms(ws: Workspace) -> list[GlossaryTerm]:
 
 def screen(ws: Workspace) -> Screen | None:
     """The video's screen.json (the frames show where and when each term is on screen)."""
-    p = ws.path("screen.json")
+    p = ws.path(SCREEN.name)
     return read_model(p, Screen) if p.exists() else None
 
 

@@ -17,6 +17,7 @@ from ..progress import console, reporter
 from ..progress import plain as escape  # no markup, no terminal control codes
 from ..registry import BATCH_ENGINES
 from .plan import BatchPlan, Estimate, estimate, list_playlist, make_plan
+from .runner import article_files
 from .state import BatchState, EntryState, StateStore
 
 PlaylistSrc = Annotated[str, typer.Argument(
@@ -48,11 +49,6 @@ def batch(
              "for a remote endpoint).")] = 1,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", rich_help_panel=B, help="Show the plan and stop.")] = False,
-    book: Annotated[bool, typer.Option(
-        "--book", rich_help_panel=B,
-        help="Also make the book of the batch in OUT/<playlist>/book/ (parts, contents, "
-             "glossary, index, cross-references) in the --format formats; `v2a book FOLDER` "
-             "brings it up to date later.")] = False,
 ) -> None:
     """A whole playlist/channel/feed: one article per video plus a searchable site.
 
@@ -97,11 +93,9 @@ def batch(
     store.state.ran_on = ran_on(cfg, runner, media_workers, llm_workers)
     store.save()
     site_line = _build_site(root, store.state)
-    failed = print_summary(store, keys)
+    failed = print_summary(store, keys, article_files(cfg)[:1])
     console.print(f"ran on: {escape(describe_ran_on(store.state.ran_on))}")
     console.print(site_line)
-    if book:
-        console.print(_build_book(root, cfg))
     console.print(f"batch state: {root / 'batch.json'}")
     if failed:
         raise typer.Exit(code=1)
@@ -183,18 +177,6 @@ def print_plan(plan: BatchPlan, store: StateStore, keys: list[str], est: Estimat
     console.print(f"  output: {root}")
 
 
-def _build_book(root: Path, cfg: Config) -> str:
-    from ..book.build import FILES, build_book
-    from ..errors import V2AError
-
-    try:
-        r = build_book(root, [f for f in cfg.formats if f in FILES] or ["markdown"])
-    except V2AError as exc:  # the articles are fine; the book can be made later
-        return f"[yellow]book not built:[/] {escape(str(exc))}"
-    return (f"book: {escape(str(r.folder))} ({r.parts} parts, {r.reread} read again; "
-            f"{', '.join(r.outputs)})")
-
-
 def _build_site(root: Path, state: BatchState) -> str:
     from .site import SiteError, build_site
 
@@ -206,15 +188,17 @@ def _build_site(root: Path, state: BatchState) -> str:
             f"python -m http.server -d {res.index.parent})")
 
 
-def print_summary(store: StateStore, keys: list[str]) -> int:
-    """Done/skipped/failed table for this run's selection; returns the number failed."""
+def print_summary(store: StateStore, keys: list[str], article: tuple[str, ...] = ()) -> int:
+    """Done/skipped/failed table for this run's selection; returns the number failed.
+    ``article``: the file a done video's row names (the first output format's)."""
     entries: list[EntryState] = [store.state.entries[k] for k in keys]
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("#", "status", "video", "time", "detail"):
         table.add_column(col, overflow="fold", justify="right" if col in ("#", "time") else "left")
     colors = {"done": "green", "skipped": "yellow", "failed": "red", "pending": "white"}
     for e in entries:
-        detail = e.reason or (f"{e.workdir}/article.md" if e.status == "done" else "")
+        detail = e.reason or (f"{e.workdir}/{article[0]}" if e.status == "done" and article
+                              else "")
         if e.status == "failed" and e.phase:
             detail = f"{e.phase}: {detail}"
         table.add_row(str(e.index), f"[{colors.get(e.status, 'white')}]{e.status}[/]",

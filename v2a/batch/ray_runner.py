@@ -39,7 +39,7 @@ from ..errors import LLMError, UsageError, V2AError
 from ..llm.base import BaseLLM, Completion
 from ..progress import NullProgress
 from .phases import PhaseResult, Report, VideoJob, node_config, run_phase
-from .runner import article_title
+from .runner import article_files, article_title
 from .state import EntryState, StateStore, now
 from .store import ArtifactStore, Mirror, is_local_url, store_url
 
@@ -221,7 +221,9 @@ class RayBatchRunner:
     # ---- what to run --------------------------------------------------------------------------
     def todo(self, keys: set[str] | None = None) -> list[EntryState]:
         """Pending and failed entries, plus 'done' ones whose article has since disappeared."""
-        return self.store.state.todo(lambda rel: self.artifacts.exists(f"{rel}/article.md"), keys)
+        names = article_files(self.config)
+        return self.store.state.todo(
+            lambda rel: all(self.artifacts.exists(f"{rel}/{n}") for n in names), keys)
 
     def video_config(self, e: EntryState) -> Config:
         update: dict[str, object] = {"workdir": None, "out_root": self.root / "videos"}
@@ -423,7 +425,7 @@ class RayBatchRunner:
             # the site and the report read the articles here; media stays in the store
             Mirror(self.artifacts, v.entry.workdir, local).pull(big=False)
         self._finish(v, status="done", phase=None,
-                     article_title=article_title(local / "article.md"))
+                     article_title=article_title(local, v.job.config))
 
     def _finish(self, v: _Video, **fields) -> None:
         self._bar_off(v)

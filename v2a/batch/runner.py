@@ -23,9 +23,10 @@ from pathlib import Path
 from ..config import Config
 from ..errors import LLMError, V2AError
 from ..hookspecs import hookimpl
-from ..pipeline import run_pipeline
+from ..pipeline import outputs, run_pipeline
 from ..progress import NullProgress, Task, plain
 from ..stage import StageContext
+from ..stages import STAGES
 from ..workspace import Workspace, atomic_write_text
 from .state import EntryState, StateStore, now
 
@@ -40,15 +41,20 @@ class _Job:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def article_title(md: Path) -> str | None:
-    """The article's H1 (render writes one), used as the page title in the site."""
+def article_files(config: Config) -> tuple[str, ...]:
+    """What the render stage writes for ``config``'s formats (the renderers' files): a video
+    is done while they are all there."""
+    return outputs(STAGES["render"], config)
+
+
+def article_title(workdir: Path, config: Config) -> str | None:
+    """The article's title as every format shows it (its H1), for the site's table of contents."""
+    from ..render.stage import load_article
+
     try:
-        for line in md.read_text("utf-8").splitlines():
-            if line.startswith("# "):
-                return re.sub(r"\\(.)", r"\1", line[2:]).strip() or None  # unescape Markdown
-    except OSError:
-        pass
-    return None
+        return load_article(StageContext(ws=Workspace(workdir), config=config, src="")).title
+    except (V2AError, OSError, ValueError):
+        return None
 
 
 class BatchRunner:
@@ -74,7 +80,9 @@ class BatchRunner:
     # ---- what to run --------------------------------------------------------------------------
     def todo(self, keys: set[str] | None = None) -> list[EntryState]:
         """Pending and failed entries, plus 'done' ones whose article has since disappeared."""
-        return self.store.state.todo(lambda rel: (self.root / rel / "article.md").exists(), keys)
+        names = article_files(self.config)
+        return self.store.state.todo(
+            lambda rel: all((self.root / rel / n).exists() for n in names), keys)
 
     def video_config(self, e: EntryState) -> Config:
         update: dict[str, object] = {"workdir": self.root / e.workdir,
@@ -167,8 +175,8 @@ class BatchRunner:
     def _llm_phase(self, job: _Job) -> None:
         e = self.store.update(job.key, phase="llm")
         if self._phase(job, e, "llm"):
-            md = self.root / e.workdir / "article.md"
-            self._finish(job, status="done", article_title=article_title(md))
+            self._finish(job, status="done",
+                         article_title=article_title(self.root / e.workdir, self.video_config(e)))
 
     def _phase(self, job: _Job, e: EntryState, phase: str) -> bool:
         """Run one phase of one video; record a failure and return False if it fails."""

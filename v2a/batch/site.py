@@ -29,7 +29,8 @@ from urllib.parse import quote, unquote
 from ..errors import V2AError
 from ..links import fmt_time
 from ..models import Source
-from ..workspace import atomic_write_text, read_model
+from ..stages import SOURCE
+from ..workspace import Workspace, atomic_write_text, read_model
 from .state import BatchState, EntryState
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".svg", ".avif"}
@@ -65,11 +66,12 @@ def build_site(root: Path, state: BatchState, *, build: bool = True) -> SiteResu
     pages, rows, missing = [], [], []
     for e in state.ordered():
         wd = root / e.workdir
-        if e.status == "done" and (wd / "article.md").exists():
+        md = _markdown(wd) if e.status == "done" else None
+        if md is not None:
             slug = Path(e.workdir).name
             page = docs / slug / "index.md"
             source = _source(wd)
-            _write_page(page, wd, root)
+            _write_page(page, md, wd, root)
             pages.append(page)
             # the listing's title is the human one (a feed item's); a URL or path is not
             title = (e.article_title or e.title) if re.search(r"://|[/\\]", e.title) else e.title
@@ -91,15 +93,34 @@ def build_site(root: Path, state: BatchState, *, build: bool = True) -> SiteResu
 
 def _source(wd: Path) -> Source | None:
     try:
-        return read_model(wd / "source.json", Source)
+        return read_model(wd / SOURCE.name, Source)
     except (OSError, ValueError):
         return None
 
 
-def _write_page(page: Path, wd: Path, root: Path) -> None:
+def _markdown(wd: Path) -> str | None:
+    """The article as Markdown (MkDocs' input): the markdown renderer's file when the run wrote
+    it, else rendered from the work folder's artifacts (a batch run with other --format's)."""
+    from ..pipeline import saved_config
+    from ..registry import RENDERERS
+    from ..render.stage import load_article
+    from ..stage import StageContext
+
+    markdown = RENDERERS.get("markdown")
+    path = wd / markdown.filename
+    if path.exists():
+        return path.read_text("utf-8")
+    ws = Workspace(wd)
+    config = saved_config(ws)
+    try:
+        return markdown.render(load_article(StageContext(ws=ws, config=config, src="")), config)
+    except (V2AError, OSError, ValueError):
+        return None  # never rendered (no outline yet): no page
+
+
+def _write_page(page: Path, md: str, wd: Path, root: Path) -> None:
     page.parent.mkdir(parents=True, exist_ok=True)
     site_page_dir = root / "site" / page.parent.name
-    md = (wd / "article.md").read_text("utf-8")
     atomic_write_text(page, _rewrite_links(md, wd, page.parent, site_page_dir))
 
 

@@ -14,6 +14,7 @@ import time
 from ..models import Scenes, Screen, ScreenFrame
 from ..registry import OCR_ENGINES
 from ..stage import StageContext, StageResult
+from ..stages import SCENES, SCREEN
 from ..workspace import read_model, write_json
 from . import code, layout, merge, terms
 
@@ -61,8 +62,8 @@ def read_screen(ctx: StageContext, scenes: Scenes) -> Screen:
 
 
 def run(ctx: StageContext) -> StageResult:
-    out = ctx.ws.path("screen.json")
-    scenes_path = ctx.ws.path("scenes.json")
+    out = ctx.ws.path(SCREEN.name)
+    scenes_path = ctx.ws.path(SCENES.name)
     if ctx.config.ocr == "none" or not scenes_path.exists():
         write_json(out, Screen())
         return StageResult("off (--ocr none)" if ctx.config.ocr == "none" else "no scenes")

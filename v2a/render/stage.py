@@ -13,6 +13,7 @@ from ..errors import V2AError
 from ..models import Draft, Outline, Scenes, Screen, Transcript
 from ..registry import RENDERERS
 from ..stage import StageContext, StageResult
+from ..stages import CHAPTERS, OUTLINE, SCENES, SCREEN, TRANSCRIPT
 from ..workspace import ArtifactError, atomic_write_text, read_model, sha256_file, sha256_json
 from .article import Article, build_article
 
@@ -47,18 +48,18 @@ def load_article(ctx: StageContext) -> Article:
             raise V2AError(f"render needs {name} in {ws.root}; run the stages before it first")
         return read_model(p, cls)
 
-    transcript = need("transcript.json", Transcript)
-    outline = need("outline.json", Outline)
+    transcript = need(TRANSCRIPT.name, Transcript)
+    outline = need(OUTLINE.name, Outline)
     bad = outline.problems(transcript)
     if bad:
-        raise ArtifactError(f"{ws.path('outline.json')}: {bad[0]}; fix it by hand or re-run "
+        raise ArtifactError(f"{ws.path(OUTLINE.name)}: {bad[0]}; fix it by hand or re-run "
                             "with --force outline")
     if not outline.chapters and transcript.segments:
-        raise V2AError(f"{ws.path('outline.json')} has no chapters; fix it by hand or re-run "
+        raise V2AError(f"{ws.path(OUTLINE.name)} has no chapters; fix it by hand or re-run "
                        "with --force outline")
-    scenes = read_model(ws.path("scenes.json"), Scenes) if ws.path("scenes.json").exists() else None
-    draft = read_model(ws.path("chapters.json"), Draft) if ws.path("chapters.json").exists() else None
-    screen = read_model(ws.path("screen.json"), Screen) if ws.path("screen.json").exists() else None
+    scenes = read_model(ws.path(SCENES.name), Scenes) if ws.path(SCENES.name).exists() else None
+    draft = read_model(ws.path(CHAPTERS.name), Draft) if ws.path(CHAPTERS.name).exists() else None
+    screen = read_model(ws.path(SCREEN.name), Screen) if ws.path(SCREEN.name).exists() else None
     return build_article(ctx.source, transcript, scenes, outline, draft, ws.root, screen,
                          overrides(outline, _review(ctx)))
 

@@ -12,6 +12,7 @@ import time
 
 from ..models import Scene, Scenes
 from ..stage import StageContext, StageResult
+from ..stages import SCENES
 from ..workspace import atomic_write_bytes, write_json
 from .detect import detect_cuts
 from .keyframes import KeyframePicker, find_duplicates
@@ -20,7 +21,7 @@ from .keyframes import KeyframePicker, find_duplicates
 def run(ctx: StageContext) -> StageResult:
     cfg, ws = ctx.config, ctx.ws
     source = ctx.source
-    out = ws.path("scenes.json")
+    out = ws.path(SCENES.name)
     for old in ws.keyframes_dir.glob("scene-*.jpg"):  # a re-run may find fewer scenes
         old.unlink()
     if not source.has_video:

@@ -21,6 +21,7 @@ from ..ocr import terms as screen_terms
 from ..progress import plain
 from ..registry import ASR_ENGINES
 from ..stage import StageContext, StageResult
+from ..stages import AUDIO, TRANSCRIPT, TRANSCRIPT_SRT, TRANSCRIPT_VTT
 from ..subtitles import parse_subtitles, pick_subtitle_track, write_srt, write_vtt
 from ..workspace import write_json
 from .sentences import _text, split_sentences
@@ -46,7 +47,7 @@ def _from_subtitles(ctx: StageContext, track) -> Transcript | None:
 
 
 def _audio_path(ctx: StageContext) -> Path:
-    wav = ctx.ws.path("audio.wav")
+    wav = ctx.ws.path(AUDIO.name)
     return wav if wav.exists() else ctx.ws.resolve(ctx.source.media_path)
 
 
@@ -143,10 +144,10 @@ def run(ctx: StageContext) -> StageResult:
     ws = ctx.ws
     # subtitle files keep the recogniser's (or the uploader's) short cues, which read well on
     # screen; transcript.json is cut at sentences, so chapters can start at any sentence
-    write_srt(transcript.segments, ws.path("transcript.srt"))
-    write_vtt(transcript.segments, ws.path("transcript.vtt"))
+    write_srt(transcript.segments, ws.path(TRANSCRIPT_SRT.name))
+    write_vtt(transcript.segments, ws.path(TRANSCRIPT_VTT.name))
     transcript.segments = split_sentences(transcript.segments)
-    write_json(ws.path("transcript.json"), transcript)
+    write_json(ws.path(TRANSCRIPT.name), transcript)
 
     if transcript.origin == "subtitles":
         detail = f"subtitles {transcript.model}"

@@ -28,6 +28,7 @@ from ..llm.prompts import language_name, render, template_hash
 from ..llm.usage import count_tokens
 from ..models import ChapterText, Draft, Outline, OutlineChapter, Transcript, Usage
 from ..stage import StageContext, StageResult
+from ..stages import CHAPTERS, OUTLINE, TRANSCRIPT
 from ..workspace import ArtifactError, read_model, write_json
 from . import scaffolding
 from .ask import WARM_TEMPERATURE, Invalid, Request, ask
@@ -316,11 +317,11 @@ class Writer:
 
 
 def run(ctx: StageContext) -> StageResult:
-    outline = read_model(ctx.ws.path("outline.json"), Outline)
-    transcript = read_model(ctx.ws.path("transcript.json"), Transcript)
+    outline = read_model(ctx.ws.path(OUTLINE.name), Outline)
+    transcript = read_model(ctx.ws.path(TRANSCRIPT.name), Transcript)
     bad = outline.problems(transcript)
     if bad:
-        raise ArtifactError(f"{ctx.ws.path('outline.json')}: {bad[0]}; fix it by hand or re-run "
+        raise ArtifactError(f"{ctx.ws.path(OUTLINE.name)}: {bad[0]}; fix it by hand or re-run "
                             "with --force outline")
     n = len(outline.chapters)
     results: dict[int, ChapterText] = {}
@@ -341,7 +342,7 @@ def run(ctx: StageContext) -> StageResult:
     draft = Draft(lang=ctx.config.article_language or transcript.language,
                   model=ctx.llm().model_name,
                   chapters=chapters, usage=usage)
-    write_json(ctx.ws.path("chapters.json"), draft)
+    write_json(ctx.ws.path(CHAPTERS.name), draft)
     failed = [c for c in chapters if c.status == "failed"]
     cached = usage.cached_calls
     detail = f"{n - len(failed)}/{n} chapters written"

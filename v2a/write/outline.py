@@ -15,6 +15,7 @@ from ..llm.base import EndpointError
 from ..models import Outline, OutlineChapter, Scenes, Screen, Transcript
 from ..scenes.keyframes import heading_changes
 from ..stage import StageContext, StageResult
+from ..stages import AUDIO, OUTLINE, SCENES, SCREEN, TRANSCRIPT
 from ..workspace import read_model, write_json
 from . import candidates as cand
 from . import fallback
@@ -54,11 +55,11 @@ def _scenes_cuts(ctx: StageContext) -> tuple[list[float], list[float]]:
     where screens have no title at all (notebooks, editors: a different toolbar is not a new
     topic). Without OCR, a change of the keyframe's title band stands in for it.
     """
-    p = ctx.ws.path("scenes.json")
+    p = ctx.ws.path(SCENES.name)
     if not p.exists():
         return [], []
     scenes = read_model(p, Scenes)
-    sp = ctx.ws.path("screen.json")
+    sp = ctx.ws.path(SCREEN.name)
     screen = read_model(sp, Screen) if sp.exists() else None
     if screen is not None and screen.engine is not None and screen.frames:
         return scenes.cuts, screen.title_changes()
@@ -67,8 +68,8 @@ def _scenes_cuts(ctx: StageContext) -> tuple[list[float], list[float]]:
 
 def run(ctx: StageContext) -> StageResult:
     """Place and name the chapters, then apply the editor's cuts (review.json) over them."""
-    transcript = read_model(ctx.ws.path("transcript.json"), Transcript)
-    out_path = ctx.ws.path("outline.json")
+    transcript = read_model(ctx.ws.path(TRANSCRIPT.name), Transcript)
+    out_path = ctx.ws.path(OUTLINE.name)
     structure = load_structure(ctx.ws)
     if not transcript.segments:
         outline = Outline(method="fallback", chapters=[], notes=["the transcript is empty"])
@@ -84,10 +85,10 @@ def run(ctx: StageContext) -> StageResult:
 
     cuts, headings = _scenes_cuts(ctx)
     job = OutlineJob(ctx, transcript, cuts)
-    sp = ctx.ws.path("screen.json")
+    sp = ctx.ws.path(SCREEN.name)
     costs: dict[str, float] = {}
     cands = cand.propose(transcript.segments, job.cuts, job.duration, headings=headings,
-                         audio=ctx.ws.path("audio.wav"),
+                         audio=ctx.ws.path(AUDIO.name),
                          continuing=cand.continuing_cuts(read_model(sp, Screen)
                                                          if sp.exists() else None),
                          semantic=ctx.config.chapter_embeddings, costs=costs)
