@@ -49,6 +49,11 @@ def batch(
              "for a remote endpoint).")] = 1,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", rich_help_panel=B, help="Show the plan and stop.")] = False,
+    book: Annotated[bool, typer.Option(
+        "--book", rich_help_panel=B,
+        help="Also make the book of the batch in OUT/<playlist>/book/ (parts, contents, "
+             "glossary, index, cross-references) in the --format formats; `v2a book FOLDER` "
+             "brings it up to date later.")] = False,
 ) -> None:
     """A whole playlist/channel/feed: one article per video plus a searchable site.
 
@@ -96,6 +101,8 @@ def batch(
     failed = print_summary(store, keys, article_files(cfg)[:1])
     console.print(f"ran on: {escape(describe_ran_on(store.state.ran_on))}")
     console.print(site_line)
+    if book:
+        console.print(_build_book(root, cfg))
     console.print(f"batch state: {root / 'batch.json'}")
     if failed:
         raise typer.Exit(code=1)
@@ -175,6 +182,18 @@ def print_plan(plan: BatchPlan, store: StateStore, keys: list[str], est: Estimat
     if len(shown) < len(entries):
         console.print(f"  … and {len(entries) - len(shown)} more")
     console.print(f"  output: {root}")
+
+
+def _build_book(root: Path, cfg: Config) -> str:
+    from ..book.build import FILES, build_book
+    from ..errors import V2AError
+
+    try:
+        r = build_book(root, [f for f in cfg.formats if f in FILES] or ["markdown"])
+    except V2AError as exc:  # the articles are fine; the book can be made later
+        return f"[yellow]book not built:[/] {escape(str(exc))}"
+    return (f"book: {escape(str(r.folder))} ({r.parts} parts, {r.reread} read again; "
+            f"{', '.join(r.outputs)})")
 
 
 def _build_site(root: Path, state: BatchState) -> str:
