@@ -149,7 +149,7 @@ def measure(root: Path, runs: int) -> dict:
     from playwright.sync_api import sync_playwright
 
     from v2a.config import Config
-    from v2a.review.app import open_hub
+    from v2a.review.hub import open_hub
     from v2a.review.page import PageBuilder
     from v2a.review.server import serve_in_thread
 

@@ -719,7 +719,7 @@ def review_put(base_url: str, token: str, path: str, body: dict) -> tuple[int, o
     import urllib.error
     import urllib.request
 
-    from v2a.review.app import csrf_for
+    from v2a.review.guard import csrf_for
 
     req = urllib.request.Request(base_url + path, data=json.dumps(body).encode(), method="PUT",
                                  headers={"Authorization": f"token {token}",

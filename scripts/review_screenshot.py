@@ -15,7 +15,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from v2a.config import Config
-from v2a.review.app import open_hub
+from v2a.review.hub import open_hub
 from v2a.review.server import serve_in_thread
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from tests.fixtures.render import synthetic_workdir
 from tests.fixtures.review import hub_for
 from v2a.llm.scripted import scripted_handle
-from v2a.review.app import create_app, csrf_for
+from v2a.review.app import create_app
+from v2a.review.guard import csrf_for
 from v2a.review.server import serve_in_thread
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))

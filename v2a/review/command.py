@@ -76,7 +76,7 @@ def review(
       v2a review outputs/my-playlist --no-browser --port 8800
     """
     from ..llm.open import open_llm
-    from .app import open_hub
+    from .hub import open_hub
     from .server import is_loopback, prepare, serve_forever
 
     config_for = _config_for(_given(ctx, config))

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import uvicorn
 
 from ..errors import UsageError
-from .app import ReviewHub, create_app, new_token
+from .app import create_app
+from .guard import new_token
+from .hub import ReviewHub
 
 DEFAULT_PORT = 8765
 
