@@ -138,3 +138,22 @@ def test_cue_text_without_word_times_is_not_cut_at_made_up_pauses():
     # a subtitle cue's words get times spread over it: no real pause to cut at
     cue = Segment(id=0, start=0.0, end=14.0, text=" ".join(f"w{i}" for i in range(30)))
     assert len(split_sentences([cue])) == 1
+
+
+@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("ffmpeg")),
+                    reason="needs espeak-ng and ffmpeg")
+def test_the_voice_change_goes_to_the_sentence_where_the_recording_changes(tmp_path):
+    """A window of seconds sees a join from the sentence before it too; the gap where the
+    change peaks keeps it, and the earlier gap keeps only a fraction."""
+    a1 = _say("The farmer counts the sheep one by one.", "en-us", tmp_path / "a1.wav")
+    a2 = _say("Then he walks home across the field.", "en-us", tmp_path / "a2.wav")
+    b = _say("The quick brown fox jumps over the lazy dog.", "en+f3", tmp_path / "b.wav")
+    t1, join = len(a1) / 16000, (len(a1) + len(a2)) / 16000
+    assert join - t1 < signals.WINDOW_S  # the window at the earlier gap reaches the join
+    feat = signals.features(np.concatenate([a1, a2, b]))
+    segs = [Segment(id=0, start=0.0, end=t1 - 0.3, text="a1"),
+            Segment(id=1, start=t1, end=join - 0.3, text="a2"),
+            Segment(id=2, start=join, end=join + len(b) / 16000, text="b")]
+    before, at_join = signals.gap_changes(feat, segs)
+    raw_before = signals.change_scores(feat, [t1])[0]
+    assert at_join > 0.5 and before < 0.5 * at_join and before < raw_before

@@ -148,6 +148,7 @@ PAUSE_FULL_S = 2.5  # a silence this long (or longer) is full pause evidence
 VOICE_FROM, VOICE_FULL = 0.6, 2.0
 SEMANTIC_FULL = 0.5
 SEMANTIC_WINDOW = 3  # sentences each side whose mean vector is compared
+SEMANTIC_MIN_WORDS = 15  # … or more, until a side holds this many words
 NEAR_SEMANTIC = 0.0  # embedding peaks are sharp; spreading them made neighbours win
 
 
@@ -173,7 +174,9 @@ def semantic_shifts(segments: list[Segment]) -> list[float] | None:
     vecs = topics.embed([s.text for s in segments])
     if vecs is None:
         return None
-    return depth_scores([1.0 - x for x in topics.shift_scores(vecs, SEMANTIC_WINDOW)])
+    sizes = [len(s.text.split()) for s in segments]
+    return depth_scores([1.0 - x for x in topics.shift_scores(vecs, SEMANTIC_WINDOW, sizes,
+                                                               SEMANTIC_MIN_WORDS)])
 
 
 def propose(segments: list[Segment], cuts: list[float] | None = None,
@@ -209,7 +212,7 @@ def propose(segments: list[Segment], cuts: list[float] | None = None,
     voice = [0.0] * len(segments)
     if audio is not None and Path(audio).exists():
         t0 = time.perf_counter()
-        ch = signals.audio_changes(Path(audio), [s.start for s in segments[1:]])
+        ch = signals.audio_gap_changes(Path(audio), segments)
         if ch is not None:
             voice = [0.0] + _scale(ch, VOICE_FROM, VOICE_FULL)
             costs["voice_s"] = round(time.perf_counter() - t0, 3)

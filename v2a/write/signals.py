@@ -126,6 +126,52 @@ def audio_changes(path: Path, times: list[float]) -> list[float] | None:
     return change_scores(features(samples), times)
 
 
+GAP_STEP_S = 0.25  # how finely the silence between two sentences is searched for the change
+GAP_SEARCH_S = 1.0  # how far before a sentence's first word
+
+
+def gap_changes(feat: Features, segments: list[Segment]) -> list[float]:
+    """The change at each sentence gap (before segments[1:]), placed where it peaks.
+
+    Two recordings meet in the silence between sentences, and Whisper's sentence times are
+    off by up to a second there, so the score is the most the change reaches across the gap
+    (from the last word before, or ``GAP_SEARCH_S`` before the first word of the sentence,
+    to just after it). A window of
+    ``WINDOW_S`` seconds sees a join from several seconds away, so a gap whose score is under
+    a neighbour's within the window (the join is at the neighbour) keeps only
+    (own / neighbour's)² of it: the start goes to the sentence where the change is, not to
+    the one before it."""
+    spans = []
+    for prev, cur in zip(segments, segments[1:]):
+        end = prev.words[-1].end if prev.words else prev.end
+        # a long silence is searched only in its last second: the most of many noisy
+        # points across it would be evidence made by the search itself
+        lo = max(min(end, cur.start), cur.start - GAP_SEARCH_S) - GAP_STEP_S
+        hi = cur.start + GAP_STEP_S
+        spans.append([lo + GAP_STEP_S * k for k in range(int((hi - lo) / GAP_STEP_S) + 1)])
+    flat = change_scores(feat, [t for ts in spans for t in ts])
+    raw, k = [], 0
+    for ts in spans:
+        raw.append(max(flat[k:k + len(ts)]))
+        k += len(ts)
+    starts = [s.start for s in segments[1:]]
+    out = []
+    for i, v in enumerate(raw):
+        rival = max((raw[j] for j in range(len(raw))
+                     if j != i and abs(starts[j] - starts[i]) < WINDOW_S), default=0.0)
+        out.append(round(v if v >= rival else v * (v / rival) ** 2, 3))
+    return out
+
+
+def audio_gap_changes(path: Path, segments: list[Segment]) -> list[float] | None:
+    """``gap_changes`` for a WAV file; None when it cannot be read."""
+    try:
+        samples = read_pcm(path)
+    except (OSError, ValueError, EOFError, wave.Error):
+        return None
+    return gap_changes(features(samples), segments)
+
+
 def pauses(segments: list[Segment]) -> list[float]:
     """Silence before each segment (s): from the previous segment's last word to this one's
     first (segment times where there are no word times); index 0 is 0."""
