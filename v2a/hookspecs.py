@@ -2,7 +2,8 @@
 
 Built-ins are plugins too (``v2a.plugins.BUILTIN``), registered exactly as a third-party one is
 through the ``v2a`` entry point group. Each hook receives ``register(name, obj)``; what ``obj``
-is depends on the registry (see ``v2a.registry``).
+is depends on the registry (typed in ``v2a.registry``), which calls the hook as
+``pm.hook.register_x(register=...)``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def register_asr_engines(register: Register) -> None:
 
 @hookspec
 def register_llm_providers(register: Register) -> None:
-    """LLM providers: ``register(name, Provider)`` (see ``v2a.llm.provider``)."""
+    """LLM providers: ``register(name, provider)`` with ``target(config)`` and
+    ``open(config, target, progress)`` (``v2a.registry.LLMProvider``)."""
 
 
 @hookspec
@@ -50,3 +52,9 @@ def register_stages(register: Register) -> None:
 @hookspec
 def register_batch_engines(register: Register) -> None:
     """Where a batch runs: ``register(name, factory(...) -> BatchEngine)``."""
+
+
+@hookspec
+def register_commands(register: Register) -> None:
+    """Subcommands of ``v2a``: ``register(name, function)``, a typer command (its signature
+    is its command line; ``v2a.commandline.with_config`` adds the config's options)."""

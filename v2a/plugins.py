@@ -42,7 +42,9 @@ def manager() -> pluggy.PluginManager:
         if _pm is None:
             pm = pluggy.PluginManager("v2a")
             pm.add_hookspecs(hookspecs)
-            for name in BUILTIN:
+            # pluggy asks the plugin registered last first: built-ins in reverse, so they are
+            # asked in BUILTIN order, after installed plugins (which may replace one by name)
+            for name in reversed(BUILTIN):
                 pm.register(importlib.import_module(name), name)
             pm.load_setuptools_entrypoints("v2a")
             _pm = pm

@@ -1,15 +1,56 @@
-"""Named registries filled by plugins: ASR engines, LLM providers, local servers, renderers,
-OCR engines, batch engines. The CLI's choices and the config's allowed values come from here."""
+"""Named registries filled by plugins: stages, ASR engines, LLM providers, local servers,
+renderers, OCR engines, batch engines, commands. The CLI's choices and the config's allowed
+values come from here.
+
+Each registry is typed by what its plugins register (a Protocol or a class, below) and is filled
+on first use by calling its hook through pluggy, ``pm.hook.register_x(register=...)``, as
+simonw/llm does. Pluggy asks the plugin registered last first: ``v2a.plugins`` registers the
+built-ins in reverse, so they are asked in ``BUILTIN`` order, after any installed plugin; the
+first registration of a name wins, so an installed plugin can replace a built-in by its name.
+"""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .errors import UsageError
 
+if TYPE_CHECKING:
+    from .batch.engine import BatchEngineFactory
+    from .config import Config
+    from .llm.base import LLMHandle, Target
+    from .llm.local.base import ServerKind
+    from .ocr.base import OcrEngine
+    from .progress import Progress
+    from .render.base import Renderer
+    from .transcribe.base import AsrEngine
+
 T = TypeVar("T")
 
-_INSTANCES: list[Registry] = []  # every registry, also those declared elsewhere (v2a.stages)
+_INSTANCES: list[Registry[Any]] = []  # every registry, also those declared elsewhere (v2a.stages)
+
+
+# --- what each registry holds ---------------------------------------------------------------------
+
+
+class AsrEngineFactory(Protocol):
+    def __call__(self, config: Config) -> AsrEngine: ...
+
+
+class LLMProvider(Protocol):
+    def target(self, config: Config) -> Target:
+        """What the config points at, without any I/O (cache keys need it first)."""
+        ...
+
+    def open(self, config: Config, target: Target, progress: Progress) -> LLMHandle: ...
+
+
+class OcrEngineFactory(Protocol):
+    def __call__(self, config: Config) -> OcrEngine: ...
+
+
+Command = Callable[..., Any]  # a typer command function (its signature is its CLI)
 
 
 class Registry(Generic[T]):
@@ -27,12 +68,9 @@ class Registry(Generic[T]):
             items: dict[str, T] = {}
 
             def register(name: str, obj: T) -> None:
-                items.setdefault(name, obj)  # first registration wins: built-ins come first
+                items.setdefault(name, obj)  # the first registration of a name wins
 
-            # in plugin registration order (pluggy would call the last registered first): the
-            # built-ins, then entry points; the first of a kind is the default where one is
-            for impl in getattr(manager().hook, self.hook).get_hookimpls():
-                impl.function(register=register)
+            getattr(manager().hook, self.hook)(register=register)
             self._items = self._checked(items)
         return self._items
 
@@ -61,14 +99,20 @@ class Registry(Generic[T]):
         self._items = None
 
 
-ASR_ENGINES: Registry = Registry("ASR engine", "register_asr_engines", "--asr-backend")
-LLM_PROVIDERS: Registry = Registry("LLM provider", "register_llm_providers", "--llm-provider")
-LOCAL_SERVERS: Registry = Registry("local server", "register_local_servers", "--local-server")
-RENDERERS: Registry = Registry("output format", "register_renderers", "--format")
-OCR_ENGINES: Registry = Registry("OCR engine", "register_ocr_engines", "--ocr")
-BATCH_ENGINES: Registry = Registry("batch engine", "register_batch_engines", "--engine")
+ASR_ENGINES: Registry[AsrEngineFactory] = Registry(
+    "ASR engine", "register_asr_engines", "--asr-backend")
+LLM_PROVIDERS: Registry[LLMProvider] = Registry(
+    "LLM provider", "register_llm_providers", "--llm-provider")
+LOCAL_SERVERS: Registry[ServerKind] = Registry(
+    "local server", "register_local_servers", "--local-server")
+RENDERERS: Registry[Renderer] = Registry("output format", "register_renderers", "--format")
+OCR_ENGINES: Registry[OcrEngineFactory] = Registry("OCR engine", "register_ocr_engines", "--ocr")
+BATCH_ENGINES: Registry[BatchEngineFactory] = Registry(
+    "batch engine", "register_batch_engines", "--engine")
+COMMANDS: Registry[Command] = Registry("command", "register_commands")
 
-ALL = (ASR_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, RENDERERS, OCR_ENGINES, BATCH_ENGINES)
+ALL: tuple[Registry[Any], ...] = (ASR_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, RENDERERS,
+                                  OCR_ENGINES, BATCH_ENGINES, COMMANDS)
 
 
 def reset() -> None:
