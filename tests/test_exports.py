@@ -8,6 +8,7 @@ import builtins
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -161,3 +162,24 @@ def test_docx_without_pandoc_fails_with_one_line(tmp_path, monkeypatch):
     with pytest.raises(V2AError) as e:
         run(context(ws, formats=["docx"]))
     assert "pandoc" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_formats_comma_separated_with_md(tmp_path):
+    from v2a.config import Config
+
+    assert Config(formats=["md,html", "epub", "pdf,docx"]).formats == [
+        "markdown", "html", "epub", "pdf", "docx"]
+    with pytest.raises(ValueError, match="--format 'nope' is not one of"):
+        Config(formats=["md,nope"])
+
+
+def test_publish_in_every_format_from_the_command_line(tmp_path):
+    """`v2a publish DIR --format md,html,epub,docx,obsidian` (the same option as `v2a run`)."""
+    ws = example(tmp_path)
+    out = subprocess.run([sys.executable, str(Path(__file__).parent.parent / "cli.py"), "publish",
+                          str(ws.root), "--format", "md,html,epub,docx,obsidian", "--force"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for name in ("article.md", "article.html", "article.epub", "article.docx",
+                 "obsidian/index.md"):
+        assert ws.path(name).is_file(), name

@@ -33,7 +33,8 @@ def _annotation(name: str, o: Opt, default: Any) -> Any:
     base: Any = args[0] if args else field_type
     if typing.get_origin(base) is list:
         base = typing.get_args(base)[0]
-    if o.registry is not None or o.choices:
+    if (o.registry is not None or o.choices) and not o.multiple:
+        # a list option is plain text: "--format md,html,epub" is split and checked by Config
         base = _choice_enum("".join(w.title() for w in name.split("_")), o.allowed())
     kind = list[base] if o.multiple else base
     if default is None or o.multiple:
