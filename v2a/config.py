@@ -33,6 +33,10 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("v2a"))
 
 
+# short names for --format (the registry's names stay the canonical ones)
+FORMAT_ALIASES = {"md": "markdown", "htm": "html", "word": "docx", "vault": "obsidian"}
+
+
 class Config(BaseModel):
     model_config = {"validate_assignment": True}
 
@@ -194,7 +198,8 @@ class Config(BaseModel):
         "Write the article in this language (e.g. zh, ja); default: as spoken.",
         ("--article-language", "--lang"), stages=LLM, commands=REVIEW_LLM, panel=W)] = None
     formats: Annotated[list[str], Opt(
-        "Output formats to render (repeatable).", ("--format",), stages=("render",),
+        "Output formats to render (repeatable, or comma-separated: md,html,epub,pdf,docx).",
+        ("--format",), stages=("render",),
         commands=RUN_PUBLISH, registry=RENDERERS, multiple=True, metavar="FORMAT", panel=W)] = Field(
         default_factory=lambda: ["markdown", "html"])
     self_contained: Annotated[bool, Opt(
@@ -231,6 +236,21 @@ class Config(BaseModel):
         "Re-run this stage even if cached (repeatable).", ("--force", "-f"), commands=ALL,
         registry=STAGES, multiple=True, metavar="STAGE")] = Field(default_factory=list)
     quiet: Annotated[bool, Opt("No progress bars.", ("--quiet", "-q"), commands=ALL)] = False
+
+    @field_validator("formats", "force", mode="before")
+    @classmethod
+    def _comma_lists(cls, value, info):
+        """``--format md,html,epub`` is ``--format markdown --format html --format epub``."""
+        if value is None:
+            return value
+        aliases = FORMAT_ALIASES if info.field_name == "formats" else {}
+        out: list[str] = []
+        for v in [value] if isinstance(value, str) else value:
+            for name in str(getattr(v, "value", v)).split(","):
+                name = name.strip()
+                if name and aliases.get(name, name) not in out:
+                    out.append(aliases.get(name, name))
+        return out
 
     @field_validator("*", mode="after")
     @classmethod
