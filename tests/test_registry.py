@@ -31,3 +31,33 @@ def test_a_plugin_replaces_a_builtin_by_its_name():
     finally:
         registry.unregister_plugin("test-loud")
     assert RENDERERS.get("markdown").filename == "article.md"
+
+
+class Hello:
+    @staticmethod
+    @hookimpl
+    def register_commands(register):
+        def hello(name: str) -> None:
+            """Say hello."""
+            print(f"hello {name}")
+
+        register("hello", hello)
+
+
+def test_a_plugin_adds_a_command_beside_the_builtin_ones():
+    import typer
+    from typer.testing import CliRunner
+
+    from v2a.cli import _register_commands
+
+    registry.register_plugin(Hello, "test-hello")
+    try:
+        assert {"batch", "book", "review", "publish", "hello"} <= set(registry.COMMANDS.names())
+        cli = typer.Typer()
+        _register_commands(cli)
+        res = CliRunner().invoke(cli, ["hello", "world"])
+        assert res.exit_code == 0 and res.output.strip() == "hello world", res.output
+        assert CliRunner().invoke(cli, ["publish", "--help"]).exit_code == 0
+    finally:
+        registry.unregister_plugin("test-hello")
+    assert "hello" not in registry.COMMANDS.names()

@@ -143,15 +143,13 @@ def models(
     describe_models(prepare=prepare)
 
 
-def _register_commands() -> None:
-    from .batch.command import batch
-    from .book.command import book
-    from .review.command import publish, review
+def _register_commands(target: typer.Typer | None = None) -> None:
+    """Add the subcommands plugins register (``register_commands``: the built-ins' in
+    ``v2a.commands``, then any installed package's) to the commands defined here."""
+    from .registry import COMMANDS
 
-    app.command()(batch)
-    app.command()(book)
-    app.command()(review)
-    app.command()(publish)
+    for name, command in COMMANDS.items():
+        (target or app).command(name=name)(command)
 
 
 def version_callback(value: bool) -> None:

@@ -29,6 +29,7 @@ BUILTIN = (
     "v2a.render.obsidian_article",
     "v2a.batch.runner",
     "v2a.batch.ray_engine",
+    "v2a.commands",
 )
 
 _pm: pluggy.PluginManager | None = None
