@@ -31,6 +31,8 @@ def _annotation(name: str, o: Opt, default: Any) -> Any:
     field_type = Config.model_fields[name].annotation
     args = [a for a in typing.get_args(field_type) if a is not type(None)]
     base: Any = args[0] if args else field_type
+    if isinstance(base, type) and issubclass(base, str):
+        base = str  # a str type (``Language``): Config validates it, with the flag in its line
     if typing.get_origin(base) is list:
         base = typing.get_args(base)[0]
     if (o.registry is not None or o.choices) and not o.multiple:

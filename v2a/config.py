@@ -14,6 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
+from .language import Language
 from .options import ALL, MEDIA, REVIEW_LLM, RUN, RUN_PUBLISH, Opt, opt_of
 from .registry import ASR_ENGINES, BATCH_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, OCR_ENGINES, RENDERERS
 from .stages import STAGES
@@ -83,7 +84,7 @@ class Config(BaseModel):
         "tiny.en (packaged, offline default), base (packaged multilingual), a hub name such as "
         "large-v3 (online), or a CTranslate2 folder.", ("--whisper-model",),
         stages=("transcribe",), commands=MEDIA, panel=T)] = "tiny.en"
-    spoken_language: Annotated[str | None, Opt(
+    spoken_language: Annotated[Language | None, Opt(
         "The language spoken in the video (e.g. de); default: detected.",
         ("--spoken-language", "--language"), stages=("transcribe",), commands=MEDIA,
         panel=T)] = None
@@ -194,7 +195,7 @@ class Config(BaseModel):
         "change for chapter starts; off: word overlap, voice, pauses and the screen only.",
         ("--embeddings/--no-embeddings",), stages=("outline",), commands=RUN,
         panel=W)] = True
-    article_language: Annotated[str | None, Opt(
+    article_language: Annotated[Language | None, Opt(
         "Write the article in this language (e.g. zh, ja); default: as spoken.",
         ("--article-language", "--lang"), stages=LLM, commands=REVIEW_LLM, panel=W)] = None
     formats: Annotated[list[str], Opt(
@@ -266,23 +267,19 @@ class Config(BaseModel):
                 raise ValueError(f"{flag} {v!r} is not one of: {', '.join(allowed)}")
         return value
 
-    @field_validator("article_language", mode="after")
+    @field_validator("article_language", "spoken_language", mode="before")
     @classmethod
-    def _language_tag(cls, value: str | None) -> str | None:
-        """A BCP 47 tag with a registered language (it becomes ``<html lang>`` and the prompt's
-        language): ``xx-invalid`` is refused, ``pt_br`` becomes ``pt-BR``."""
+    def _language_tag(cls, value, info):
+        """A BCP 47 tag with a registered language (``Language``): ``xx-invalid`` is refused in
+        one line naming the option, ``pt_br`` becomes ``pt-BR``."""
         if value is None:
             return None
-        import langcodes
-
-        tag = value.strip()
-        if langcodes.tag_is_valid(tag):
-            lang = langcodes.Language.get(tag)
-            # a private-use tag ("x-foo") parses as a "language" of its own: not one a reader has
-            if lang.language and lang.language.isalpha() and lang.language != "und":
-                return lang.to_tag()
-        raise ValueError(f"--lang {value!r} is not a language tag (BCP 47, e.g. en, de, "
-                         "pt-BR, zh-Hans)")
+        try:
+            return Language.parse(value)
+        except ValueError as exc:
+            o = opt_of(cls.model_fields[info.field_name])
+            flag = o.flags[-1] if o is not None and o.flags else info.field_name
+            raise ValueError(f"{flag} {exc}") from None
 
     def stage_view(self, stage: str, also: tuple[str, ...] = ()) -> dict:
         """The JSON-able config fields ``stage`` depends on (its cache key material): those

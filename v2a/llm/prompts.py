@@ -14,16 +14,8 @@ import jinja2
 import v2a
 
 from ..errors import V2AError
+from ..language import Language
 from ..workspace import sha256_bytes
-
-LANGUAGES = {
-    "en": "English", "zh": "Simplified Chinese", "zh-tw": "Traditional Chinese",
-    "ja": "Japanese", "ko": "Korean", "de": "German", "fr": "French", "es": "Spanish",
-    "it": "Italian", "pt": "Portuguese", "ru": "Russian", "nl": "Dutch", "pl": "Polish",
-    "tr": "Turkish", "ar": "Arabic", "hi": "Hindi", "uk": "Ukrainian", "sv": "Swedish",
-    "vi": "Vietnamese", "id": "Indonesian",
-}
-
 
 # ``v2a/prompts`` is a symlink to the top-level ``prompts/`` in a checkout (where editors edit
 # them) and a real folder inside a built wheel, so one path serves both installs
@@ -33,9 +25,9 @@ TEMPLATES = tuple(sorted(p.name for p in SHIPPED.glob("*.j2")))
 
 
 def language_name(code: str | None) -> str | None:
-    if not code:
-        return None
-    return LANGUAGES.get(code.lower(), LANGUAGES.get(code.lower().split("-")[0], code))
+    """What the prompts call the language ``code`` names (``Language.name``); None: none."""
+    lang = Language.of(code)
+    return lang.name if lang is not None else code or None
 
 
 def prompts_dir(config) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from ..hookspecs import hookimpl
+from ..language import Language
 from ..links import fmt_time
 from .article import Article, Code, Figure
 from .base import Renderer
@@ -70,7 +70,8 @@ def _size_attrs(f: Figure) -> Markup:
 
 
 def _lang(code: str | None) -> str:
-    return code if code and re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", code) else "en"
+    """``<html lang>``: the article's tag (``Language``), English when it has none."""
+    return Language.of(code) or "en"
 
 
 

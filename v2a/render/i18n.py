@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..language import Language
+
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "contents": "Contents",
@@ -112,8 +114,8 @@ STRINGS: dict[str, dict[str, str]] = {
 
 def language(code: str | None) -> str:
     """The table a language code uses ("zh-TW" → "zh"; unknown → "en")."""
-    base = (code or "en").lower().split("-")[0].split("_")[0]
-    return base if base in STRINGS else "en"
+    lang = Language.of(code)
+    return lang.base if lang is not None and lang.base in STRINGS else "en"
 
 
 class UI:

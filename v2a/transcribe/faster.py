@@ -12,8 +12,9 @@ import numpy as np
 from ..config import Config
 from ..errors import MediaError, ModelError
 from ..hookspecs import hookimpl
+from ..language import Language
 from ..models import Segment, Transcript, Word
-from .base import OnProgress
+from .base import OnProgress, whisper_code
 from .whisper_models import ResolvedModel, resolve
 
 _lock = threading.Lock()
@@ -145,9 +146,10 @@ class FasterWhisperBackend:
         self.config = config
         self.model = resolve(config.whisper_model, config.cache_dir)
 
-    def transcribe(self, audio_path: Path, language: str | None, on_progress: OnProgress,
+    def transcribe(self, audio_path: Path, language: Language | None, on_progress: OnProgress,
                    hints: list[str] | None = None) -> Transcript:
         cfg = self.config
+        code = whisper_code(language)
         prompt: dict = {}
         if hints:
             # hotwords and a sentence-style prompt both precede <|startofprev|>; together they
@@ -165,10 +167,10 @@ class FasterWhisperBackend:
             for start, end in chunk_bounds(audio):
                 try:
                     segments, info = wm.transcribe(
-                        audio.read(start, end), language=language, beam_size=cfg.beam_size,
+                        audio.read(start, end), language=code, beam_size=cfg.beam_size,
                         vad_filter=cfg.vad, word_timestamps=True, **prompt)
                     # later chunks keep the first chunk's language: one talk, one language
-                    first, language = first or info, language or info.language
+                    first, code = first or info, code or info.language
                     speech_s += float(info.duration_after_vad)
                     for seg in segments:  # a generator: decoding happens while we iterate
                         on_progress(start + float(seg.end))
@@ -182,7 +184,7 @@ class FasterWhisperBackend:
         asr_s = time.perf_counter() - t1
         duration = audio.duration
         return Transcript(
-            language=first.language if first else (language or "en"), origin="asr",
+            language=first.language if first else (code or "en"), origin="asr",
             backend=self.name, model=self.model.name, duration=round(duration, 3), segments=out,
             timings={"load_s": round(load_s, 3), "asr_s": round(asr_s, 3),
                      "rtf": round(asr_s / duration, 4) if duration else 0.0,

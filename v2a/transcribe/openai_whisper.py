@@ -12,8 +12,9 @@ from pathlib import Path
 from ..config import Config
 from ..errors import MediaError, ModelError
 from ..hookspecs import hookimpl
+from ..language import Language
 from ..models import Segment, Transcript, Word
-from .base import OnProgress
+from .base import OnProgress, whisper_code
 
 
 def _import_whisper():
@@ -32,7 +33,7 @@ class OpenAIWhisperBackend:
         self.config = config
         self.whisper = _import_whisper()  # fail at once, before any work
 
-    def transcribe(self, audio_path: Path, language: str | None, on_progress: OnProgress,
+    def transcribe(self, audio_path: Path, language: Language | None, on_progress: OnProgress,
                    hints: list[str] | None = None) -> Transcript:
         cfg = self.config
         t0 = time.perf_counter()
@@ -45,9 +46,9 @@ class OpenAIWhisperBackend:
         t1 = time.perf_counter()
         try:
             prompt = f"This talk is about {', '.join(hints)}." if hints else None
-            result = model.transcribe(str(audio_path), language=language, beam_size=cfg.beam_size,
-                                      word_timestamps=True, fp16=False, verbose=None,
-                                      initial_prompt=prompt)
+            result = model.transcribe(str(audio_path), language=whisper_code(language),
+                                      beam_size=cfg.beam_size, word_timestamps=True, fp16=False,
+                                      verbose=None, initial_prompt=prompt)
         except RuntimeError as exc:  # whisper shells out to ffmpeg and raises RuntimeError
             raise MediaError(f"cannot decode audio {audio_path.name}: {exc}") from exc
         asr_s = time.perf_counter() - t1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ..language import Language
 from ..llm.prompts import language_name
 from .ask import Invalid
 
@@ -21,7 +22,8 @@ MIN_TARGET_SCRIPT = 0.5  # of the prose's letters, code and code spans left out
 
 def _chars(lang: str | None) -> str | None:
     """The character ranges of ``lang``'s own script (None: a Latin-script language)."""
-    return _SCRIPTS.get((lang or "").lower().split("-")[0])
+    tag = Language.of(lang)
+    return _SCRIPTS.get(tag.base) if tag is not None else None
 
 
 def target_script_share(markdown: str, lang: str | None) -> float | None:
