@@ -64,9 +64,10 @@ def _run(src: str, config: Config, target: str) -> None:
 def _unwritten_chapters(workdir: Path) -> int:
     """Chapters the write stage recorded as failed in chapters.json (0 when there is none)."""
     from .models import Draft
+    from .stages import CHAPTERS
     from .workspace import read_model
 
-    path = workdir / "chapters.json"
+    path = workdir / CHAPTERS.name
     if not path.exists():
         return 0
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .models import Glossary, GlossaryTerm, Screen, Segment, Transcript, Word
 from .stages import SCREEN
-from .workspace import Workspace, read_model, write_json
+from .workspace import BATCH_FILE, Workspace, read_model, write_json
 
 FILENAME = "glossary.json"
 
@@ -28,7 +28,7 @@ def glossary_paths(ws: Workspace) -> list[Path]:
     paths = [ws.path(FILENAME)]
     batch_root = ws.root.parent.parent
     # a Ray worker's scratch copy has the batch's glossary beside ``videos/`` but no batch.json
-    if ws.root.parent.name == "videos" and ((batch_root / "batch.json").exists()
+    if ws.root.parent.name == "videos" and ((batch_root / BATCH_FILE).exists()
                                            or (batch_root / FILENAME).exists()):
         paths.insert(0, batch_root / FILENAME)
     return paths

@@ -217,7 +217,7 @@ def run_pipeline(src: str, config: Config, target: str = "run",
         names = [n for s in STAGES.specs() if s.outputs_from
                  for n in load(s.outputs_from)(config)] + listed_outputs()
         report.outputs = {n: str(ctx.ws.path(n)) for n in names if ctx.ws.path(n).exists()}
-        write_json(ctx.ws.path("run.json"), report)
+        write_json(ctx.ws.run_json, report)
     return report
 
 

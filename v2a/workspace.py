@@ -28,6 +28,8 @@ from pydantic import BaseModel, ValidationError
 from .errors import V2AError
 from .stages import SOURCE, Artifact, producer
 
+BATCH_FILE = "batch.json"  # a batch's state, in the batch folder beside videos/
+
 T = TypeVar("T", bound=BaseModel)
 A = TypeVar("A", bound=BaseModel)
 
@@ -199,6 +201,11 @@ class Workspace:
     @property
     def llm_cache_dir(self) -> Path:
         return self.meta / "llm"
+
+    @property
+    def run_json(self) -> Path:
+        """What the last run did (``RunReport``)."""
+        return self.root / "run.json"
 
     @property
     def config_path(self) -> Path:

@@ -16,6 +16,7 @@ from ..links import fmt_time
 from ..progress import console, reporter
 from ..progress import plain as escape  # no markup, no terminal control codes
 from ..registry import BATCH_ENGINES
+from ..workspace import BATCH_FILE
 from .plan import BatchPlan, Estimate, estimate, list_playlist, make_plan
 from .runner import article_files
 from .state import BatchState, EntryState, StateStore
@@ -80,7 +81,7 @@ def batch(
     plan = make_plan(playlist, limit=limit, since=since, match=match,
                      max_duration=cfg.max_minutes * 60 if cfg.max_minutes else None)
     root = Path(cfg.out_root) / plan.root_slug
-    store = StateStore.open(root / "batch.json", BatchState(
+    store = StateStore.open(root / BATCH_FILE, BatchState(
         input=src, playlist_id=playlist.id, title=playlist.title, url=playlist.url),
         readonly=dry_run)
     store.merge(plan.selected)
@@ -103,7 +104,7 @@ def batch(
     console.print(site_line)
     if book:
         console.print(_build_book(root, cfg))
-    console.print(f"batch state: {root / 'batch.json'}")
+    console.print(f"batch state: {root / BATCH_FILE}")
     if failed:
         raise typer.Exit(code=1)
 

@@ -38,6 +38,7 @@ from ..config import Config
 from ..errors import LLMError, UsageError, V2AError
 from ..llm.base import BaseLLM, Completion
 from ..progress import NullProgress
+from ..workspace import BATCH_FILE
 from .phases import PhaseResult, Report, VideoJob, node_config, run_phase
 from .runner import article_files, article_title
 from .state import EntryState, StateStore, now
@@ -350,7 +351,7 @@ class RayBatchRunner:
             self._events(board, videos, seen)
         if not self.shared_is_local_root:
             with contextlib.suppress(OSError):
-                self.artifacts.put(self.store.path, "batch.json")  # the state, beside the work
+                self.artifacts.put(self.store.path, BATCH_FILE)  # the state, beside the work
 
     # ---- bookkeeping --------------------------------------------------------------------------
     def _llm_env(self) -> dict:
