@@ -86,6 +86,23 @@ def test_the_graph_takes_a_plugin_stage_into_every_derived_list(toy_stage):
     assert names.index("transcribe") < names.index("wordcount")
 
 
+def test_every_option_names_declared_stages_and_the_docs_list_every_stage():
+    """Opt(stages=...) stays the source of a key's options, so it must name real stages; and
+    ARCHITECTURE.md's stage table is kept true to the declarations (name and artifacts)."""
+    from v2a.config import options
+
+    for name, opt, _ in options():
+        assert set(opt.stages) <= set(STAGES), (name, opt.stages)
+    doc = (ROOT / "ARCHITECTURE.md").read_text("utf-8")
+    rows = {line.split("|")[1].strip(): line for line in doc.splitlines()
+            if line.startswith("| ") and line.count("|") >= 5}
+    for spec in STAGES.specs():
+        assert spec.name in rows, spec.name
+        for art in spec.outputs:
+            stem = art.name.rsplit(".", 1)[0]
+            assert art.name in rows[spec.name] or stem in rows[spec.name], (spec.name, art.name)
+
+
 def test_a_plugin_stage_out_of_order_is_refused_with_one_line():
     class Broken:
         @staticmethod
