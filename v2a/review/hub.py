@@ -10,7 +10,8 @@ from pathlib import Path
 from ..config import Config
 from ..errors import V2AError
 from ..llm.base import LLMHandleLike
-from ..workspace import Workspace
+from ..stages import OUTLINE, SOURCE
+from ..workspace import BATCH_FILE, Workspace
 from .service import NotFound, ReviewSession
 
 
@@ -84,20 +85,20 @@ def discover(path: Path) -> tuple[str, list[Video], bool]:
         return vid
 
     seen: set[str] = set()
-    if (path / "source.json").exists() or (path / "outline.json").exists():
+    if (path / SOURCE.name).exists() or (path / OUTLINE.name).exists():
         ws = Workspace(path)
         return title_of(ws), [Video(unique(path.name, seen), ws, title_of(ws))], False
-    if (path / "batch.json").exists():
+    if (path / BATCH_FILE).exists():
         from ..batch.state import BatchState
 
         try:
-            state = read_model(path / "batch.json", BatchState)
+            state = read_model(path / BATCH_FILE, BatchState)
         except ValueError as exc:
-            raise V2AError(f"{path / 'batch.json'} is damaged: {exc}") from None
+            raise V2AError(f"{path / BATCH_FILE} is damaged: {exc}") from None
         videos = [Video(unique(Path(e.workdir).name, seen), Workspace(path / e.workdir),
                         e.article_title or e.title, e.status) for e in state.ordered()]
         return state.title, videos, True
-    folders = sorted(p for p in path.iterdir() if (p / "source.json").exists())
+    folders = sorted(p for p in path.iterdir() if (p / SOURCE.name).exists())
     if not folders:
         raise V2AError(f"{path} holds no work folder (no source.json): run `v2a run` first, or "
                        "give the folder of one video")

@@ -39,6 +39,7 @@ from ..links import fmt_time
 from ..llm.base import LLMHandleLike
 from ..models import ChapterText, Draft, Outline, Scenes, Screen, Source, Transcript
 from ..stage import StageContext
+from ..stages import CHAPTERS, OUTLINE, SCENES, SCREEN, SOURCE, TRANSCRIPT, TRANSCRIPT_SRT, TRANSCRIPT_VTT
 from ..subtitles import write_srt, write_vtt
 from ..workspace import Workspace, read_model, write_json
 
@@ -95,12 +96,12 @@ class ReviewSession:
 
     def artifacts(self) -> Artifacts:
         return Artifacts(
-            source=self._read("source.json", Source),
-            transcript=self._read("transcript.json", Transcript),
-            scenes=self._read("scenes.json", Scenes, required=False),
-            outline=self._read("outline.json", Outline),
-            draft=self._read("chapters.json", Draft, required=False),
-            screen=self._read("screen.json", Screen, required=False))
+            source=self._read(SOURCE.name, Source),
+            transcript=self._read(TRANSCRIPT.name, Transcript),
+            scenes=self._read(SCENES.name, Scenes, required=False),
+            outline=self._read(OUTLINE.name, Outline),
+            draft=self._read(CHAPTERS.name, Draft, required=False),
+            screen=self._read(SCREEN.name, Screen, required=False))
 
     def review(self) -> Review:
         return self.store.load()
@@ -380,7 +381,7 @@ class ReviewSession:
             if review.section(key).rev != rev:
                 raise Conflict(review.section(key))
             review.structure = structure
-            current = read_model(self.ws.path("outline.json"), Outline)
+            current = read_model(self.ws.path(OUTLINE.name), Outline)
             outline = apply_structure(current, a.transcript, apply)
             texts = {section_key(outline.chapters[p]): t for p, t in zip(pos, written)}
             old = {c.index: c for c in (a.draft.chapters if a.draft else [])}
@@ -415,8 +416,8 @@ class ReviewSession:
                 chapters.append(t.model_copy(update={"index": c.index, "title": c.title,
                                                      "start": c.start, "end": c.end}))
             draft = (a.draft or Draft(chapters=[])).model_copy(update={"chapters": chapters})
-            write_json(self.ws.path("outline.json"), outline)
-            write_json(self.ws.path("chapters.json"), draft)
+            write_json(self.ws.path(OUTLINE.name), outline)
+            write_json(self.ws.path(CHAPTERS.name), draft)
         return [section_key(outline.chapters[p]) for p in pos]
 
     # --- the transcript ----------------------------------------------------------------------------
@@ -472,9 +473,9 @@ class ReviewSession:
         return {"lines": len(changed), "stale": stale, "glossaries": saved}
 
     def _save_transcript(self, tr: Transcript) -> None:
-        write_json(self.ws.path("transcript.json"), tr)
-        write_srt(tr.segments, self.ws.path("transcript.srt"))
-        write_vtt(tr.segments, self.ws.path("transcript.vtt"))
+        write_json(self.ws.path(TRANSCRIPT.name), tr)
+        write_srt(tr.segments, self.ws.path(TRANSCRIPT_SRT.name))
+        write_vtt(tr.segments, self.ws.path(TRANSCRIPT_VTT.name))
 
     def _mark_stale(self, review: Review, segments: list[int], why: str) -> list[str]:
         """Sections whose text was written from these lines now need a look (or a rewrite)."""
