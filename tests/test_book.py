@@ -283,3 +283,27 @@ def test_batch_book_flag_makes_the_book_in_the_batch_formats(course):
     # an unfinished batch folder: a line saying so, the batch itself is not failed
     (root / "batch.json").write_text('{"title": "t", "entries": {}}')
     assert "book not built" in _build_book(root, Config())
+
+
+def test_the_book_waits_for_approval_when_asked(course):
+    from v2a.edits.models import Review, SectionReview
+    from v2a.errors import V2AError
+    from v2a.models import Outline
+    from v2a.workspace import read_model
+
+    root, _ = course
+    with pytest.raises(V2AError, match=r"3 of 3 parts .* part 1, .* 0/3 approved"):
+        build_book(root, ["markdown"], approved=True)
+    for folder in sorted((root / "videos").iterdir()):
+        outline = read_model(folder / "outline.json", Outline)
+        keys = [str(c.first_segment) for c in outline.chapters]
+        if folder.name.startswith("03"):
+            keys = keys[:2]  # one chapter of part 3 is still a draft
+        write_json(folder / "review.json", Review(sections={
+            k: SectionReview(key=k, status="approved") for k in keys}))
+    with pytest.raises(V2AError, match=r"1 of 3 parts .* part 3, .* 2/3 approved"):
+        build_book(root, ["markdown"], approved=True)
+    write_json(root / "videos" / "03-lesson-3" / "review.json", Review(sections={
+        k: SectionReview(key=k, status="approved") for k in ("0", "6", "12")}))
+    r = build_book(root, ["markdown"], approved=True)
+    assert r.parts == 3 and r.reread == 1  # review.json is an input of its part (1, 2 read before)

@@ -77,8 +77,10 @@ def book_formats(formats: list[str]) -> list[str]:
 
 
 def build_book(root: Path, formats: list[str], config: Config | None = None,
-               summaries: str = "outline", progress: Progress | None = None) -> BookResult:
-    """Build (or bring up to date) the book of the batch folder ``root``."""
+               summaries: str = "outline", progress: Progress | None = None,
+               approved: bool = False) -> BookResult:
+    """Build (or bring up to date) the book of the batch folder ``root``. ``approved``: refuse
+    while a part has a chapter an editor has not approved (as ``v2a publish`` does)."""
     t0 = time.perf_counter()
     formats = book_formats(formats)
     root = Path(root)
@@ -115,6 +117,14 @@ def build_book(root: Path, formats: list[str], config: Config | None = None,
         parts.append(part)
     if not parts:
         raise V2AError(f"{root}: no finished video to make a book of yet")
+    waiting = [(n, p) for n, p in enumerate(parts, 1)
+               if p.review.get("approved", 0) < len(p.sections)]
+    if approved and waiting:
+        n, p = waiting[0]
+        raise V2AError(f"book not published: {len(waiting)} of {len(parts)} parts have chapters "
+                       f"not approved (first: part {n}, {p.title!r}, "
+                       f"{p.review.get('approved', 0)}/{len(p.sections)} approved; "
+                       f"v2a review {root / p.folder})")
     state.parts = {p.key: p.hash for p in parts}
     t_parts = time.perf_counter()
     ctx = None

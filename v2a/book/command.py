@@ -62,6 +62,9 @@ def book(
     summaries: Annotated[str, typer.Option(
         "--summaries", help="The front page's summary of each part: outline (its chapter "
                             "titles, no model) or llm (one call per part, cached).")] = "outline",
+    approved: Annotated[bool, typer.Option(
+        "--approved", help="Publish the book only once an editor has approved every chapter "
+                           "of every part (v2a review); exit code 1 before.")] = False,
 ) -> None:
     """The book of a batch: its videos as parts in playlist order, a front page with a summary
     of each part, contents, a glossary, an index of key terms and cross-references between
@@ -75,5 +78,5 @@ def book(
     fmts = parse_formats(formats)
     config = book_config(folder) if summaries == "llm" else None
     with console.status("making the book …"):
-        r = build_book(folder, fmts, config, summaries=summaries)
+        r = build_book(folder, fmts, config, summaries=summaries, approved=approved)
     report(r)

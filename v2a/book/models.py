@@ -21,6 +21,7 @@ class SectionData(BaseModel):
     md: str  # body in Markdown; images relative to the book folder
     spoken: list[tuple[float, str]] = Field(default_factory=list)  # (second, transcript text)
     code: list[str] = Field(default_factory=list)  # code shown on screen (never linked into)
+    review: str = "draft"  # the editor's status of this chapter (review.json)
 
 
 class PartData(BaseModel):
@@ -42,7 +43,7 @@ class PartData(BaseModel):
     screen_terms: list[str] = Field(default_factory=list)
     editor_terms: list[GlossaryTerm] = Field(default_factory=list)
     images: dict[str, str] = Field(default_factory=dict)  # placeholder → absolute path
-    review: dict[str, int] = Field(default_factory=dict)  # editor's section statuses, counted
+    review: dict[str, int] = Field(default_factory=dict)  # the chapters' statuses, counted
 
 
 class BookState(BaseModel):

@@ -63,6 +63,7 @@ def read_part(key: str, folder: Path, root: Path, book_dir: Path, number: int,
     from ..models import Outline
 
     outline = read_model(ws.path("outline.json"), Outline)
+    review = load_review(ws) if review_path(ws).exists() else None
     images = Doc(title="")
     sections = []
     for s in article.sections:
@@ -74,11 +75,11 @@ def read_part(key: str, folder: Path, root: Path, book_dir: Path, number: int,
             html=rebase_html(blocks_html(s, images), folder, book_dir),
             md=rebase_md(_blocks_md(s), folder, book_dir),
             spoken=[(g.start, g.text) for g in segs],
-            code=[b.text for b in s.blocks if isinstance(b, Code)]))
-    review: dict[str, int] = {}
-    if review_path(ws).exists():
-        for r in load_review(ws).sections.values():
-            review[r.status] = review.get(r.status, 0) + 1
+            code=[b.text for b in s.blocks if isinstance(b, Code)],
+            review=_status(review, ch.first_segment if ch else None)))
+    counts: dict[str, int] = {}
+    for sd in sections:
+        counts[sd.review] = counts.get(sd.review, 0) + 1
     return PartData(
         key=key, folder=os.path.relpath(folder, root), hash=digest, title=article.title,
         source_href=rebase(article.source_href, folder, book_dir), source=article.source,
@@ -87,7 +88,15 @@ def read_part(key: str, folder: Path, root: Path, book_dir: Path, number: int,
         outline=[(c.title, c.summary) for c in sorted(outline.chapters, key=lambda c: c.start)],
         screen_terms=list(screen.terms) if screen else [],
         editor_terms=list(load_glossary(ws.path(GLOSSARY)).terms),
-        images={k: str(p.resolve()) for k, p in images.images.items()}, review=review)
+        images={k: str(p.resolve()) for k, p in images.images.items()}, review=counts)
+
+
+def _status(review, first_segment: int | None) -> str:
+    """The editor's status of the chapter starting at ``first_segment`` (review.json's key)."""
+    if review is None or first_segment is None:
+        return "draft"
+    r = review.sections.get(str(first_segment))
+    return r.status if r is not None else "draft"
 
 
 def _blocks_md(s: Section) -> str:

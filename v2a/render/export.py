@@ -251,7 +251,9 @@ def write_epub(doc: Doc, path: Path) -> None:
     book.toc = toc
     book.add_item(epub.EpubNcx())
     book.add_item(epub.EpubNav())
-    book.spine = ["nav", *items]
+    # the nav document is the reader's menu; the reading order starts on the title page (which
+    # holds the contents already)
+    book.spine = [("nav", "no"), *items]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     epub.write_epub(str(tmp), book, {"epub3_pages": False})
