@@ -124,6 +124,21 @@ def test_artifact_file_names_are_written_in_two_modules():
     assert writers - NAMES_TO_MOVE == {"v2a/stages.py", "v2a/workspace.py"}
 
 
+def test_a_stage_key_takes_the_options_its_declaration_names(tmp_path):
+    from v2a.pipeline import stage_key
+    from v2a.stage import StageContext
+    from v2a.workspace import Workspace
+
+    spec = StageSpec("toy", "x:run", options=("scene_threshold",))
+    ws = Workspace(tmp_path).ensure()
+
+    def key(**cfg) -> str:
+        return stage_key(StageContext(ws=ws, config=Config(**cfg), src=""), spec)
+
+    assert key(scene_threshold=3.0) != key(scene_threshold=5.0)
+    assert key(llm_model="a") == key(llm_model="b")  # an option it did not name
+
+
 def test_a_plugin_stage_out_of_order_is_refused_with_one_line():
     class Broken:
         @staticmethod
