@@ -213,7 +213,8 @@ def test_summaries_one_call_per_part_at_most_then_cached(course):
     parts = sorted((PartData.model_validate_json(p.read_text())
                     for p in (root / "book" / ".cache").glob("*.json")), key=lambda p: p.folder)
     state = BookState(title="c")
-    llm = _LLM(["Tokens and their vocabulary, built step by step.",
+    llm = _LLM(["This part of the course teaches about tokens and their vocabulary, built step "
+                "by step.",
                 "# A heading is not a summary",
                 "Attention and softmax explained."])
     out = summarize(parts, "c", state, "llm", _Ctx(llm))

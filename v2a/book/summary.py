@@ -20,6 +20,11 @@ from ..stage import StageContext
 from .models import BookState, PartData
 
 TEMPLATE = "summarize_part.user.j2"
+VERSION = 2  # of the reply's clean-up: a new one re-reads the (cached) replies
+# small models open with the prompt's own framing despite being asked not to
+_LEAD = re.compile(r"^(?:this|in this) (?:part|video|lesson|section)(?: of the course)?,? "
+                   r"(?:teaches|covers|explains|introduces|is about|we learn)(?: you)?"
+                   r"(?: about)?\s+", re.IGNORECASE)
 
 
 def from_outline(part: PartData) -> str:
@@ -27,7 +32,7 @@ def from_outline(part: PartData) -> str:
 
 
 def outline_hash(part: PartData, course: str, mode: str) -> str:
-    return hashlib.sha256(json.dumps([mode, course, part.title, part.outline, part.lang])
+    return hashlib.sha256(json.dumps([VERSION, mode, course, part.title, part.outline, part.lang])
                           .encode()).hexdigest()[:20]
 
 
@@ -60,6 +65,8 @@ def _ask(ctx: StageContext, p: PartData, number: int, course: str) -> str | None
         ctx.progress.log(f"summary of part {number}: {e}; its chapter titles stand in")
         return None
     text = " ".join(reply.text.split()).strip().strip('"')
+    text = _LEAD.sub("", text)
+    text = text[:1].upper() + text[1:]
     sentences = re.findall(r"[^.!?]+[.!?]", text)
     if not 1 <= len(sentences) <= 4 or len(text) > 600 or re.search(r"[#*`\[\]<>]", text):
         return None
