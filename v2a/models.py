@@ -303,6 +303,18 @@ class Outline(Artifact):
         return out
 
 
+class ParagraphSource(Artifact):
+    """Where one prose paragraph came from: transcript sentences found by aligning the words
+    (``v2a.sources``), never by asking the model."""
+
+    paragraph: int  # the prose paragraph's position among the chapter's prose paragraphs
+    key: str  # its words, normalised: finds the paragraph again in rendered or edited text
+    segments: list[int] = Field(default_factory=list)  # transcript sentence (segment) ids
+    start: float | None = None  # seconds: the first source sentence's start
+    end: float | None = None
+    support: float = 0.0  # 0..1: share of the paragraph's content words found in its sources
+
+
 class ChapterText(Artifact):
     index: int
     title: str
@@ -315,6 +327,7 @@ class ChapterText(Artifact):
     # why a try was rejected, or that a reply's usable part was kept: the editor's hint that
     # this text needed more than one ask
     notes: list[str] = Field(default_factory=list)
+    sources: list[ParagraphSource] = Field(default_factory=list)  # per prose paragraph
 
 
 class Draft(Artifact):

@@ -18,7 +18,19 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..links import fmt_time, timestamp_url
-from ..models import Draft, Outline, OutlineChapter, Scene, Scenes, Screen, Source, Transcript
+from ..models import (
+    Draft,
+    Outline,
+    OutlineChapter,
+    ParagraphSource,
+    Scene,
+    Scenes,
+    Screen,
+    Segment,
+    Source,
+    Transcript,
+)
+from ..sources import chapter_sources
 from .i18n import UI
 from .sanitize import md_prose, safe_href
 
@@ -62,6 +74,16 @@ Block = Union[str, Figure, Code]
 
 
 @dataclass
+class ParaLink:
+    """Where one prose paragraph came from: it plays from ``start``; ``text`` is the source."""
+
+    key: str  # the paragraph's first words, normalised (``v2a.sources.key``)
+    start: float
+    segments: list[int]
+    text: str  # the source sentences (plain text, escaped by the renderer)
+
+
+@dataclass
 class TranscriptPara:
     time: float
     href: str
@@ -80,6 +102,7 @@ class Section:
     error: str | None
     blocks: list[Block]  # safe Markdown chunks, figures and code, in reading order
     transcript: list[TranscriptPara]
+    sources: list[ParaLink] = field(default_factory=list)  # per prose paragraph, in order
 
     @property
     def heading(self) -> str:
@@ -215,7 +238,9 @@ def build_article(source: Source, transcript: Transcript, scenes: Scenes | None,
         sections.append(Section(
             number=n, title=sec_title, anchor=slug(f"{n}. {sec_title}"), start=ch.start,
             end=ch.end, href=link(ch.start), status=status, error=error, blocks=blocks,
-            transcript=_paragraphs(segs, link)))
+            transcript=_paragraphs(segs, link),
+            sources=_sources(text.sources if text and not (ov and ov.markdown is not None)
+                             else [], prose if status == "ok" and not no_speech else "", segs)))
     duration = source.duration or transcript.duration or (
         transcript.segments[-1].end if transcript.segments else None)
     return Article(
@@ -303,6 +328,23 @@ def media_href_for(path: Path, root: Path) -> str:
         return quote(Path(os.path.relpath(path, root)).as_posix())
     except ValueError:
         return path.as_uri()
+
+
+def _sources(stored: list[ParagraphSource], prose: str, segs: list[Segment]) -> list[ParaLink]:
+    """Each prose paragraph's sources: as the write stage stored them, or aligned now (an
+    editor's text, a chapters.json from before sources were kept)."""
+    if not prose.strip():
+        return []
+    found = stored or chapter_sources(prose, segs)
+    by_id = {s.id: s for s in segs}
+    out = []
+    for p in found:
+        said = [by_id[i] for i in p.segments if i in by_id]
+        if said:
+            text = " ".join(" ".join(s.text.split()) for s in said)
+            out.append(ParaLink(key=p.key, start=said[0].start, segments=[s.id for s in said],
+                                text=text if len(text) <= 600 else text[:599] + "…"))
+    return out
 
 
 def _paragraphs(segs, link) -> list[TranscriptPara]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import mimetypes
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,7 +21,8 @@ from markupsafe import Markup
 from ..hookspecs import hookimpl
 from ..language import Language
 from ..links import fmt_time
-from .article import Article, Code, Figure
+from ..sources import key as paragraph_key
+from .article import Article, Code, Figure, Section
 from .base import Renderer
 from .markdown_article import provenance
 from .sanitize import prose_html, text_html
@@ -33,6 +36,7 @@ def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(text=text_html, prose=prose_html, time=fmt_time)
+    env.globals["sourced"] = sourced_html
     env.tests["figure"] = lambda b: isinstance(b, Figure)
     env.tests["code"] = lambda b: isinstance(b, Code)
     return env
@@ -50,6 +54,31 @@ def to_html(article: Article, self_contained: bool = False) -> str:
         ui=article.ui, date=article.ui.date(article.source.upload_date),
         provenance=provenance(article),
         img=(_data_uri if self_contained else lambda f: f.src), size=_size_attrs)
+
+
+_P = re.compile(r"<p>(.*?)</p>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def sourced_html(md: str, section: Section) -> Markup:
+    """Prose as HTML whose paragraphs carry their sources: ``data-start`` (seconds, what a
+    click plays), ``data-sources`` (transcript sentence ids) and the source text as a tooltip.
+    Attributes are added after sanitising, from our own values, escaped."""
+    out = str(prose_html(md))
+    links = {p.key: p for p in reversed(section.sources)}  # the first paragraph of a key wins
+    if not links:
+        return Markup(out)
+
+    def mark(m: re.Match[str]) -> str:
+        p = links.get(paragraph_key(html.unescape(_TAG.sub(" ", m.group(1)))))
+        if p is None:
+            return m.group(0)
+        tip = html.escape(f"▶ {fmt_time(p.start)} — {p.text}", quote=True)
+        ids = " ".join(str(i) for i in p.segments)
+        return (f'<p class="sourced" data-start="{p.start:.2f}" data-sources="{ids}" '
+                f'title="{tip}">{m.group(1)}</p>')
+
+    return Markup(_P.sub(mark, out))
 
 
 def _data_uri(f: Figure) -> str:

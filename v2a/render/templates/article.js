@@ -37,8 +37,12 @@
   document.addEventListener("click", (e) => {
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     const a = e.target.closest && e.target.closest("a[data-t]");
-    if (!a || !canSeek()) return;
-    const t = Number(a.dataset.t);
+    // a prose paragraph plays where it was said (unless a link in it was clicked, or text is
+    // being selected)
+    const p = !a && e.target.closest && !e.target.closest("a") &&
+      !String(window.getSelection ? window.getSelection() : "") && e.target.closest("p[data-start]");
+    if ((!a && !p) || !canSeek()) return;
+    const t = Number(a ? a.dataset.t : p.dataset.start);
     if (!Number.isFinite(t)) return;
     e.preventDefault();
     seek(t);

@@ -1,0 +1,394 @@
+"""Paragraph sources and doubts (``v2a.checks``): each kind on small hand-made artifacts, the
+ranking, checks.json, the article's sourced paragraphs and ``v2a check``."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from v2a.checks import doubts as D
+from v2a.checks.build import build, find_doubts, rank
+from v2a.checks.models import Checks
+from v2a.checks.second import Opinion, clips
+from v2a.models import (
+    ChapterText,
+    CodeBlock,
+    Draft,
+    Outline,
+    OutlineChapter,
+    Screen,
+    ScreenFrame,
+    Segment,
+    Source,
+    Transcript,
+    Word,
+)
+from v2a.sources import align, chapter_sources, paragraphs
+from v2a.workspace import Workspace, write_json
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SENTENCES = [
+    "A language model never sees raw characters, it reads integer tokens.",
+    "Every token is an integer from a fixed vocabulary.",
+    "The tokenizer turns text into those integers and back again.",
+    "UTF-8 encodes every code point as one to four bytes.",
+    "Bytes give a tiny vocabulary of two hundred fifty six symbols.",
+    "But byte sequences are long and attention over long sequences is expensive.",
+    "Byte pair encoding merges the most frequent adjacent pair into a new symbol.",
+    "Repeating the merge builds a vocabulary of common words and pieces.",
+]
+
+
+def segments(sentences: list[str], step: float = 5.0, probs: dict[str, float] | None = None
+             ) -> list[Segment]:
+    out = []
+    for k, s in enumerate(sentences):
+        toks = s.split()
+        dt = step / len(toks)
+        words = [Word(start=k * step + j * dt, end=k * step + (j + 1) * dt, text=" " + t,
+                      probability=(probs or {}).get(t.strip(".,").lower(), 0.95))
+                 for j, t in enumerate(toks)]
+        out.append(Segment(id=k, start=k * step, end=(k + 1) * step, text=s, words=words))
+    return out
+
+
+def transcript(sentences: list[str] = SENTENCES, **kw) -> Transcript:
+    segs = segments(sentences, **kw)
+    return Transcript(language="en", origin="asr", backend="faster-whisper", model="tiny.en",
+                      duration=segs[-1].end if segs else 0.0, segments=segs)
+
+
+def outline(tr: Transcript, cuts: list[int] | None = None) -> Outline:
+    cuts = cuts or [0]
+    chs = []
+    for k, first in enumerate(cuts):
+        last = (cuts[k + 1] - 1) if k + 1 < len(cuts) else tr.segments[-1].id
+        chs.append(OutlineChapter(index=k, title=f"Part {k}", first_segment=first,
+                                  last_segment=last, start=tr.segments[first].start,
+                                  end=tr.segments[last].end))
+    return Outline(method="llm", chapters=chs)
+
+
+PROSE = """## Part 0
+
+A language model never sees characters: it reads integer tokens from a fixed vocabulary, and
+the tokenizer turns text into those integers and back.
+
+```python
+ids = list(text.encode("utf-8"))
+```
+
+UTF-8 encodes each code point as one to four bytes, so bytes give a tiny vocabulary, but the
+sequences are long and attention over them is expensive.
+
+- a list item is not a prose paragraph
+
+Byte pair encoding merges the most frequent adjacent pair into a new symbol; repeating the merge
+builds a vocabulary of common words and pieces."""
+
+
+def draft(md: str = PROSE, **kw) -> Draft:
+    return Draft(chapters=[ChapterText(index=0, title="Part 0", start=0.0, end=40.0,
+                                       markdown=md, **kw)])
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+
+def test_prose_paragraphs_leave_out_headings_code_and_lists():
+    paras = paragraphs(PROSE)
+    assert len(paras) == 3
+    assert paras[0].startswith("A language model") and paras[2].startswith("Byte pair")
+
+
+def test_each_paragraph_gets_its_own_sentences_in_order():
+    tr = transcript()
+    src = chapter_sources(PROSE, tr.segments)
+    assert [p.segments for p in src] == [[0, 1, 2], [3, 4, 5], [6, 7]]
+    assert [p.start for p in src] == [0.0, 15.0, 30.0]
+    assert all(p.support > 0.6 for p in src)
+    assert src[0].key.startswith("a language model never sees characters")
+
+
+def test_a_paragraph_with_no_close_sentence_still_gets_the_best_one_between_its_neighbours():
+    al = align(["tokens integers vocabulary", "completely unrelated words here",
+                "merge pair symbol vocabulary"], SENTENCES)
+    assert all(al.taken), al.taken
+    assert max(al.taken[0]) <= min(al.taken[1]) <= max(al.taken[1]) <= min(al.taken[2])
+
+
+def test_the_write_stage_keeps_sources_in_chapters_json(tmp_path):
+    from v2a.sources import attach_sources
+
+    tr = transcript()
+    d = attach_sources(draft(), outline(tr), tr)
+    write_json(tmp_path / "chapters.json", d)
+    back = Draft.model_validate_json((tmp_path / "chapters.json").read_text())
+    assert [p.segments for p in back.chapters[0].sources] == [[0, 1, 2], [3, 4, 5], [6, 7]]
+    # a chapters.json from before sources were kept still loads
+    old = json.loads((tmp_path / "chapters.json").read_text())
+    del old["chapters"][0]["sources"]
+    assert Draft.model_validate(old).chapters[0].sources == []
+
+
+def test_article_paragraphs_carry_their_sources_and_play_them(tmp_path):
+    from v2a.render.article import build_article
+    from v2a.render.html_article import to_html
+
+    tr = transcript()
+    media = tmp_path / "talk.mp4"
+    media.write_bytes(b"\0")
+    src = Source(input=str(media), id="talk", title="Tokens", kind="local",
+                 media_path=str(media), duration=40.0)
+    article = build_article(src, tr, None, outline(tr), draft(), tmp_path)
+    html = to_html(article)
+    marked = re.findall(r'<p class="sourced" data-start="([\d.]+)" data-sources="([\d ]+)" '
+                        r'title="([^"]*)">', html)
+    assert [(float(s), ids) for s, ids, _ in marked] == [(0.0, "0 1 2"), (15.0, "3 4 5"),
+                                                         (30.0, "6 7")]
+    assert "UTF-8 encodes every code point" in marked[1][2]
+    # every prose paragraph of the page is sourced; the list item and the code are not
+    prose = re.findall(r'<div class="prose">(.*?)</div>', html, re.S)
+    assert sum(len(re.findall(r"<p[ >]", p)) for p in prose) == 3
+    js = (ROOT / "v2a/render/templates/article.js").read_text()
+    assert 'closest("p[data-start]")' in js
+
+
+def test_an_edited_paragraph_is_aligned_when_rendered(tmp_path):
+    from v2a.render.article import _sources
+
+    tr = transcript()
+    links = _sources([], "Byte pair encoding merges the most frequent pair.", tr.segments)
+    assert links and links[0].segments[0] == 6
+
+
+# --- the recogniser was unsure ---------------------------------------------------------------------
+
+
+def test_a_word_far_below_its_neighbours_is_doubted_and_one_in_a_noisy_stretch_less():
+    tr = transcript(probs={"integer": 0.08})
+    got = D.unsure(tr, set(), 0.5)
+    assert {x.text for x in got} == {"integer"}
+    assert got[0].severity == "high" and "0.08" in got[0].evidence
+    # the same probability where every word is unsure: the context explains part of it
+    flat = transcript(probs={w.strip(".,").lower(): 0.3 for w in " ".join(SENTENCES).split()} |
+                      {"integer": 0.08})
+    loud = D.word_scores([w for s in tr.segments for w in s.words], set())
+    quiet = D.word_scores([w for s in flat.segments for w in s.words], set())
+    i = next(k for k, w in enumerate(w for s in tr.segments for w in s.words)
+             if w.text.strip() == "integer")
+    assert next(s for s in quiet if s.index == i).score < next(s for s in loud if s.index == i).score
+
+
+def test_letters_mixed_with_digits_and_numbers_weigh_more_and_the_screen_vouches():
+    tr = transcript(["The model Dpt2 reads 1124 tokens at a time in the window."],
+                    probs={"dpt2": 0.5, "1124": 0.55})
+    texts = " ".join(x.text for x in D.unsure(tr, set(), 0.4))
+    assert "Dpt2" in texts and "1124" in texts
+    # the screen shows it: the recogniser heard it right
+    assert "Dpt2" not in " ".join(x.text for x in D.unsure(tr, {"dpt2"}, 0.4))
+
+
+def test_a_misheard_phrase_is_one_doubt():
+    tr = transcript(["We use by parent coding for the vocabulary today."],
+                    probs={"by": 0.05, "parent": 0.07, "coding": 0.3})
+    got = D.unsure(tr, set(), 0.4)
+    assert [x.text for x in got] == ["parent coding"]  # "by" alone is no content word
+
+
+def test_a_second_model_that_hears_otherwise_raises_the_doubt_and_one_that_agrees_lowers_it():
+    tr = transcript(["The merges depends on the frequent pairs in the text."],
+                    probs={"depends": 0.35, "frequent": 0.35})
+    ws = [w for s in tr.segments for w in s.words]
+    dep = next(w for w in ws if w.text.strip() == "depends")
+    fre = next(w for w in ws if w.text.strip() == "frequent")
+    op = Opinion("base", [Word(start=dep.start, end=dep.end, text=" appends", probability=0.9),
+                          Word(start=fre.start, end=fre.end, text=" frequent", probability=0.9)])
+    got = {x.text: x for x in D.unsure(tr, set(), 0.5, opinion=op)}
+    assert "depends" in got and got["depends"].suggestion == "appends"
+    assert "base heard" in got["depends"].evidence
+    assert "frequent" not in got
+    assert clips([(1.0, 1.4), (2.0, 2.5), (30.0, 30.5)]) == [(0.2, 3.3), (29.2, 31.3)]
+
+
+# --- conflicts with the screen --------------------------------------------------------------------
+
+
+def screen(lines: list[str], terms: list[str] | None = None, code: list[CodeBlock] | None = None,
+           frames: list[ScreenFrame] | None = None) -> Screen:
+    frames = frames or [ScreenFrame(scene=0, time=0.0, keyframe="k.jpg", text="\n".join(lines))]
+    return Screen(engine="test", frames=frames, terms=terms or [], code=code or [])
+
+
+def test_a_word_spelled_almost_as_on_screen_conflicts_but_a_plain_word_form_does_not():
+    tr = transcript(["Then we apply the mergers in order.", "Each merge adds one token."],
+                    probs={"mergers": 0.7})
+    got = D.screen_conflicts(tr, screen(["merges = {}", "for pair in merges:"]))
+    assert [(x.text, x.suggestion) for x in got] == [("mergers", "merges")]
+    assert got[0].kind == "screen" and "merges" in got[0].evidence
+
+
+def test_a_term_heard_as_letters_conflicts_with_the_screen():
+    tr = transcript(["The Dpt2 tokenizer uses bytes as its base alphabet."])
+    sc = screen(["GPT-2 tokenizer: byte-level BPE"], terms=["GPT-2", "BPE"])
+    got = D.screen_conflicts(tr, sc)
+    assert any(x.suggestion == "GPT-2" and "Dpt2" in x.text for x in got), got
+
+
+# --- the prose against its sources -----------------------------------------------------------------
+
+
+def _paras(md: str, tr: Transcript) -> list[D.Para]:
+    return D.prose_paragraphs(draft(md), outline(tr), tr)
+
+
+def test_numbers_names_and_identifiers_the_speaker_never_said_are_doubted():
+    tr = transcript(["The vocabulary has one thousand twenty four entries in this toy model.",
+                     "We count pairs with a dictionary and merge the best one."])
+    md = ("The vocabulary has 1024 entries, and the counts live in `pair_counts`; the full "
+          "GPT-4 tokenizer has 100000 entries.")
+    got = {x.text: x for x in D.unsaid(_paras(md, tr), outline(tr), tr)}
+    assert "1024" not in got  # said, as words
+    assert {"100000", "pair_counts", "GPT-4"} <= set(got)
+    assert got["100000"].severity == "high" and got["100000"].where == "prose"
+    # shown on screen: the writer may have copied it from there (a weaker doubt)
+    shown = {x.text: x for x in D.unsaid(_paras(md, tr), outline(tr), tr,
+                                          screen(["counts = pair_counts(ids)"]))}
+    assert shown["pair_counts"].score < got["pair_counts"].score
+
+
+def test_a_claim_the_speaker_did_not_make_is_unsupported():
+    tr = transcript()
+    md = ("A language model reads integer tokens from a fixed vocabulary, and the tokenizer "
+          "turns text into integers. Quantum chromodynamics explains why gluons bind quarks "
+          "inside protons and neutrons.")
+    got = D.unsupported(_paras(md, tr), tr)
+    assert [x.text.split()[0] for x in got] == ["Quantum"]
+    assert got[0].kind == "unsupported"
+
+
+def test_speech_no_paragraph_covers_is_doubted():
+    long = SENTENCES + [f"Now a long aside about compilers and linkers number {k} of many."
+                        for k in range(12)]
+    tr = transcript(long)
+    d = draft()
+    got = D.uncovered(D.prose_paragraphs(d, outline(tr), tr), outline(tr), tr, d)
+    assert len(got) == 1 and got[0].start == 40.0 and got[0].end == 100.0
+    assert "60 s of speech" in got[0].evidence
+
+
+# --- code and chapters ----------------------------------------------------------------------------
+
+
+def test_code_whose_frames_disagree_is_doubted():
+    code = ["ids = list(text.encode('utf-8'))", "stats = get_stats(ids)"]
+    frames = [ScreenFrame(scene=k, time=10.0 * k, keyframe=f"{k}.jpg", code=c) for k, c in
+              enumerate([code, ["ids = list(text.encode('utf-8'))", "stats = get_stat5(ids)"],
+                         ["ids = list(text.encode('utf-8'))", "stats = get_stat5(ids)"]])]
+    block = CodeBlock(lines=code, start=0.0, end=30.0, scenes=[0, 1, 2], frames=3,
+                      repairs=["'utf-8) → 'utf-8')"])
+    got = D.code_disagreements(screen([], code=[block], frames=frames))
+    lines = {x.text: x for x in got}
+    assert lines["stats = get_stats(ids)"].suggestion == "stats = get_stat5(ids)"
+    assert "1 of 3 frames" in lines["stats = get_stats(ids)"].evidence
+    assert any("repaired" in x.evidence for x in got)
+
+
+def test_chapters_kept_after_retries_or_not_written_are_doubted():
+    d = Draft(chapters=[
+        ChapterText(index=0, title="A", start=0, end=10, markdown="x",
+                    notes=["try 1: the reply repeated itself"]),
+        ChapterText(index=1, title="B", start=10, end=20, status="failed", error="timeout"),
+        ChapterText(index=2, title="C", start=20, end=30, markdown="y")])
+    got = D.retried(d, Outline(method="llm", chapters=[]))
+    assert [(x.text, x.severity) for x in got] == [("A", "medium"), ("B", "high")]
+
+
+# --- ranking and the artifact -----------------------------------------------------------------------
+
+
+def test_doubts_are_ranked_and_a_word_both_unsure_and_off_screen_counts_once():
+    tr = transcript(["Then we apply the mergers in order to the text."],
+                    probs={"mergers": 0.2, "order": 0.2})
+    found, _ = find_doubts(tr, screen(["for pair in merges:"]))
+    assert [x.score for x in found] == sorted((x.score for x in found), reverse=True)
+    mergers = [x for x in found if "mergers" in x.text]
+    assert len(mergers) == 1 and mergers[0].kind == "screen"
+    assert found[0] is mergers[0]
+
+
+def test_rank_keeps_one_doubt_per_id():
+    a = D.doubt("unsure", 1.0, 2.0, "x", "e", 0.5)
+    b = D.doubt("unsure", 1.0, 2.0, "x", "e", 0.7)
+    assert [x.score for x in rank([a, b])] == [0.7]
+
+
+def workdir(root: Path, md: str = PROSE, resolved: dict | None = None) -> Path:
+    tr = transcript(probs={"integer": 0.05})
+    ws = Workspace(root).ensure()
+    write_json(ws.path("transcript.json"), tr)
+    write_json(ws.path("outline.json"), outline(tr))
+    write_json(ws.path("chapters.json"), draft(md))
+    if resolved is not None:
+        ws.path("review.json").write_text(json.dumps({"doubts": resolved}))
+    return root
+
+
+def test_checks_json_has_doubts_and_coverage(tmp_path):
+    checks = build(Workspace(workdir(tmp_path)))
+    assert checks.doubts and checks.doubts[0].text == "integer"
+    assert checks.coverage.share == 1.0 and checks.coverage.paragraphs == 3
+    assert {s.state for s in checks.coverage.spans} == {"covered", "doubtful"}
+    assert checks.unresolved("high")
+    Checks.model_validate_json(checks.model_dump_json())
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), "check", *args],
+                          capture_output=True, text=True, timeout=120,
+                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+
+def test_v2a_check_exits_1_on_unresolved_high_doubts_and_0_once_resolved(tmp_path):
+    wd = workdir(tmp_path / "video")
+    out = _cli(str(wd), "--json")
+    assert out.returncode == 1, out.stderr
+    data = json.loads(out.stdout)
+    assert data["doubts"][0]["text"] == "integer" and (wd / "checks.json").exists()
+    ids = {x["id"]: "correct" for x in data["doubts"] if x["severity"] == "high"}
+    shutil.rmtree(wd)
+    workdir(wd, resolved=ids)
+    out = _cli(str(wd))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "integer" in out.stdout and "correct" in out.stdout
+
+
+def test_v2a_check_on_a_batch_folder_prints_one_line_per_video(tmp_path):
+    workdir(tmp_path / "a")
+    workdir(tmp_path / "b", md=PROSE.replace("tokens", "tokens (there are 100000 of them)"))
+    out = _cli(str(tmp_path))
+    lines = [ln for ln in out.stdout.splitlines() if ln.strip()]
+    assert out.returncode == 1
+    assert len(lines) == 2 and lines[0].startswith("✗ a:") and lines[1].startswith("✗ b:")
+
+
+@pytest.mark.skipif(not (ROOT / "examples/notebook-talk/chapters.json").exists(),
+                    reason="the example run is not in this checkout")
+def test_a_real_runs_artifacts(tmp_path):
+    """The example run (a generated talk, Whisper tiny.en, the embedded model): every
+    paragraph has sources, and the misheard "mergers" (the screen shows merges) is doubted."""
+    wd = tmp_path / "talk"
+    shutil.copytree(ROOT / "examples/notebook-talk", wd,
+                    ignore=shutil.ignore_patterns("*.mp4", "*.wav", "keyframes"))
+    checks = build(Workspace(wd))
+    assert checks.coverage.paragraphs and \
+        checks.coverage.paragraphs_with_sources == checks.coverage.paragraphs
+    assert any(x.kind == "screen" and x.suggestion == "merges" for x in checks.doubts)
+    assert checks.timings["total"] < 30
