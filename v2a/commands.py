@@ -12,7 +12,8 @@ def register_commands(register: Register) -> None:
     # imported when the command line is built, not when the plugins are listed
     from .batch.command import batch
     from .book.command import book
+    from .checks.command import check
     from .review.command import publish, review
 
-    for command in (batch, book, review, publish):
+    for command in (batch, book, check, review, publish):
         register(command.__name__, command)

@@ -27,6 +27,7 @@ from ..llm.open import context_tokens
 from ..llm.prompts import language_name, render, template_hash
 from ..llm.usage import count_tokens
 from ..models import ChapterText, Draft, Outline, OutlineChapter, Transcript, Usage
+from ..sources import attach_sources
 from ..stage import StageContext, StageResult
 from ..stages import CHAPTERS, OUTLINE, TRANSCRIPT
 from ..workspace import ArtifactError, read_model, write_json
@@ -342,6 +343,8 @@ def run(ctx: StageContext) -> StageResult:
     draft = Draft(lang=ctx.config.article_language or transcript.language,
                   model=ctx.llm().model_name,
                   chapters=chapters, usage=usage)
+    # each paragraph's source sentences, by aligning words (the editor's "where was this said")
+    attach_sources(draft, outline, transcript)
     write_json(ctx.ws.path(CHAPTERS.name), draft)
     failed = [c for c in chapters if c.status == "failed"]
     cached = usage.cached_calls
