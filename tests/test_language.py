@@ -83,6 +83,10 @@ def test_every_stage_reads_the_same_tag():
     assert has_target_script("An English title", "x-foo")  # no language, nothing to check
     assert (_lang("zh-tw"), _lang("iw"), _lang('en"><script>'), _lang(None)) == \
         ("zh-TW", "he", "en", "en")
+    # EPUB/PDF/DOCX (and the book) take the primary subtag
+    from v2a.render.export import _lang as export_lang
+
+    assert (export_lang("zh-TW"), export_lang("pt_br"), export_lang("x-foo")) == ("zh", "pt", "en")
 
 
 def test_the_asr_gets_whispers_own_codes():

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import UsageError, V2AError
+from ..language import Language
 from ..links import fmt_time, timestamp_url
 from ..progress import NullProgress, Progress
 from ..render.export import Chapter, Doc, esc, single_html, write_docx, write_epub, write_pdf
@@ -178,8 +179,8 @@ def _safe(key: str) -> str:
 
 
 def book_doc(book: Book, book_dir: Path) -> Doc:
-    lang = (book.parts[0].lang or "en").split("-")[0]
-    doc = Doc(title=book.title, lang=lang if lang.isalpha() else "en", base=book_dir,
+    lang = Language.of(book.parts[0].lang)
+    doc = Doc(title=book.title, lang=lang.base if lang is not None else "en", base=book_dir,
               ident="urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "v2a-book:" + book.title)))
     for p in book.parts:
         doc.images.update({k: Path(v) for k, v in p.images.items()})

@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ..errors import V2AError
+from ..language import Language
 from ..links import fmt_time
 from .article import Article, Code, Figure, Section
 from .markdown_article import provenance
@@ -147,7 +148,9 @@ def doc_from_article(a: Article, base: Path | None = None) -> Doc:
 
 
 def _lang(code: str | None) -> str:
-    return (code or "en").split("-")[0] if code and code.replace("-", "").isalnum() else "en"
+    """The primary language subtag (``zh`` for ``zh-TW``) the formats take; English for none."""
+    lang = Language.of(code)
+    return lang.base if lang is not None else "en"
 
 
 def _ident(text: str) -> str:
