@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..models import GlossaryTerm, Respelling, Screen, Word
-from ..write.candidates import _STOP
+from ..stopwords import STOP as _STOP
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:-\d+)?")
 _TITLE_RUN = re.compile(r"\b(?:[A-Z][a-z]+(?:\s+|$)){2,4}")

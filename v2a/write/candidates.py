@@ -22,18 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..models import Screen, Segment
+from ..stopwords import STOP as _STOP
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-# function words carry no topic; the list is short on purpose (language-agnostic fallback:
-# very frequent words are dropped per transcript below)
-_STOP = set("""a about above after again all also am an and any are as at be because been before
-being below between both but by can could did do does doing down during each even every few for
-from further get gets got had has have having he her here hers him his how i if in into is it its
-just let like lot many me more most much my no nor not now of off on once one only or other our
-out over own really right same say she should so some such than that the their them then there
-these they thing things this those through to too two under until up us very was way we well were
-what when where which while who why will with would yeah you your okay ok gonna going want know
-see look basically actually kind sort mean""".split())
 
 
 def tokens(text: str) -> list[str]:
