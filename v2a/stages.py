@@ -137,7 +137,9 @@ def _ordered(items: dict[str, StageSpec]) -> dict[str, StageSpec]:
         visiting.discard(spec.name)
         out[spec.name] = spec
 
-    for spec in items.values():
+    for name, spec in items.items():
+        if name != spec.name:
+            raise V2AError(f"stage registered as {name!r} is declared as {spec.name!r}")
         visit(spec)
     return out
 
