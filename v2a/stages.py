@@ -97,9 +97,8 @@ def load(ref: str | Callable[..., Any]) -> Callable[..., Any]:
 class StageGraph(Registry[StageSpec]):
     """The stages every plugin registered, in dependency order (a stage after what it reads;
     otherwise in the order the plugins were asked, see ``v2a.registry``). Checked when loaded:
-    a dependency on
-    an unknown stage, a cycle, or a stage in an earlier batch phase than one it reads is a
-    plugin's bug and is refused with one line."""
+    a dependency on an unknown stage, a cycle, or a stage in an earlier batch phase than one it
+    reads is a plugin's bug and is refused with one line."""
 
     def _checked(self, items: dict[str, StageSpec]) -> dict[str, StageSpec]:
         return _ordered(items)
