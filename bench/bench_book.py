@@ -149,10 +149,13 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=20)
     ap.add_argument("--formats", default="markdown,html,epub,pdf,docx,obsidian")
     args = ap.parse_args()
+    import os
+
     from tests.fixtures.course import make_course, make_video
     from v2a.batch.state import BatchState, EntryState
     from v2a.workspace import read_model, write_json
 
+    load = [round(os.getloadavg()[0], 1)]  # the machine is shared: timings move with its load
     with tempfile.TemporaryDirectory(prefix="v2a-bench-book-") as tmp:
         root = Path(tmp) / "course"
         t = time.perf_counter()
@@ -189,6 +192,7 @@ def main() -> None:
                 "each), then rebuilt unchanged, after one video changed, after one was added",
         "command": f"python -m bench.bench_book --videos {args.videos} --formats {args.formats}",
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs (shared, busy)",
+        "load_average_1m": load + [round(os.getloadavg()[0], 1)],
         "generate_s": made, "phases": phases, "files_bytes": sizes, "pdf_pages": pages,
         "index": quality, "screenshots": shots,
     }

@@ -160,6 +160,16 @@ def test_the_index_finds_where_terms_are_explained(course):
     ("The tokenizer is also useful here.", "tokenizer", False),
     ("Later the attention is also going to matter.", "attention", False),
     ("We will use the tokenizer in the code below.", "tokenizer", False),
+    # sentences of the committed examples' transcripts (Whisper's, with its slips)
+    ("It seems a list of integers and the tokenizer is the piece that turns text into those "
+     "integers and back.", "tokenizer", True),
+    ("Instead we encode a string with UTF-8 which gives every character between 1 and 4 bytes.",
+     "UTF-8", True),
+    ("The ordered list of mergers is the tokenizer.", "tokenizer", True),
+    ("Not every sequence of bytes is valid UTF-8.", "utf-8", False),
+    ("Today we are going to write a tokenizer from scratch in plain python.", "tokenizer", False),
+    ("That is our starting vocabulary exactly 256 possible tokens.", "vocabulary", False),
+    ("Real tokenizers top somewhere around 50,000 or 100,000 mergers.", "tokenizer", False),
 ])
 def test_definition_forms(sentence, term, expected):
     assert T.defines(sentence, term) is expected

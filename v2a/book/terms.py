@@ -4,7 +4,8 @@ Which terms (no LLM): a *candidate* is a term some video showed on screen (``scr
 editor fixed (``glossary.json``); it is a *key term* when the speaker also says it (whole words,
 case-insensitive) and either explains it somewhere or uses it in two parts or more. Where:
 a term is *explained* in the first sentence that defines it in a definitional form ("A token
-is a …", "… is called a token", "token means …", "token, which is …"); each part's first mention
+is a …", "… and the token is the …", "… is called a token", "token means …", "token, which is
+/turns/maps …", "… is the token."); each part's first mention
 is listed beside it. A term's *home* is where it is explained (else its first mention), and a
 later part that uses it gets a cross-reference there: at most ``PER_CHAPTER`` per chapter, a term
 once per part, never inside code (cross-references are their own line under the heading).
@@ -28,6 +29,10 @@ _ARTICLE = r"(?:an?|the|one|each|every)"
 _DEF_START = r"(?:an?|the|one|what|how|when|where|just|simply|basically|essentially|any|some)"
 # a sentence may open with a discourse word before the term: "So the softmax is simply …"
 _LEAD = r"^(?:(?:so|now|well|and|here|then|ok|okay|right)\b,?\s+)?"
+# ... or at the start of a clause: "It sees integers, and the tokenizer is the piece that …"
+_CLAUSE = rf"(?:{_LEAD}|[,;:]\s*(?:and\s+|but\s+)?|\b(?:and|but|because|so)\s+)"
+# what "X, which …" does when it says what X is or does: "UTF-8, which turns each character …"
+_WHICH = r"(?:is|are|means|turns|gives|maps|converts|returns|holds|stores|keeps|counts)"
 _STOP = {"the", "and", "for", "you", "this", "that", "with", "from", "are", "was", "not", "all",
          "can", "one", "out", "get", "set", "new", "use", "see", "now", "how", "what", "data",
          "text", "list", "file", "code", "true", "false", "none", "self", "return", "import"}
@@ -62,10 +67,12 @@ def defines(sentence: str, term: str) -> bool:
     """Whether the sentence explains the term (one of the forms in the module docstring)."""
     t = term_pattern(term)
     forms = (
-        rf"{_LEAD}(?:{_ARTICLE}\s+)?{t}\s*(?:\([^)]*\)\s*)?(?:is|are)\s+{_DEF_START}\b",
+        rf"{_CLAUSE}(?:{_ARTICLE}\s+)?{t}\s*(?:\([^)]*\)\s*)?(?:is|are)\s+{_DEF_START}\b",
         rf"{_LEAD}(?:{_ARTICLE}\s+)?{t}\s+(?:means|refers to|stands for|is short for|is defined as)\b",
         rf"\b(?:called|known as|named|we call(?: it| this| them)?|term)\s+(?:{_ARTICLE}\s+)?{t}",
-        rf"\b{t},\s+(?:which|that)\s+(?:is|are|means)\b",
+        rf"\b{t},?\s+(?:which|that)\s+{_WHICH}\b",
+        # the reverse, closing the sentence: "The ordered list of merges is the tokenizer."
+        rf"\s(?:is|are)\s+(?:called\s+)?(?:an?|the)\s+{t}\s*[.!]?$",
         rf"\b(?:define|definition of)\s+(?:{_ARTICLE}\s+)?{t}",
     )
     s = sentence.strip()
