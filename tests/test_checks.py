@@ -392,3 +392,31 @@ def test_a_real_runs_artifacts(tmp_path):
         checks.coverage.paragraphs_with_sources == checks.coverage.paragraphs
     assert any(x.kind == "screen" and x.suggestion == "merges" for x in checks.doubts)
     assert checks.timings["total"] < 30
+
+
+def test_check_resolve_keeps_the_decision_in_review_json(tmp_path):
+    from v2a.edits.store import load
+
+    wd = workdir(tmp_path / "video")
+    first = json.loads(_cli(str(wd), "--json").stdout)
+    ids = [x["id"] for x in first["doubts"] if x["severity"] == "high"]
+    out = _cli(str(wd), "--json", *[a for i in ids for a in ("--resolve", f"{i}=fixed")])
+    assert out.returncode == 0, out.stderr
+    assert load(Workspace(wd)).doubts == dict.fromkeys(ids, "fixed")
+    assert {x["resolved"] for x in json.loads(out.stdout)["doubts"] if x["id"] in ids} == {"fixed"}
+    bad = _cli(str(wd), "--resolve", "x=maybe")
+    assert bad.returncode == 2 and "ID=fixed" in bad.stderr
+
+
+def test_publish_reports_unresolved_high_doubts_and_strict_refuses(tmp_path):
+    from tests.fixtures.render import synthetic_workdir
+
+    ws = synthetic_workdir(tmp_path / "w")  # its chapter 2 was not written: a high doubt
+    cli = [sys.executable, str(ROOT / "cli.py"), "publish", str(ws.root), "--force",
+           "--format", "markdown"]
+    res = subprocess.run(cli, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "high-severity doubt(s) unresolved" in res.stderr
+    res = subprocess.run(cli + ["--strict"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1
+    assert "high-severity doubt(s) unresolved" in res.stderr and "v2a check" in res.stderr

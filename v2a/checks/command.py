@@ -42,6 +42,21 @@ def run_checks(root: Path, listen: bool = False, threshold: float | None = None,
     return checks
 
 
+def decide(root: Path, decisions: list[str]) -> None:
+    """Store ``ID=fixed|correct|ignore`` decisions in the folder's review.json."""
+    from ..edits.store import ReviewStore
+    from ..errors import UsageError
+
+    parsed = {}
+    for item in decisions:
+        key, _, value = item.partition("=")
+        if value not in ("fixed", "correct", "ignore") or not key.strip():
+            raise UsageError(f"--resolve {item!r}: give ID=fixed, ID=correct or ID=ignore")
+        parsed[key.strip()] = value
+    with ReviewStore(Workspace(root)).change() as review:
+        review.doubts.update(parsed)  # type: ignore[arg-type]
+
+
 def summary(checks: Checks) -> str:
     high = checks.unresolved("high")
     by = {s: sum(x.severity == s and x.resolved is None for x in checks.doubts)
@@ -87,6 +102,10 @@ def check(
     threshold: Annotated[float, typer.Option(
         help="How suspicious a word must be to be a doubt (0..1; lower: more doubts).")] = 0.5,
     limit: Annotated[int, typer.Option(help="Rows shown (0: all).")] = 30,
+    resolve: Annotated[list[str] | None, typer.Option(
+        "--resolve", metavar="ID=fixed|correct|ignore",
+        help="Record an editor's decision on a doubt in review.json (kept across re-runs).")
+    ] = None,
 ) -> None:
     """Doubts about the article: words the recogniser was unsure of, words that conflict with
     the screen, numbers and names the speaker did not say, claims without support, speech no
@@ -101,6 +120,8 @@ def check(
     if not folders:
         raise V2AError(f"{workdir} has no transcript.json (nor work folders with one): run "
                        "`v2a run` first")
+    if resolve:
+        decide(workdir, resolve)
     bad = 0
     console = _out()
     if len(folders) == 1 and folders[0] == workdir:

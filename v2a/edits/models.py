@@ -101,6 +101,8 @@ class Review(Artifact):
     sections: dict[str, SectionReview] = Field(default_factory=dict)
     structure: Structure = Field(default_factory=Structure)
     corrections: list[Correction] = Field(default_factory=list)
+    # the editor's decision on each doubt of checks.json (by its stable id): kept across re-runs
+    doubts: dict[str, Literal["fixed", "correct", "ignore"]] = Field(default_factory=dict)
     published_at: str | None = None
     updated_at: str | None = None
 

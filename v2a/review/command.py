@@ -130,17 +130,27 @@ def publish(
     config: Config,
     force: Annotated[bool, typer.Option(
         "--force", help="Publish even if some sections are not approved yet.")] = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse while high-severity doubts (v2a check) are unresolved.")
+    ] = False,
 ) -> None:
     """Write the final article.md/article.html with every editor's change (for scripts, CI).
 
-    Refuses (exit code 1) while a section is not approved, unless --force. Uses the folder's
-    last run's formats unless --format is given.
+    Refuses (exit code 1) while a section is not approved, unless --force. Reports the
+    unresolved high-severity doubts (``v2a check``), and with --strict refuses while there are
+    any. Uses the folder's last run's formats unless --format is given.
     """
+    from ..checks.command import run_checks
     from .service import ReviewSession
 
     ws = Workspace(workdir)
     if not ws.source_json.exists():
         raise V2AError(f"{workdir} is not a work folder (no source.json): give outputs/<video>")
+    high = run_checks(ws.root).unresolved("high") if ws.path("transcript.json").exists() else []
+    if high and strict:
+        raise V2AError(f"{len(high)} high-severity doubt(s) unresolved (first: {high[0].kind} "
+                       f"{high[0].text!r} at {high[0].start:.0f} s); see `v2a check {workdir}`, "
+                       "resolve them in `v2a review`, or publish without --strict")
     cfg = _config_for(_given(ctx, config))(ws)
     session = ReviewSession(ws, cfg)
     files = session.publish(force=force)
@@ -151,3 +161,7 @@ def publish(
                   f"{edited} edited by hand):")
     for f in files:
         console.print(f"  {f}", soft_wrap=True)
+    if high:
+        console.print(f"[yellow]{len(high)} high-severity doubt(s) unresolved[/] (see `v2a check "
+                      f"{workdir}`; --strict refuses to publish while there are any)",
+                      soft_wrap=True)
