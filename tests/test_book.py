@@ -275,6 +275,13 @@ def test_book_of_the_committed_examples(tmp_path):
     assert r.parts == 2
     md = (root / "book" / "book.md").read_text()
     assert md.index("# Part 1.") < md.index("# Part 2.")
+    # the shared terms: UTF-8 from the talk's screen, "tokenizer" defined in speech only
+    # ("… and the tokenizer is the piece that turns text into those integers and back")
+    index = md[md.index("# Index"):]
+    for term in ("tokenizer", "utf-8"):
+        line = next(x for x in index.splitlines() if x.startswith(f"- {term}:"))
+        assert {"1", "2"} <= set(re.findall(r"\[(\d)\.\d", line)), line
+    assert md.count("> See also") == 2
     if EPUBCHECK:
         import subprocess
 

@@ -1,13 +1,14 @@
 """The series glossary, the index of key terms and the cross-references between parts.
 
-Which terms (no LLM): a *candidate* is a term some video showed on screen (``screen.json``) or an
-editor fixed (``glossary.json``); it is a *key term* when the speaker also says it (whole words,
-case-insensitive) and either explains it somewhere or uses it in two parts or more. Where:
-a term is *explained* in the first sentence that defines it in a definitional form ("A token
-is a …", "… and the token is the …", "… is called a token", "token means …", "token, which is
-/turns/maps …", "… is the token."); each part's first mention
-is listed beside it. A term's *home* is where it is explained (else its first mention), and a
-later part that uses it gets a cross-reference there: at most ``PER_CHAPTER`` per chapter, a term
+Which terms (no LLM): a *candidate* is a term some video showed on screen (``screen.json``), an
+editor fixed (``glossary.json``), or the speaker defined in a strict form and said in two
+chapters ("the tokenizer is the piece …"); it is a *key term* when the speaker also says it
+(whole words, case-insensitive) and either explains it somewhere or uses it in two parts or
+more. Where: a term is *explained* in the first sentence that defines it in a definitional form
+("A token is a …", "… and the token is the …", "… is called a token", "token means …", "token,
+which is/turns/maps …", "… is the token."); each part's first mention is listed beside it. A
+term's *home* is where it is explained (else its first mention), and a later part that uses it
+gets a cross-reference there: at most ``PER_CHAPTER`` per chapter, a term
 once per part, never inside code (cross-references are their own line under the heading).
 """
 
@@ -83,10 +84,48 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
 
 
+# a term the speaker defines though no screen shows it: "the tokenizer is the piece …"
+_NAMED = r"([a-z][a-z0-9-]*(?: [a-z][a-z0-9-]*){0,2})"
+_SAID_FORMS = (
+    re.compile(rf"(?:^|[,;:]\s*|\b(?:and|but|so)\s+)(?:an?|the) {_NAMED} (?:is|are) "
+               rf"(?:an?|the|one|what|how|when|where|just|simply) ", re.I),
+    re.compile(rf"^(?:an?|the) {_NAMED} (?:means|refers to|stands for) ", re.I),
+    re.compile(rf"\b(?:is|are) (?:called|known as) (?:an?|the)? ?{_NAMED}[.!]?$", re.I),
+)
+_NOT_A_TERM = {"it", "this", "that", "these", "those", "which", "what", "result", "answer",
+               "idea", "point", "thing", "way", "reason", "problem", "question", "goal",
+               "output", "input", "first", "next", "last", "same", "other", "rest", "end"}
+
+
+def spoken_terms(parts: list[PartData]) -> list[str]:
+    """Terms the speaker defines in a strict form and says in two chapters or more: a key
+    concept need not be on screen (a talk's screen shows names, ``get_stats``, more often
+    than the concepts it is about)."""
+    found: dict[str, str] = {}
+    for p in parts:
+        for s in p.sections:
+            for _, text in s.spoken:
+                for sentence in _sentences(text):
+                    for rx in _SAID_FORMS:
+                        m = rx.search(sentence.strip())
+                        if m and not set(m.group(1).lower().split()) & (_STOP | _NOT_A_TERM):
+                            found.setdefault(m.group(1).lower(), m.group(1).lower())
+    out = []
+    for term in found.values():
+        rx = re.compile(term_pattern(term), re.IGNORECASE)
+        chapters = {(p.key, s.number) for p in parts for s in p.sections
+                    if any(rx.search(t) for _, t in s.spoken)}
+        if len(chapters) >= 2:
+            out.append(term)
+    return out
+
+
 def candidates(parts: list[PartData], pooled: list[GlossaryTerm]) -> list[str]:
-    """Screen terms of every part and the editors' terms, without repeats or noise."""
+    """The editors' terms, the screen's, and the terms the speaker defines, without repeats
+    or noise."""
     seen: dict[str, str] = {}
-    for t in [g.term for g in pooled] + [t for p in parts for t in p.screen_terms]:
+    for t in [g.term for g in pooled] + [t for p in parts for t in p.screen_terms] \
+            + spoken_terms(parts):
         t = " ".join(t.split())
         key = t.casefold()
         if (len(t) < 3 or key in _STOP or not re.search(r"[A-Za-z]", t) or "/" in t
