@@ -183,3 +183,19 @@ def test_publish_in_every_format_from_the_command_line(tmp_path):
     for name in ("article.md", "article.html", "article.epub", "article.docx",
                  "obsidian/index.md"):
         assert ws.path(name).is_file(), name
+
+
+@pytest.mark.skipif(not has_chromium(), reason="needs Playwright and a Chromium")
+def test_pdf_from_inside_an_event_loop(tmp_path):
+    """An async caller (a web app) can print: Playwright's sync API runs on a thread of its own."""
+    import asyncio
+
+    ws = synthetic_workdir(tmp_path / "w")
+    ctx = context(ws, formats=["pdf"])
+    article = load_article(ctx)
+
+    async def main():
+        export.write_pdf(export.doc_from_article(article, ws.root), ws.path("article.pdf"))
+
+    asyncio.run(main())
+    assert ws.path("article.pdf").read_bytes().startswith(b"%PDF")

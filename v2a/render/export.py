@@ -289,6 +289,21 @@ def chromium_path() -> str | None:
 
 def write_pdf(doc: Doc, path: Path) -> None:
     """Print the Doc with headless Chromium (Playwright): A4, backgrounds, page numbers."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _print_pdf(doc, path)
+    # Playwright's sync API refuses a thread that runs an event loop (an async caller): print
+    # from a thread of its own
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_print_pdf, doc, path).result()
+
+
+def _print_pdf(doc: Doc, path: Path) -> None:
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
