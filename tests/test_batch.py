@@ -25,7 +25,7 @@ import pytest
 from tests.fixtures.render import synthetic_workdir
 from v2a.batch import runner as runner_mod
 from v2a.batch.plan import estimate, make_plan
-from v2a.batch.runner import BatchRunner
+from v2a.batch.runner import BatchRunner, article_files
 from v2a.batch.site import build_site
 from v2a.batch.state import BatchState, EntryState, StateStore
 from v2a.config import Config
@@ -133,11 +133,12 @@ def test_state_survives_a_damaged_file(tmp_path):
 # ---- runner: failure isolation and resume (the pipeline is stood in for error handling) ----------
 
 class _Pipeline:
-    """Records calls; fails for chosen URLs; otherwise writes the artifacts of a synthetic
-    talk titled after the URL and runs the real render stage over them."""
+    """Records calls; fails for chosen URLs; otherwise writes the article's files (``render``:
+    the artifacts of a synthetic talk titled after the URL, and the real render stage over
+    them; slower, for the tests that read the article)."""
 
-    def __init__(self, fail=(), crash=(), delay=0.0):
-        self.fail, self.crash, self.delay = set(fail), set(crash), delay
+    def __init__(self, fail=(), crash=(), delay=0.0, render=False):
+        self.fail, self.crash, self.delay, self.render = set(fail), set(crash), delay, render
         self.calls: list[tuple[str, str, float, float]] = []
         self.lock = threading.Lock()
 
@@ -150,9 +151,12 @@ class _Pipeline:
             raise DownloadError(f"HTTP Error 404: Not Found ({src})")
         if src in self.crash and target == "run":
             raise ZeroDivisionError("boom")
-        if target == "run":
+        if target == "run" and self.render:
             synthetic_workdir(ctx.ws.root, title=f"Article for {src}")
             run_stage(ctx, "render")
+        elif target == "run":
+            for name in article_files(config):
+                (ctx.ws.root / name).write_text(f"# Article for {src}\n")
 
 
 class _Handle:
@@ -186,7 +190,8 @@ def test_feed_titles_reach_each_video(tmp_path):
 
 
 def test_runner_isolates_failures_and_retries_only_them(tmp_path, monkeypatch):
-    pipe = _Pipeline(fail={"http://127.0.0.1:1/v2.mp4"}, crash={"http://127.0.0.1:1/v3.mp4"})
+    pipe = _Pipeline(fail={"http://127.0.0.1:1/v2.mp4"}, crash={"http://127.0.0.1:1/v3.mp4"},
+                     render=True)
     monkeypatch.setattr(runner_mod, "run_pipeline", pipe)
     store = _store(tmp_path)
     _runner(store, tmp_path).run()
@@ -212,7 +217,7 @@ def test_a_batch_in_other_formats_is_done_by_their_files_and_has_site_pages(tmp_
                                                                             monkeypatch):
     """Done means the configured formats' files (the renderer registry's), not article.md;
     the site renders its Markdown page from the artifacts when no Markdown was written."""
-    monkeypatch.setattr(runner_mod, "run_pipeline", _Pipeline())
+    monkeypatch.setattr(runner_mod, "run_pipeline", _Pipeline(render=True))
     store = _store(tmp_path, n=1)
     runner = BatchRunner(store, tmp_path, Config(formats=["html"]),
                          open_llm=lambda cfg: _Handle([]))
