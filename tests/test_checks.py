@@ -15,7 +15,7 @@ import pytest
 from v2a.checks import doubts as D
 from v2a.checks.build import build, find_doubts, rank
 from v2a.checks.models import Checks
-from v2a.checks.second import Opinion, clips
+from v2a.checks.second import Opinion, clips, whole
 from v2a.models import (
     ChapterText,
     CodeBlock,
@@ -208,14 +208,25 @@ def test_a_second_model_that_hears_otherwise_raises_the_doubt_and_one_that_agree
                     probs={"depends": 0.35, "frequent": 0.35})
     ws = [w for s in tr.segments for w in s.words]
     dep = next(w for w in ws if w.text.strip() == "depends")
-    fre = next(w for w in ws if w.text.strip() == "frequent")
-    op = Opinion("base", [Word(start=dep.start, end=dep.end, text=" appends", probability=0.9),
-                          Word(start=fre.start, end=fre.end, text=" frequent", probability=0.9)])
+    op = Opinion("base", [w.model_copy(update={"text": " appends"}) if w is dep else w
+                          for w in ws])
     got = {x.text: x for x in D.unsure(tr, set(), 0.5, opinion=op)}
     assert "depends" in got and got["depends"].suggestion == "appends"
     assert "base heard" in got["depends"].evidence
     assert "frequent" not in got
     assert clips([(1.0, 1.4), (2.0, 2.5), (30.0, 30.5)]) == [(0.2, 3.3), (29.2, 31.3)]
+    assert whole(tr) == [(0.0, 5.0)]
+
+
+def test_agreement_is_by_word_not_by_letters_alike():
+    from v2a.checks.second import agrees
+
+    w = Word(start=1.0, end=1.5, text=" sequence")
+    assert not agrees(Opinion("base", [Word(start=1.0, end=1.5, text=" sequences")]), w)[0]
+    utf = Word(start=1.0, end=1.5, text=" UTF8,")
+    assert agrees(Opinion("base", [Word(start=1.0, end=1.3, text=" UTF"),
+                                   Word(start=1.3, end=1.5, text="-8")]), utf)[0]
+    assert agrees(Opinion("base", [Word(start=1.2, end=1.7, text=" Utf8")]), utf)[0]
 
 
 # --- conflicts with the screen --------------------------------------------------------------------
@@ -392,6 +403,15 @@ def test_a_real_runs_artifacts(tmp_path):
         checks.coverage.paragraphs_with_sources == checks.coverage.paragraphs
     assert any(x.kind == "screen" and x.suggestion == "merges" for x in checks.doubts)
     assert checks.timings["total"] < 30
+    # with the second model's reading a run of bench_doubts left (real Whisper base)
+    heard = ROOT / "bench/.cache/second-notebook-talk.json"
+    if heard.exists() and (ROOT / "examples/notebook-talk/audio.wav").exists():
+        shutil.copy(ROOT / "examples/notebook-talk/audio.wav", wd / "audio.wav")
+        (wd / ".v2a").mkdir(exist_ok=True)
+        shutil.copy(heard, wd / ".v2a/second_opinion.json")
+        listened = build(Workspace(wd), listen=None)
+        assert "listen" in listened.timings
+        assert any("base heard" in x.evidence and x.suggestion for x in listened.doubts)
 
 
 def test_check_resolve_keeps_the_decision_in_review_json(tmp_path):

@@ -117,23 +117,25 @@ def resolutions(root: Path) -> dict[str, str]:
             if v in ("fixed", "correct", "ignore")} if isinstance(got, dict) else {}
 
 
-def listen_again(ws: Workspace, transcript: Transcript, threads: int = 2) -> Opinion | None:
-    """The second model's reading of the doubtful stretches (None: no audio or no model)."""
-    from . import doubts as dd
-    from .second import clips, hear, second_model
+def listen_again(ws: Workspace, transcript: Transcript, threads: int = 2,
+                 cached_only: bool = False) -> Opinion | None:
+    """The second model's reading of the speech (None: no audio, no model, or with
+    ``cached_only`` none heard before)."""
+    from .second import hear, second_model, whole
 
     model = second_model(transcript)
     audio = ws.path("audio.wav")
-    if model is None or not audio.exists():
+    if model is None or not audio.exists() or not transcript.segments:
         return None
-    cuts = clips(dd.candidates(transcript), transcript.duration)
-    return hear(audio, cuts, model, transcript.language, threads, ws.meta / "second_opinion.json")
+    return hear(audio, whole(transcript), model, transcript.language, threads,
+                ws.meta / "second_opinion.json", cached_only)
 
 
-def build(ws: Workspace, unsure_threshold: float = d.UNSURE, listen: bool = False,
+def build(ws: Workspace, unsure_threshold: float = d.UNSURE, listen: bool | None = None,
           threads: int = 2) -> Checks:
     """The checks of a work folder from its artifacts (transcript.json at least); ``listen``:
-    with a second model's reading of the doubtful stretches (``v2a.checks.second``)."""
+    with a second model's reading of the speech (``v2a.checks.second``); None: with the one
+    an earlier ``v2a check`` left, if any."""
     def opt(name: str, cls):
         p = ws.path(name)
         return read_model(p, cls) if p.exists() else None
@@ -146,10 +148,12 @@ def build(ws: Workspace, unsure_threshold: float = d.UNSURE, listen: bool = Fals
         opt("chapters.json", Draft)
     timings: dict[str, float] = {}
     opinion = None
-    if listen:
+    if listen is not False:
         t1 = time.perf_counter()
-        opinion = listen_again(ws, transcript, threads)
-        timings["listen"] = round(time.perf_counter() - t1, 3)
+        opinion = listen_again(ws, transcript, threads, cached_only=listen is None)
+        if opinion is not None:
+            timings["listen"] = round(opinion.wall_s if opinion.cached
+                                      else time.perf_counter() - t1, 3)
     found, paras = find_doubts(transcript, screen, outline, draft, unsure_threshold, timings,
                                opinion)
     decided = resolutions(ws.root)

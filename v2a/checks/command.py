@@ -28,10 +28,10 @@ def work_folders(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def run_checks(root: Path, listen: bool = False, threshold: float | None = None,
+def run_checks(root: Path, listen: bool | None = None, threshold: float | None = None,
                threads: int = 2) -> Checks:
-    """Build, write and return one folder's checks (``listen``: a second model re-hears the
-    doubtful stretches, when the folder has its audio)."""
+    """Build, write and return one folder's checks (``listen``: a second model hears the
+    speech again, when the folder has its audio; None: only the reading cached before)."""
     from . import doubts as d
     from .build import build, write
 
@@ -96,9 +96,10 @@ def check(
     workdir: Folder,
     as_json: Annotated[bool, typer.Option("--json", help="Print checks.json (machines).")] = False,
     listen: Annotated[bool, typer.Option(
-        "--listen/--no-listen", help="A second Whisper model re-hears the doubtful stretches "
-        "(base for a tiny.en transcript): slower, much more precise. Its readings are cached.")
-    ] = False,
+        "--listen/--no-listen", help="A second Whisper model hears the speech again (base for a "
+        "tiny.en transcript) and the words it hears otherwise are doubts: about half the "
+        "audio's length on 2 cores the first time (cached in .v2a/second_opinion.json), and "
+        "what makes the doubts precise; --no-listen: word probabilities alone.")] = True,
     threshold: Annotated[float, typer.Option(
         help="How suspicious a word must be to be a doubt (0..1; lower: more doubts).")] = 0.5,
     limit: Annotated[int, typer.Option(help="Rows shown (0: all).")] = 30,

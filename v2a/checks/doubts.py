@@ -100,17 +100,6 @@ def word_scores(words_: list[Word], shown: set[str]) -> list[WordScore]:
     return out
 
 
-CANDIDATE = 0.2  # words above this suspicion are heard again by a second model (when there is one)
-
-
-def candidates(transcript: Transcript, shown: set[str] | None = None,
-               floor: float = CANDIDATE) -> list[tuple[float, float]]:
-    """Where a second model should listen: the words above ``floor``."""
-    ws = [w for s in transcript.segments for w in s.words]
-    return [(ws[s.index].start, ws[s.index].end) for s in word_scores(ws, shown or set())
-            if s.score >= floor]
-
-
 def unsure(transcript: Transcript, shown: set[str] | None = None, threshold: float = UNSURE,
            chapter_of=None, opinion: Opinion | None = None) -> list[Doubt]:
     """Stretches of words the recogniser was unsure of, relative to their neighbours; with a
@@ -120,8 +109,6 @@ def unsure(transcript: Transcript, shown: set[str] | None = None, threshold: flo
     suggestions: dict[int, str] = {}
     if opinion is not None:
         for sc in scored:
-            if sc.score < CANDIDATE:
-                continue
             same, heard = agrees(opinion, ws[sc.index])
             if same:
                 sc.score *= 0.4
