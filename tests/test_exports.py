@@ -199,3 +199,12 @@ def test_pdf_from_inside_an_event_loop(tmp_path):
 
     asyncio.run(main())
     assert ws.path("article.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_bad_format_in_a_list_is_one_usage_line(tmp_path):
+    out = subprocess.run([sys.executable, str(Path(__file__).parent.parent / "cli.py"), "run",
+                          "x.mp4", "--format", "md,epub,nope"], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    lines = [x for x in out.stderr.splitlines() if x.strip()]
+    assert out.returncode == 2 and len(lines) == 1, out.stderr
+    assert "'nope' is not one of: markdown, html, epub" in lines[0] and "--help" in lines[0]

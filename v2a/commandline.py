@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 from pydantic import ValidationError
 
-from .config import Config, options
+from .config import FORMAT_ALIASES, Config, options
 from .errors import UsageError
 from .options import Opt
 
@@ -53,7 +53,29 @@ def _annotation(name: str, o: Opt, default: Any) -> Any:
         kw["metavar"] = o.metavar or name.rstrip("s").upper()
     if o.multiple:
         kw["show_default"] = ", ".join(default) if default else False
+        if o.registry is not None or o.choices:
+            kw["callback"] = _list_of(o, FORMAT_ALIASES if name == "formats" else {})
     return Annotated[kind, typer.Option(*o.flags, **kw)]
+
+
+def _list_of(o: Opt, aliases: dict[str, str]) -> Callable[[list[str] | None], list[str] | None]:
+    """Repeated or comma-separated names, each checked while the command line is parsed (a
+    mistake is a usage line that points at --help)."""
+
+    def check(values: list[str] | None) -> list[str] | None:
+        if not values:
+            return values
+        allowed = o.allowed()
+        out = []
+        for value in values:
+            for name in (aliases.get(n.strip(), n.strip()) for n in value.split(",")):
+                if name and name not in allowed:
+                    raise typer.BadParameter(f"{name!r} is not one of: {', '.join(allowed)}")
+                if name:
+                    out.append(name)
+        return out
+
+    return check
 
 
 def _plain(value: Any) -> Any:
