@@ -92,3 +92,52 @@ def test_titles_get_the_screens_spelling():
     # a weak match in a title far from the screen's term stays as the model wrote it
     assert T.respell_text("The Bp Algorithm", TERMS, SEEN, 900, 960) == "The Bp Algorithm"
     assert T.respell_text("Counting Pairs", TERMS, SEEN, 0, 60) == "Counting Pairs"
+
+
+CODE = screen((0.0, ["vocab_size = 276", 'tokens = list(text.encode("utf-8"))',
+                     "def get_stats(ids):", "print(stats.most_common(3))"]),
+              (1000.0, ["Exercises"]))
+CODE_TERMS = T.extract([ln.text for f in CODE.frames for ln in f.lines])
+CODE_SEEN = T.sightings(CODE, CODE_TERMS)
+
+
+def heard(t: float, sentence: str, probs: list[float] | None = None) -> str:
+    words = [Word(start=t + .3 * k, end=t + .3 * k + .25, text=(" " if k else "") + w,
+                  probability=probs[k] if probs else None)
+             for k, w in enumerate(sentence.split())]
+    out, _ = T.respell(words, CODE_TERMS, CODE_SEEN)
+    return "".join(w.text for w in out)
+
+
+def test_an_identifier_said_as_its_words_is_respelled_only_after_a_naming_cue():
+    assert heard(10, "Say vocab size equals 276.") == "Say vocab_size equals 276."
+    assert heard(12, "I call it get stats and it counts.") == "I call it get_stats and it counts."
+    assert heard(14, "The function get stats returns a dict.") == \
+        "The function get_stats returns a dict."
+    # no cue: the speaker's English
+    for s in ("The vocab size matters a lot.", "The most common pair wins.",
+              "We call it most days.", "The function gets tested on every commit."):
+        assert heard(16, s) == s, s
+    # far from the screen, even with a cue
+    assert heard(1500, "I call it get stats.") == "I call it get stats."
+
+
+def test_the_recognisers_doubt_loosens_a_near_miss_of_an_identifier():
+    # "gets test" (p 0.07, 0.06) while def get_stats is on screen; the same words heard
+    # surely stay as they are
+    assert heard(20, "So gets test walks over it.", [.9, .07, .06, .9, .9, .9]) == \
+        "So get_stats walks over it."
+    assert heard(20, "So gets test walks over it.", [.9, .9, .9, .9, .9, .9]) == \
+        "So gets test walks over it."
+
+
+def test_a_standards_name_run_into_the_word_before_keeps_both():
+    # tiny.en wrote "as UTF-8" as "MSUTF8": the exact letters and number of the screen's utf-8
+    assert heard(30, "decodes them MSUTF8. There") == "decodes them MS UTF-8. There"
+    assert heard(30, "Save it as an MP3 file.") == "Save it as an MP3 file."
+    assert heard(30, "They use MSUTF16 there.") == "They use MSUTF16 there."
+
+
+def test_a_name_heard_as_a_lower_case_word_needs_the_screen_in_that_part_of_the_talk():
+    assert said(215, "Open it in Collab.") == "Open it in Colab."
+    assert said(900, "We did a collab with a channel.") == "We did a collab with a channel."

@@ -106,6 +106,12 @@ class Config(BaseModel):
         "not lower base's (0.162 → 0.167), at +40% ASR time (bench/results/screen.json).",
         ("--whisper-hints",), stages=("transcribe",), commands=MEDIA, choices=("on", "off"),
         panel=T)] = "off"
+    recheck: Annotated[str, Opt(
+        "Listen again where Whisper was unsure and the screen shows a term close by: the "
+        "Whisper model that decodes those few seconds with the screen's terms as hotwords "
+        "(v2a.transcribe.recheck), or off. A new reading is taken only where it spells a "
+        "screen term surely (bench/results/terms.json).",
+        ("--recheck",), stages=("transcribe",), commands=MEDIA, panel=T)] = "base"
     fix_terms: Annotated[bool, Opt(
         "Respell misheard terms in the transcript as the screen and the glossary spell them "
         "(\"tick token\" → tiktoken).", ("--fix-terms/--no-fix-terms",), stages=("transcribe",),

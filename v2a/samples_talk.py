@@ -176,12 +176,14 @@ def _read_wav(path: Path) -> bytes:
 
 
 def make_talk(path: Path, *, audio_only: bool = False, wpm: int = 165, seed: int = 7,
-              size: tuple[int, int] = SIZE) -> Talk:
-    """Write the talk's video (or audio) and its ground truth; return the truth."""
+              size: tuple[int, int] = SIZE, data: dict | None = None) -> Talk:
+    """Write the talk's video (or audio) and its ground truth; return the truth. ``data``: another
+    script in the form of ``v2a/data/sample_talk.json`` (default: that one)."""
     _require("ffmpeg")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(resources.files("v2a").joinpath("data/sample_talk.json").read_text())
+    if data is None:
+        data = json.loads(resources.files("v2a").joinpath("data/sample_talk.json").read_text())
     rng = random.Random(seed)
     talk = Talk(video=path, truth_path=path.with_suffix(".talk.json"), title=data["title"],
                 terms=list(data["terms"]))

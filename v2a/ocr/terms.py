@@ -302,6 +302,7 @@ class _Match:
     score: float  # 0..100
     how: str
     within: float  # seconds from a sighting of the term that it needs (ANYWHERE: none)
+    glued: str = ""  # letters heard run into the term ("MS" of "MSUTF8"), kept before it
 
 
 def _match_acronym(plain: list[str], i: int, term: str) -> _Match | None:
@@ -342,6 +343,22 @@ def _match_acronym(plain: list[str], i: int, term: str) -> _Match | None:
             if best is None or (within, score) > (best.within, best.score):
                 best = _Match(h.n, spelled, score, "letters", within)
     return best
+
+
+_GLUED = re.compile(r"([A-Z]{1,3})([A-Z]{2,6})-?(\d+(?:\.\d+)?)")
+
+
+def _match_glued(plain: list[str], i: int, term: str) -> _Match | None:
+    """An acronym with its number run into the word before it: "MSUTF8" (as UTF-8) → MS UTF-8.
+    Only the exact letters and number count: the number is the evidence."""
+    tm = _ACRO_TERM.fullmatch(term)
+    m = _GLUED.fullmatch(plain[i])
+    if tm is None or m is None or tm.group(3) is None or tm.group(2):
+        return None
+    letters, base = m.group(1) + m.group(2), tm.group(1)
+    if m.group(3) != tm.group(3) or not letters.endswith(base) or len(letters) - len(base) > 3:
+        return None
+    return _Match(1, term, 100.0, "letters", SAME_PART_S, glued=letters[:-len(base)])
 
 
 def _match_name_digit(plain: list[str], i: int, term: str) -> _Match | None:
@@ -389,9 +406,14 @@ def _word_targets(terms: list[str]) -> list[tuple[str, str, int, bool]]:
             continue
         if unusual(term):
             targets.append((term, sp, len(sp.split()), False))
-        elif re.search(r"\w[_.]\w", term) and len(sp.split()) >= 2:
+        elif (re.search(r"\w[_.]\w", term) or _CAMEL.fullmatch(term)) and len(sp.split()) >= 2:
             targets.append((term, sp, len(sp.split()), True))
     return targets
+
+
+# a class name joined from words: DataLoader, CrossEntropyLoss (not PyTorch-style brand names,
+# which are unusual and matched by spelling)
+_CAMEL = re.compile(r"(?:[A-Z][a-z]+){2,}")
 
 
 def _match_word(plain: list[str], words: list[Word], i: int, term: str, sp: str, n_term: int,
@@ -411,7 +433,15 @@ def _match_word(plain: list[str], words: list[Word], i: int, term: str, sp: str,
             continue
         if heard.replace(" ", "") == t:
             if plain_words:
-                continue  # "most common" for most_common is the speaker's English
+                # "most common" for most_common is the speaker's English; "call it vocab
+                # size", "vocab size equals": the words name the code's identifier
+                if named(plain, i, n) and "_" in term:
+                    return _Match(n, term, 100.0, "named", NEAR_S)
+                if _CAMEL.fullmatch(term):
+                    # a class's name said as a noun phrase ("a data loader hands…", "that
+                    # loss is cross entropy loss") while the screen shows the class
+                    return _Match(n, term, 100.0, "named", NEAR_S)
+                continue
             spelled = " ".join(w.text.strip() for w in words[i:i + n]).strip(_EDGE)
             if spelled.lower() != term.lower():
                 # the right sound, spelled otherwise
@@ -419,10 +449,12 @@ def _match_word(plain: list[str], words: list[Word], i: int, term: str, sp: str,
             continue
         if all(p in _COMMON for p in window):
             continue
+        if re.sub(r"\D", "", heard) != re.sub(r"\D", "", t):
+            continue  # a number is said and written: "model" is not model2
         # a common word at either edge is the sentence around the term, not the term
         edges = sp.split()
-        if (window[0] in _COMMON and window[0] != edges[0]) or (
-                window[-1] in _COMMON and window[-1] != edges[-1]):
+        if (window[0] in _COMMON and not _alike(window[0], edges[0])) or (
+                window[-1] in _COMMON and not _alike(window[-1], edges[-1])):
             continue
         h = heard.replace(" ", "")
         if not 0.8 <= len(h) / len(t) <= 1.25:
@@ -435,12 +467,23 @@ def _match_word(plain: list[str], words: list[Word], i: int, term: str, sp: str,
         sound = fuzz.ratio(_key(heard), _key(sp))
         everyday = all(ordinary(w) for w in window)
         if plain_words:
-            if piece >= 60 and spell >= threshold and (spell + sound) / 2 >= threshold:
+            # a near miss of an identifier made of plain words needs more than its sound
+            # ("flattens" is not nn.Flatten, "to tensors" not ToTensor): the recogniser's own
+            # doubt ("gets test", p 0.07) or a naming cue ("I call it")
+            if not (unsure(words[i:i + n]) or named(plain, i, n)):
+                continue
+            bar = threshold - 10
+            if piece >= 60 and spell >= bar and (spell + sound) / 2 >= bar - 5:
                 best = _Match(n, term, (spell + sound) / 2, "sound", NEAR_S)
             continue
         if piece >= 60 and spell >= threshold:
             # everyday words ("collab", "tick token") only where the screen shows the term
-            m = _Match(n, term, spell, "spelling", SAME_PART_S if everyday else ANYWHERE)
+            # a name heard as one lower-case word ("collab" for Colab) is the recogniser's
+            # own word, not a name: only in the part of the talk that shows it
+            lower_for_name = n == 1 and term[:1].isupper() and heard[:1].islower() and \
+                words[i].text.strip()[:1].islower()
+            m = _Match(n, term, spell, "spelling",
+                       SAME_PART_S if everyday or lower_for_name else ANYWHERE)
         elif spell >= 70 and (spell + sound) / 2 >= 75:
             m = _Match(n, term, (spell + sound) / 2, "sound", NEAR_S)
         else:
@@ -448,6 +491,38 @@ def _match_word(plain: list[str], words: list[Word], i: int, term: str, sp: str,
         if best is None or (m.within, m.score) > (best.within, best.score):
             best = m
     return best
+
+
+# words that introduce or follow a name in code: "I call it get_stats", "a dictionary called
+# merges", "vocab_size equal to 276", "the function get_stats"
+_CUE_BEFORE = re.compile(r"(?:\bcall(?:ed|s)?(?: it| them)?|\bnamed?(?: it)?|\bfunction|"
+                         r"\bvariable|\bmethod|\bargument|\bparameter)$")
+_CUE_AFTER = re.compile(r"^(?:equals?\b|equal to\b|is set to\b|function\b|variable\b|"
+                        r"method\b|returns\b)")
+UNSURE_P = 0.3  # a stretch whose words average below this probability: the recogniser guessed
+
+
+def named(plain: list[str], i: int, n: int) -> bool:
+    """The words ``i..i+n`` are introduced or followed as a name of code."""
+    before = " ".join(_bare(p).lower() for p in plain[max(0, i - 3):i])
+    after = " ".join(_bare(p).lower() for p in plain[i + n:i + n + 3])
+    # the cue must touch the name: "call it" ends the words before it
+    return bool(_CUE_BEFORE.search(before) or _CUE_AFTER.search(after))
+
+
+def unsure(words: list[Word]) -> bool:
+    """The recogniser doubted these words (their mean probability is low)."""
+    probs = [w.probability for w in words if w.probability is not None]
+    return bool(probs) and sum(probs) / len(probs) < UNSURE_P
+
+
+def _alike(heard: str, word: str) -> bool:
+    """A common word heard at the edge of a term that is that edge's word, inflected or one
+    letter off ("gets" for the get of get_stats)."""
+    from rapidfuzz.distance import Levenshtein
+
+    return heard == word or (len(word) >= 3 and heard[:3] == word[:3]
+                             and Levenshtein.distance(heard, word) <= 1)
 
 
 def _context_shared(plain: list[str], i: int, n: int, line: str) -> bool:
@@ -483,7 +558,7 @@ def respell(words: list[Word], terms: list[str],
     while i < len(words):
         cands: list[tuple[_Match, str]] = []
         for t in acronyms:
-            m = _match_acronym(plain, i, t)
+            m = _match_acronym(plain, i, t) or _match_glued(plain, i, t)
             if m:
                 cands.append((m, t))
         for t in named:
@@ -498,7 +573,10 @@ def respell(words: list[Word], terms: list[str],
         # the strongest first: the one that needs the least support from the screen
         for m, t in sorted(cands, key=lambda c: (-c[0].within, -c[0].score, -c[0].n)):
             span = words[i:i + m.n]
-            near = nearest(seen.get(t, []), span[0].start, span[-1].end)
+            if " ".join(plain[i:i + m.n]) == m.term and not m.glued:
+                continue  # already written so: no change to record
+            # UTF-8 for the code's utf-8: the screen shows it in lower case
+            near = nearest(seen.get(t) or seen.get(t.lower(), []), span[0].start, span[-1].end)
             if m.within < ANYWHERE and not (timeless and m.within >= SAME_PART_S):
                 if near is None or near[0] > m.within:
                     continue
@@ -521,7 +599,8 @@ def respell(words: list[Word], terms: list[str],
             how=m.how, score=round(m.score, 1),
             shown_at=sight.time if sight else None, keyframe=sight.keyframe if sight else None,
             scene=sight.scene if sight else None))
-        out.append(Word(start=span[0].start, end=span[-1].end, text=lead + m.term + tail,
+        written = f"{m.glued} {m.term}" if m.glued else m.term
+        out.append(Word(start=span[0].start, end=span[-1].end, text=lead + written + tail,
                         probability=span[0].probability))
         i += m.n
     return out, fixes

@@ -24,6 +24,7 @@ from ..stage import StageContext, StageResult
 from ..stages import AUDIO, TRANSCRIPT, TRANSCRIPT_SRT, TRANSCRIPT_VTT
 from ..subtitles import parse_subtitles, pick_subtitle_track, write_srt, write_vtt
 from ..workspace import write_json
+from . import recheck
 from .sentences import _text, split_sentences
 
 HINTS = 15  # terms given to Whisper: more made no difference, raw slide text made it drop words
@@ -133,10 +134,18 @@ def run(ctx: StageContext) -> StageResult:
     if transcript is None:
         transcript, more = _whisper(ctx, terms)
         notes += more
+    seen = screen_terms.sightings(glossary.screen(ctx.ws), terms)
+    rechecked: list = []
+    if transcript.origin == "asr" and cfg.fix_terms and cfg.recheck != "off" and \
+            cfg.asr_backend == "faster-whisper":
+        # a second listen where Whisper was unsure and the screen shows a term near
+        rechecked, why = recheck.run(transcript, _audio_path(ctx), seen, cfg)
+        transcript.respellings += rechecked
+        notes += [why] if why else []
     # human subtitles are taken as written, but for the editors' own corrections
     fixes = fix_terms(transcript, terms, editor,
-                      fuzzy=cfg.fix_terms and transcript.origin == "asr",
-                      seen=screen_terms.sightings(glossary.screen(ctx.ws), terms))
+                      fuzzy=cfg.fix_terms and transcript.origin == "asr", seen=seen)
+    fixes = [(r.heard, r.term) for r in rechecked] + fixes
     if fixes:
         transcript.corrections = [f"{a} → {b}" for a, b in fixes]
         notes.append(f"{len(fixes)} term{'s' * (len(fixes) != 1)} respelled as on screen")
