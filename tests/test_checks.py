@@ -440,3 +440,35 @@ def test_publish_reports_unresolved_high_doubts_and_strict_refuses(tmp_path):
     res = subprocess.run(cli + ["--strict"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1
     assert "high-severity doubt(s) unresolved" in res.stderr and "v2a check" in res.stderr
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_clicking_a_paragraph_plays_its_source_in_chromium(chromium, lecture, http_root):
+    """Real Chromium over the generated lecture: a prose paragraph seeks the video to its first
+    source sentence; a link inside a paragraph keeps its own job; the tooltip is the source."""
+    from tests.fixtures.browser import CHROMIUM
+    from tests.fixtures.render import context, lecture_workdir
+    from v2a.render.stage import run
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium not installed")
+    root, base = http_root
+    ws = lecture_workdir(root, lecture)
+    run(context(ws))
+    page = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/article.html")
+    page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=15000)
+    paras = page.locator(".prose p.sourced")
+    assert paras.count() >= len(lecture.chapters)
+    last = paras.nth(paras.count() - 1)
+    t = float(last.get_attribute("data-start"))
+    assert t > 5 and last.get_attribute("data-sources")
+    assert last.get_attribute("title").startswith("▶ ")
+    last.click()
+    page.wait_for_function(
+        "t => { const v = document.querySelector('video');"
+        " return !v.seeking && Math.abs(v.currentTime - t) < 0.5; }", arg=t, timeout=15000)
+    assert page.url.endswith("/article.html") and not errors
