@@ -97,7 +97,8 @@ def starts_of(wd: Path, semantic: bool = True, baseline: bool = False
     t0 = time.perf_counter()
     chosen = cand.select_starts(cands, duration)
     costs["select_s"] = round(time.perf_counter() - t0, 3)
-    return [0.0] + [cand.snap_time(transcript.segments, c.index, cuts) for c in chosen], costs
+    return [0.0] + [cand.snap_time(transcript.segments, c.index, cuts, onset=c.onset)
+                    for c in chosen], costs
 
 
 def main() -> None:
@@ -111,7 +112,8 @@ def main() -> None:
                  + " --baseline" * args.baseline + " --items " + " ".join(args.items),
                  "machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M"),
                  "code": BASELINE if args.baseline else "working tree",
-                 "held_out": ["real-c", "long-c", "long-d", "lecture-audio", "lecture-8m"],
+                 "held_out": ["real-c", "long-e", "long-f", "lecture-audio", "lecture-8m"],
+                 "seen_after_first_change": ["long-c", "long-d"],
                  "items": {}}
     for item in args.items:
         path, truth = media(item)

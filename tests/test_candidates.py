@@ -157,3 +157,33 @@ def test_the_voice_change_goes_to_the_sentence_where_the_recording_changes(tmp_p
     before, at_join = signals.gap_changes(feat, segs)
     raw_before = signals.change_scores(feat, [t1])[0]
     assert at_join > 0.5 and before < 0.5 * at_join and before < raw_before
+
+
+@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("ffmpeg")),
+                    reason="needs espeak-ng and ffmpeg")
+def test_a_start_after_speech_left_untranscribed_is_placed_where_the_new_voice_begins(tmp_path):
+    """Whisper leaves quiet or crosstalk speech without words: the chapter starts where the new
+    recording (another voice, 12 dB quieter) begins in that stretch, not at its first
+    transcribed sentence."""
+    a = _say("The farmer counts the sheep one by one, then walks home across the field.",
+             "en-us", tmp_path / "a.wav")
+    lost = _say("This part was never transcribed by the recogniser at all, sadly.", "en+f3",
+                tmp_path / "lost.wav") // 4
+    b = _say("The quick brown fox jumps over the lazy dog.", "en+f3", tmp_path / "b.wav") // 4
+    t_join, t_b = len(a) / 16000, (len(a) + len(lost)) / 16000
+    assert t_b - t_join > signals.ONSET_GAP_S
+    feat = signals.features(np.concatenate([a, lost, b]))
+    segs = [Segment(id=0, start=0.0, end=t_join - 0.2, text="a"),
+            Segment(id=1, start=t_b, end=t_b + len(b) / 16000, text="b")]
+    found = signals.onsets(feat, segs, [1])
+    assert abs(found[1] - t_join) < 1.0
+    assert cand.snap_time(segs, 1, [], onset=found[1]) == found[1]
+    assert cand.snap_time(segs, 1, []) == t_b  # without it: the sentence's own start
+    # one voice going on through the untranscribed stretch: no onset
+    more = _say("More words from the farmer about the sheep and the field.", "en-us",
+                tmp_path / "a2.wav")
+    same = signals.features(np.concatenate([a, more, a]))
+    t_again = (len(a) + len(more)) / 16000
+    segs = [Segment(id=0, start=0.0, end=t_join - 0.2, text="a"),
+            Segment(id=1, start=t_again, end=t_again + t_join, text="a again")]
+    assert signals.onsets(same, segs, [1]) == {}

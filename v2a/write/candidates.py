@@ -52,6 +52,7 @@ class Candidate:
     semantic: float = 0.0  # sentence-embedding shift, 0..1
     voice: float = 0.0  # change of voice/recording, 0..1
     pause: float = 0.0  # the silence before it, 0..1
+    onset: float | None = None  # where the new recording begins, before its first words
 
 
 def _cosine(a: Counter, b: Counter) -> float:
@@ -107,9 +108,14 @@ def depth_scores(sims: list[float]) -> list[float]:
 
 
 def snap_time(segments: list[Segment], index: int, cuts: list[float],
-              before: float = 3.0, after: float = 1.0) -> float:
+              before: float = 3.0, after: float = 1.0, onset: float | None = None) -> float:
     """A chapter starting at segment ``index`` starts at a scene cut just before/after its first
-    words when there is one (the slide change), else at the segment's own start."""
+    words when there is one (the slide change), else at the segment's own start. ``onset``:
+    where its recording begins in an untranscribed stretch before those words
+    (``signals.onsets``); the chapter then starts there, or at a cut within ``after`` of it."""
+    if onset is not None:
+        near_onset = [c for c in cuts if abs(c - onset) <= after]
+        return min(near_onset, key=lambda c: abs(c - onset)) if near_onset else onset
     seg = segments[index]
     lo = seg.start - before
     if index > 0:  # never before the previous segment has finished (its words belong earlier)
@@ -139,7 +145,6 @@ PAUSE_FULL_S = 2.5  # a silence this long (or longer) is full pause evidence
 VOICE_FROM, VOICE_FULL = 0.6, 2.0
 SEMANTIC_FULL = 0.5
 SEMANTIC_WINDOW = 3  # sentences each side whose mean vector is compared
-SEMANTIC_MIN_WORDS = 15  # … or more, until a side holds this many words
 NEAR_SEMANTIC = 0.0  # embedding peaks are sharp; spreading them made neighbours win
 
 
@@ -165,9 +170,7 @@ def semantic_shifts(segments: list[Segment]) -> list[float] | None:
     vecs = topics.embed([s.text for s in segments])
     if vecs is None:
         return None
-    sizes = [len(s.text.split()) for s in segments]
-    return depth_scores([1.0 - x for x in topics.shift_scores(vecs, SEMANTIC_WINDOW, sizes,
-                                                               SEMANTIC_MIN_WORDS)])
+    return depth_scores([1.0 - x for x in topics.shift_scores(vecs, SEMANTIC_WINDOW)])
 
 
 def propose(segments: list[Segment], cuts: list[float] | None = None,
@@ -201,11 +204,12 @@ def propose(segments: list[Segment], cuts: list[float] | None = None,
         costs["embeddings_s"] = round(time.perf_counter() - t0, 3)
         sem = _scale(sem, 0.0, SEMANTIC_FULL)
     voice = [0.0] * len(segments)
+    feat = None
     if audio is not None and Path(audio).exists():
         t0 = time.perf_counter()
-        ch = signals.audio_gap_changes(Path(audio), segments)
-        if ch is not None:
-            voice = [0.0] + _scale(ch, VOICE_FROM, VOICE_FULL)
+        feat = signals.read_features(Path(audio))
+        if feat is not None:
+            voice = [0.0] + _scale(signals.gap_changes(feat, segments), VOICE_FROM, VOICE_FULL)
             costs["voice_s"] = round(time.perf_counter() - t0, 3)
     silence = signals.pauses(segments)
     gaps = silence[1:]
@@ -246,6 +250,12 @@ def propose(segments: list[Segment], cuts: list[float] | None = None,
     min_gap = min_chapter_gap(duration)
     cap = max_candidates or int(min(400, max(12, duration / 20)))
     chosen = _spaced(cands, segments[0].start, duration, min_gap, cap)
+    if feat is not None:  # starts after speech the recogniser left without words
+        t0 = time.perf_counter()
+        found = signals.onsets(feat, segments, [c.index for c in chosen])
+        for c in chosen:
+            c.onset = found.get(c.index)
+        costs["onsets_s"] = round(time.perf_counter() - t0, 3)
     return sorted(chosen, key=lambda c: c.time)
 
 

@@ -92,6 +92,7 @@ def run(ctx: StageContext) -> StageResult:
                          continuing=cand.continuing_cuts(read_model(sp, Screen)
                                                          if sp.exists() else None),
                          semantic=ctx.config.chapter_embeddings, costs=costs)
+    job.onsets = {c.index: c.onset for c in cands if c.onset is not None}
     mode = job.boundaries()
     starts = [0] + [c.index for c in cand.select_starts(cands, job.duration)]
     if mode == "code" and cands:

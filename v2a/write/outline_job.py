@@ -40,6 +40,8 @@ class OutlineJob:
         self.segments = transcript.segments
         self.duration = transcript.duration or self.segments[-1].end
         self.cuts = cuts
+        # where a start's recording begins, before its first transcribed words (candidates)
+        self.onsets: dict[int, float] = {}
         self.title = ctx.title
         self.article_title: str | None = None
         self.notes: list[str] = []
@@ -85,7 +87,8 @@ class OutlineJob:
         return "code" if mode == "code" else "model"
 
     def start_times(self, starts: list[int]) -> list[float]:
-        return [self.segments[0].start if k == 0 else cand.snap_time(self.segments, i, self.cuts)
+        return [self.segments[0].start if k == 0 else
+                cand.snap_time(self.segments, i, self.cuts, onset=self.onsets.get(i))
                 for k, i in enumerate(starts)]
 
     def texts(self, starts: list[int]) -> list[str]:

@@ -126,35 +126,17 @@ def audio_changes(path: Path, times: list[float]) -> list[float] | None:
     return change_scores(features(samples), times)
 
 
-GAP_STEP_S = 0.25  # how finely the silence between two sentences is searched for the change
-GAP_SEARCH_S = 1.0  # how far before a sentence's first word
-
-
 def gap_changes(feat: Features, segments: list[Segment]) -> list[float]:
-    """The change at each sentence gap (before segments[1:]), placed where it peaks.
+    """The change at each sentence start (segments[1:]), given to the start where it peaks.
 
-    Two recordings meet in the silence between sentences, and Whisper's sentence times are
-    off by up to a second there, so the score is the most the change reaches across the gap
-    (from the last word before, or ``GAP_SEARCH_S`` before the first word of the sentence,
-    to just after it). A window of
-    ``WINDOW_S`` seconds sees a join from several seconds away, so a gap whose score is under
-    a neighbour's within the window (the join is at the neighbour) keeps only
-    (own / neighbour's)² of it: the start goes to the sentence where the change is, not to
-    the one before it."""
-    spans = []
-    for prev, cur in zip(segments, segments[1:]):
-        end = prev.words[-1].end if prev.words else prev.end
-        # a long silence is searched only in its last second: the most of many noisy
-        # points across it would be evidence made by the search itself
-        lo = max(min(end, cur.start), cur.start - GAP_SEARCH_S) - GAP_STEP_S
-        hi = cur.start + GAP_STEP_S
-        spans.append([lo + GAP_STEP_S * k for k in range(int((hi - lo) / GAP_STEP_S) + 1)])
-    flat = change_scores(feat, [t for ts in spans for t in ts])
-    raw, k = [], 0
-    for ts in spans:
-        raw.append(max(flat[k:k + len(ts)]))
-        k += len(ts)
+    A window of ``WINDOW_S`` seconds sees a join from the sentences around it too, so a start
+    whose score is under a neighbour's within the window (the join is at the neighbour) keeps
+    only (own / neighbour's)² of it: the chapter goes to the sentence where the recording
+    changes, not to the one before it. (Scoring over transcribed speech only, or searching the
+    silence between sentences for the peak, was measured and lost on held-out sets: a news
+    report's sound bites then outscored its join.)"""
     starts = [s.start for s in segments[1:]]
+    raw = change_scores(feat, starts)
     out = []
     for i, v in enumerate(raw):
         rival = max((raw[j] for j in range(len(raw))
@@ -163,13 +145,46 @@ def gap_changes(feat: Features, segments: list[Segment]) -> list[float]:
     return out
 
 
-def audio_gap_changes(path: Path, segments: list[Segment]) -> list[float] | None:
-    """``gap_changes`` for a WAV file; None when it cannot be read."""
+def read_features(path: Path) -> Features | None:
+    """``features`` of a WAV file; None when it cannot be read (no voice evidence beats no
+    chapters)."""
     try:
-        samples = read_pcm(path)
+        return features(read_pcm(path))
     except (OSError, ValueError, EOFError, wave.Error):
         return None
-    return gap_changes(features(samples), segments)
+
+
+ONSET_GAP_S = 3.0  # an untranscribed stretch this long before a start is searched for its onset
+ONSET_STRONG = 1.4  # another recording (one voice going on: 0.1-0.6; see candidates)
+ONSET_NEAR_TOP = 0.9
+
+
+def onsets(feat: Features, segments: list[Segment], indexes: list[int]) -> dict[int, float]:
+    """Where the new recording begins, for starts (segment indexes) that follow a stretch the
+    recogniser left without words (Whisper drops quiet or crosstalk speech, up to a minute):
+    the time in that stretch where the change of sound (``change_scores``, all voiced frames,
+    transcribed or not) last peaks (within ±2 s) at 0.9 of its strongest peak or more. The
+    chapter then starts where the recording does, not at its first transcribed sentence."""
+    out: dict[int, float] = {}
+    for i in indexes:
+        if i <= 0:
+            continue
+        prev, cur = segments[i - 1], segments[i]
+        lo = prev.words[-1].end if prev.words else prev.end
+        hi = cur.words[0].start if cur.words else cur.start
+        if hi - lo < ONSET_GAP_S:
+            continue
+        grid = [lo + 0.25 * k for k in range(1, int((hi - lo) / 0.25))]
+        scores = change_scores(feat, grid)
+        # the last peak near the strongest: an untranscribed stretch may hold more than one
+        # recording (the sentence's own begins at the last change before it), and a voice
+        # changing inside one recording peaks too, lower
+        peaks = [k for k in range(len(grid)) if scores[k] >= ONSET_STRONG
+                 and scores[k] >= max(scores[max(0, k - 8):k + 9])]
+        if peaks:
+            top = max(scores[k] for k in peaks)
+            out[i] = round(grid[[k for k in peaks if scores[k] >= ONSET_NEAR_TOP * top][-1]], 3)
+    return out
 
 
 def pauses(segments: list[Segment]) -> list[float]:

@@ -133,27 +133,15 @@ def embed(texts: list[str]) -> np.ndarray | None:
     return model.embed(texts)
 
 
-def shift_scores(vectors: np.ndarray, window: int = 3, sizes: list[int] | None = None,
-                 min_words: int = 0) -> list[float]:
+def shift_scores(vectors: np.ndarray, window: int = 3) -> list[float]:
     """At each gap i (before item i): 1 − cosine of the mean vectors of up to ``window`` items
     before and after it; index 0 is 0. Means over a few sentences, since one sentence's vector
-    says more about its wording than about the topic. With ``sizes`` (words per item), a side
-    takes more items until it holds ``min_words`` words (up to 3 × ``window``): three
-    two-word replies in a conversation ("Yeah, go for it.") say nothing of its topic."""
+    says more about its wording than about the topic."""
     n = len(vectors)
     out = [0.0] * n
-
-    def reach(i: int, step: int) -> int:
-        k, words = 0, 0
-        while 0 <= i + step * k < n and k < 3 * window and (
-                k < window or (sizes is not None and words < min_words)):
-            words += sizes[i + step * k] if sizes is not None else 0
-            k += 1
-        return k
-
     for i in range(1, n):
-        a = vectors[i - reach(i - 1, -1):i].mean(0)
-        b = vectors[i:i + reach(i, 1)].mean(0)
+        a = vectors[max(0, i - window):i].mean(0)
+        b = vectors[i:i + window].mean(0)
         den = float(np.linalg.norm(a) * np.linalg.norm(b)) or 1.0
         out[i] = 1.0 - float(a @ b) / den
     return out
