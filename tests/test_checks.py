@@ -472,3 +472,47 @@ def test_clicking_a_paragraph_plays_its_source_in_chromium(chromium, lecture, ht
         "t => { const v = document.querySelector('video');"
         " return !v.seeking && Math.abs(v.currentTime - t) < 0.5; }", arg=t, timeout=15000)
     assert page.url.endswith("/article.html") and not errors
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_the_review_app_walks_the_doubts_in_chromium(chromium, lecture, tmp_path):
+    """The review page: the coverage strip, "n" plays the next doubt's moment and shows why,
+    and "Correct as is" is kept in review.json."""
+    from tests.fixtures.browser import CHROMIUM
+    from tests.fixtures.render import lecture_workdir
+    from tests.fixtures.review import served
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium not installed")
+    ws = lecture_workdir(tmp_path / "ws", lecture)
+    d = Draft.model_validate_json(ws.path("chapters.json").read_text())
+    d.chapters[1].markdown += "\n\nThe vocabulary in this lecture has 987654 entries."
+    write_json(ws.path("chapters.json"), d)
+    with served(ws.root) as (s, _hub):
+        page = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(s.url)
+        page.wait_for_selector("html[data-ready='1']")
+        page.wait_for_selector("#doubts[data-ready='1']", timeout=60000)
+        assert page.locator("#doubts .coverage .cov").count() >= 1
+        page.keyboard.press("n")
+        panel = page.locator("#doubts .dpanel")
+        panel.wait_for()
+        assert "987654" in panel.inner_text() and "unsaid" in panel.inner_text()
+        t = d.chapters[1].start
+        page.wait_for_function(
+            "t => { const v = document.getElementById('player');"
+            " return v.readyState >= 1 && v.currentTime >= t - 0.5; }", arg=t, timeout=15000)
+        assert page.locator("section.sec.doubt-at").count() == 1
+        page.locator("#doubts button.dres[value=correct]").click()
+        page.wait_for_function(
+            "() => !document.querySelector('#doubts .dpanel') || "
+            "!document.querySelector('#doubts .dpanel').innerText.includes('987654')")
+        review = json.loads(ws.path("review.json").read_text())
+        assert "correct" in review["doubts"].values()
+        assert page.locator("#doubts .dhead").inner_text().startswith("0 doubts open")
+        assert not errors
+    # a re-run of the checks keeps the decision (the doubt's id is stable)
+    assert not build(Workspace(ws.root)).unresolved("high")
