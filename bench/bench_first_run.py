@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.bench_first_run [--material examples/notebook-talk ...]
         [--threads N] [--concurrency 2]
 
-For each work folder (transcript and outline already made), the write stage runs with the
+For each work folder (transcript made; the outline first where missing), the write stage runs with the
 embedded model and an empty LLM cache, so every chapter is asked afresh. Each chapter's notes
 say which tries were rejected and why, so one run gives both figures:
 
@@ -60,6 +60,13 @@ def run_one(src: Path, threads: int | None, concurrency: int) -> dict:
             shutil.copytree(src / "keyframes", wd / "keyframes")
         cfg = Config(workdir=wd, quiet=True, local_threads=threads, llm_concurrency=concurrency)
         ctx = StageContext(ws=Workspace(wd).ensure(), config=cfg, src=str(wd))
+        try:
+            if not (wd / "outline.json").exists():
+                # material kept before its outline was made (bench/.cache/cuts-*): outline first
+                run_stage(ctx, "outline")
+        except BaseException:
+            ctx.close()
+            raise
         t0 = time.perf_counter()
         try:
             report = run_stage(ctx, "write")
