@@ -497,6 +497,9 @@ def test_the_review_app_walks_the_doubts_in_chromium(chromium, lecture, tmp_path
         page.wait_for_selector("html[data-ready='1']")
         page.wait_for_selector("#doubts[data-ready='1']", timeout=60000)
         assert page.locator("#doubts .coverage .cov").count() >= 1
+        # the doubtful paragraph is marked in the prose before the walk starts
+        marked = page.locator("section.sec .prose p.has-doubt")
+        assert marked.count() == 1 and "987654" in marked.inner_text()
         page.keyboard.press("n")
         panel = page.locator("#doubts .dpanel")
         panel.wait_for()
@@ -506,6 +509,14 @@ def test_the_review_app_walks_the_doubts_in_chromium(chromium, lecture, tmp_path
             "t => { const v = document.getElementById('player');"
             " return v.readyState >= 1 && v.currentTime >= t - 0.5; }", arg=t, timeout=15000)
         assert page.locator("section.sec.doubt-at").count() == 1
+        # a paragraph of the review page plays its source sentence too
+        para = page.locator("section.sec .prose p[data-start]").first
+        ts = float(para.get_attribute("data-start"))
+        page.evaluate("document.getElementById('player').pause()")
+        para.click()
+        page.wait_for_function(
+            "t => Math.abs(document.getElementById('player').currentTime - t) < 0.5", arg=ts,
+            timeout=15000)
         page.locator("#doubts button.dres[value=correct]").click()
         page.wait_for_function(
             "() => !document.querySelector('#doubts .dpanel') || "

@@ -22,6 +22,7 @@ from ..edits.overlay import Overlay, SectionView, build_overlay, keyframes_in, o
 from ..links import fmt_time
 from ..models import Segment
 from ..render.article import Article, Code, Figure, Section, build_article
+from ..render.html_article import sourced_html
 from ..render.sanitize import prose_html
 from .service import Artifacts, ReviewSession
 
@@ -34,6 +35,7 @@ def env() -> Environment:
     e = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     e.filters.update(prose=prose_html, time=fmt_time)
+    e.globals["sourced"] = sourced_html  # paragraphs with their source (data-start, tooltip)
     e.tests["figure"] = lambda b: isinstance(b, Figure)
     e.tests["code"] = lambda b: isinstance(b, Code)
     return e

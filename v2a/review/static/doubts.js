@@ -92,6 +92,27 @@
     }
   }
 
+  /* Every open doubt marked where it is: its transcript line, or the paragraph it is about. */
+  function highlight() {
+    $$(".has-doubt").forEach((e) => { e.classList.remove("has-doubt"); e.style.boxShadow = ""; });
+    const lines = $$("li[data-seg]");
+    const paras = $$(".prose p[data-start]");
+    for (const d of open()) {
+      let target = null;
+      if (d.where === "transcript") {
+        const before = lines.filter((li) => Number(li.dataset.t) <= d.start + 0.01);
+        target = before[before.length - 1];
+      } else if (d.where === "prose") {
+        target = paras.find((p) => Math.abs(Number(p.dataset.start) - d.start) < 0.01);
+      }
+      if (target) {
+        target.classList.add("has-doubt");
+        target.style.boxShadow = `inset 3px 0 0 ${COLORS.doubtful}`;
+        target.title = `${target.title ? target.title + "\n" : ""}doubt: ${d.evidence}`;
+      }
+    }
+  }
+
   function show(k) {
     const list = open();
     if (!list.length) { panel.hidden = true; panel.replaceChildren(); drawHead(); return; }
@@ -121,6 +142,7 @@
     const d = doubts.find((x) => x.id === id);
     if (d) d.resolved = value;
     drawHead();
+    highlight();
     show(at);
   }
 
@@ -152,6 +174,7 @@
       doubts = c.doubts;
       drawStrip(c.coverage, player && Number.isFinite(player.duration) ? player.duration : 0);
       drawHead();
+      highlight();
       box.dataset.ready = "1";
     } catch (err) {
       head.textContent = `doubts unavailable: ${err.message}`;

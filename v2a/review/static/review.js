@@ -92,8 +92,11 @@
       if (!timed.matches("a[href^='#s-']")) e.preventDefault(); // contents links also scroll
       seek(Number(timed.dataset.t));
     } else if (sec && t.closest(".body .prose")) {
+      // a paragraph knows its source sentence (data-start); other blocks: by their position
+      const sourced = t.closest(".body .prose p[data-start]");
       const block = t.closest(".body .prose > *");
-      if (block) seek(proseTime(block, sec));
+      if (sourced) seek(Number(sourced.dataset.start));
+      else if (block) seek(proseTime(block, sec));
     }
   });
 
