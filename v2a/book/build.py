@@ -26,7 +26,7 @@ from ..progress import NullProgress, Progress
 from ..render.export import Chapter, Doc, esc, single_html, write_docx, write_epub, write_pdf
 from ..render.sanitize import md_text, safe_href
 from ..stage import StageContext
-from ..workspace import Workspace, atomic_write_text, read_model, write_json
+from ..workspace import BATCH_FILE, Workspace, atomic_write_text, read_model, write_json
 from . import terms as T
 from .models import BatchView, BookState, PartData, SectionData
 from .parts import code_hash, part_hash, read_part, ready
@@ -85,9 +85,9 @@ def build_book(root: Path, formats: list[str], config: Config | None = None,
     t0 = time.perf_counter()
     formats = book_formats(formats)
     root = Path(root)
-    if not (root / "batch.json").exists():
-        raise UsageError(f"{root} is not a batch folder (no batch.json); run v2a batch first")
-    batch = read_model(root / "batch.json", BatchView)
+    if not (root / BATCH_FILE).exists():
+        raise UsageError(f"{root} is not a batch folder (no {BATCH_FILE}); run v2a batch first")
+    batch = read_model(root / BATCH_FILE, BatchView)
     book_dir = root / "book"
     cache = book_dir / ".cache"
     cache.mkdir(parents=True, exist_ok=True)

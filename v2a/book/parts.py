@@ -9,20 +9,21 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from ..config import Config
+from ..edits.store import FILENAME as REVIEW
 from ..glossary import FILENAME as GLOSSARY
 from ..glossary import load as load_glossary
-from ..models import Screen, Transcript
 from ..render.article import Code, Figure, Section, media_href
 from ..render.export import Doc, blocks_html
 from ..render.markdown_article import _code
 from ..render.sanitize import md_text
 from ..stage import StageContext
-from ..workspace import Workspace, read_model, sha256_file
+from ..stages import CHAPTERS, OUTLINE, SCENES, SCREEN, SOURCE, TRANSCRIPT
+from ..workspace import Workspace, sha256_file
 from .models import PartData, SectionData
 
 # what a part is made from: a change to any of these re-reads that part (and nothing else)
-INPUTS = ("source.json", "transcript.json", "outline.json", "chapters.json", "scenes.json",
-          "screen.json", "review.json", GLOSSARY)
+INPUTS = (SOURCE.name, TRANSCRIPT.name, OUTLINE.name, CHAPTERS.name, SCENES.name, SCREEN.name,
+          REVIEW, GLOSSARY)
 HERE = Path(__file__).parent
 RENDER = HERE.parent / "render"
 
@@ -45,7 +46,7 @@ def part_hash(folder: Path, code: str) -> str:
 
 def ready(folder: Path) -> bool:
     """A work folder the book can use: its outline and transcript exist."""
-    return (folder / "outline.json").exists() and (folder / "transcript.json").exists()
+    return (folder / OUTLINE.name).exists() and (folder / TRANSCRIPT.name).exists()
 
 
 def read_part(key: str, folder: Path, root: Path, book_dir: Path, number: int,
@@ -58,11 +59,9 @@ def read_part(key: str, folder: Path, root: Path, book_dir: Path, number: int,
     ws = Workspace(folder)
     ctx = StageContext(ws=ws, config=Config(workdir=folder), src=str(folder))
     article = load_article(ctx)
-    transcript = read_model(ws.path("transcript.json"), Transcript)
-    screen = read_model(ws.path("screen.json"), Screen) if ws.path("screen.json").exists() else None
-    from ..models import Outline
-
-    outline = read_model(ws.path("outline.json"), Outline)
+    transcript = ws.read(TRANSCRIPT)
+    screen = ws.read(SCREEN) if ws.path(SCREEN.name).exists() else None
+    outline = ws.read(OUTLINE)
     review = load_review(ws) if review_path(ws).exists() else None
     images = Doc(title="")
     sections = []
