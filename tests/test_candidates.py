@@ -187,3 +187,15 @@ def test_a_start_after_speech_left_untranscribed_is_placed_where_the_new_voice_b
     segs = [Segment(id=0, start=0.0, end=t_join - 0.2, text="a"),
             Segment(id=1, start=t_again, end=t_again + t_join, text="a again")]
     assert signals.onsets(same, segs, [1]) == {}
+
+
+def test_a_start_moved_to_its_onset_is_spaced_from_there():
+    """The last sentence before an untranscribed stretch and the first after it, with its onset
+    seconds after the former, are one start: the DP counts spacing from the onset."""
+    def two(onset: float | None) -> list[cand.Candidate]:
+        a = cand.Candidate(segment_id=1, index=1, time=79.0, score=1.5, reasons=["voice"])
+        b = cand.Candidate(segment_id=2, index=2, time=111.0, score=2.0, reasons=["voice"],
+                           onset=onset)
+        return [a, b]
+    assert [c.index for c in cand.select_starts(two(None), 260.0)] == [1, 2]
+    assert [c.index for c in cand.select_starts(two(84.6), 260.0)] == [2]

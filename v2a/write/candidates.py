@@ -308,10 +308,15 @@ def select_starts(cands: list[Candidate], duration: float) -> list[Candidate]:
 
 def _dp(cands: list[Candidate], duration: float, typical: float, gap: float,
         price: float) -> list[Candidate]:
-    """The best chain start → chosen candidates → end (see ``select_starts``)."""
-    items = sorted((c for c in cands if gap / 2 <= c.time <= duration - gap / 2),
-                   key=lambda c: c.time)
-    times = [0.0] + [c.time for c in items] + [duration]
+    """The best chain start → chosen candidates → end (see ``select_starts``). A candidate
+    with an ``onset`` starts there, so its chapter's length and spacing count from it (two
+    starts seconds apart, one at the last sentence before an untranscribed stretch and one
+    at the onset in it, are one start)."""
+    def at(c: Candidate) -> float:
+        return c.time if c.onset is None else c.onset
+
+    items = sorted((c for c in cands if gap / 2 <= at(c) <= duration - gap / 2), key=at)
+    times = [0.0] + [at(c) for c in items] + [duration]
     gain = [0.0] + [c.score - price for c in items] + [0.0]
 
     def length_cost(a: float, b: float) -> float:
