@@ -3,7 +3,7 @@ frame that shows them as evidence, and innocent look-alikes left alone."""
 
 from __future__ import annotations
 
-from v2a.models import Screen, ScreenFrame, ScreenLine, Segment, Transcript, Word
+from v2a.models import Respelling, Screen, ScreenFrame, ScreenLine, Segment, Transcript, Word
 from v2a.ocr import terms as T
 from v2a.transcribe.stage import fix_terms
 
@@ -141,3 +141,19 @@ def test_a_standards_name_run_into_the_word_before_keeps_both():
 def test_a_name_heard_as_a_lower_case_word_needs_the_screen_in_that_part_of_the_talk():
     assert said(215, "Open it in Collab.") == "Open it in Colab."
     assert said(900, "We did a collab with a channel.") == "We did a collab with a channel."
+
+
+def test_the_prose_keeps_the_terms_the_transcript_was_respelled_to():
+    def r(heard: str, term: str) -> Respelling:
+        return Respelling(heard=heard, term=term, start=0, end=1, how="test", score=90)
+
+    fixes = [r("gets test", "get_stats"), r("Dpt2", "GPT-2"), r("(nothing)", "cl100k_base"),
+             r("Python", "PyTorch"), r("data loader", "DataLoader")]
+    prose = ("We call get stats, then Dpt2 reads the cl100k base encoding in Python with a data "
+             "loader.\n\n```\nget stats\n```\n\nget_stats stays.")
+    out, n = T.keep_terms(prose, fixes)
+    assert out == ("We call get_stats, then GPT-2 reads the cl100k_base encoding in Python with "
+                   "a DataLoader.\n\n```\nget stats\n```\n\nget_stats stays.")
+    assert n == 4
+    # nothing respelled in this chapter: the prose is left as written
+    assert T.keep_terms(prose, []) == (prose, 0)

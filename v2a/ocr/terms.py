@@ -467,13 +467,15 @@ def _match_word(plain: list[str], words: list[Word], i: int, term: str, sp: str,
         sound = fuzz.ratio(_key(heard), _key(sp))
         everyday = all(ordinary(w) for w in window)
         if plain_words:
-            # a near miss of an identifier made of plain words needs more than its sound
-            # ("flattens" is not nn.Flatten, "to tensors" not ToTensor): the recogniser's own
-            # doubt ("gets test", p 0.07) or a naming cue ("I call it")
-            if not (unsure(words[i:i + n]) or named(plain, i, n)):
+            # a near miss of an identifier made of plain words: word for word ("match size"
+            # for batch_size), not an inflected phrase ("to tensors" is not ToTensor) nor
+            # fewer words ("flattens" is not nn.Flatten) — unless the recogniser doubted the
+            # words ("gets test", p 0.07) or a naming cue ("I call it") introduces them
+            evidence = unsure(words[i:i + n]) or named(plain, i, n)
+            if not evidence and (n != n_term or _inflected(window, sp.split())):
                 continue
-            bar = threshold - 10
-            if piece >= 60 and spell >= bar and (spell + sound) / 2 >= bar - 5:
+            bar = threshold - 10 if evidence else threshold
+            if piece >= 60 and spell >= bar and (spell + sound) / 2 >= bar - 5 * evidence:
                 best = _Match(n, term, (spell + sound) / 2, "sound", NEAR_S)
             continue
         if piece >= 60 and spell >= threshold:
@@ -514,6 +516,15 @@ def unsure(words: list[Word]) -> bool:
     """The recogniser doubted these words (their mean probability is low)."""
     probs = [w.probability for w in words if w.probability is not None]
     return bool(probs) and sum(probs) / len(probs) < UNSURE_P
+
+
+def _inflected(heard: list[str], spoken_words: list[str]) -> bool:
+    """The heard words are the term's words with an English ending on the last: "to tensors"."""
+    if len(heard) != len(spoken_words) or heard[:-1] != spoken_words[:-1]:
+        return False
+    last, base = heard[-1], spoken_words[-1]
+    return last != base and last.startswith(base) and last[len(base):] in ("s", "es", "ed",
+                                                                          "d", "ing")
 
 
 def _alike(heard: str, word: str) -> bool:
@@ -626,3 +637,39 @@ def respell_text(text: str, terms: list[str], seen: dict[str, list[Sighting]] | 
              for k, t in enumerate(toks)]
     fixed, fixes = respell(words, terms, seen)
     return "".join(w.text for w in fixed) if fixes else text
+
+
+def keep_terms(markdown: str, respellings: list[Respelling]) -> tuple[str, int]:
+    """Prose written from a respelled transcript, with the terms kept as the screen spells them:
+    a misheard form the writer brought back ("Dpt2", "MSUTF8") and a term it wrote as plain words
+    ("cl100k base", "get stats" for ``get_stats``) become the term again. Only the respellings of
+    the chapter's own transcript count, and a heard form made of everyday words ("tick token",
+    "Python") is left alone: the writer may mean the word. Code fences are not touched."""
+    forms: dict[str, str] = {}
+    for r in respellings:
+        if r.heard and r.heard != "(nothing)" and unusual(r.heard) and \
+                r.heard.lower() != r.term.lower():
+            forms[r.heard.lower()] = r.term
+        sp = spoken(r.term)
+        if re.search(r"[_\d]|[a-z][A-Z]", r.term) and " " in sp:
+            forms[sp] = r.term
+    if not forms:
+        return markdown, 0
+    pat = re.compile(r"(?<![\w`])(" + "|".join(re.escape(f).replace(r"\ ", r"[ _-]?")
+                                             for f in sorted(forms, key=len, reverse=True))
+                     + r")(?![\w`])", re.IGNORECASE)
+    n = 0
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal n
+        key = " ".join(re.split(r"[ _-]", m.group(1))).lower() if m.group(1).lower() not in \
+            forms else m.group(1).lower()
+        term = forms.get(key) or forms.get(m.group(1).lower())
+        if term is None or m.group(1) == term:
+            return m.group(1)
+        n += 1
+        return term
+
+    parts = re.split(r"(```.*?```)", markdown, flags=re.DOTALL)
+    out = [p if p.startswith("```") else pat.sub(sub, p) for p in parts]
+    return "".join(out), n

@@ -130,12 +130,12 @@ def _bare(text: str) -> str:
 
 
 def _aside(word: str, term: str) -> bool:
-    """A function word that sounds like no part of the term ("without", not the "gets" of
-    get_stats)."""
+    """A word that sounds like no part of the term: "without" beside PyTorch (not the "gets"
+    of get_stats, nor the "Python" PyTorch was misheard as)."""
     from rapidfuzz import fuzz
 
     w = _bare(word).lower()
-    return w in COMMON and fuzz.partial_ratio(w, T.spoken(term).replace(" ", "")) < 75
+    return fuzz.partial_ratio(w, T.spoken(term).replace(" ", "")) < (75 if w in COMMON else 50)
 
 
 def accept(words: list[Word], s: Stretch, seen: dict[str, list[T.Sighting]]

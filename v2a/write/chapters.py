@@ -27,6 +27,7 @@ from ..llm.open import context_tokens
 from ..llm.prompts import language_name, render, template_hash
 from ..llm.usage import count_tokens
 from ..models import ChapterText, Draft, Outline, OutlineChapter, Transcript, Usage
+from ..ocr import terms as screen_terms
 from ..sources import attach_sources
 from ..stage import StageContext, StageResult
 from ..stages import CHAPTERS, OUTLINE, TRANSCRIPT
@@ -311,6 +312,9 @@ class Writer:
                 raise ChapterFailed(answer.error, usage, notes)
             body, h = answer.value
             heading = heading or h
+            # the writer may turn a respelled term back into words ("cl100k base")
+            body, _ = screen_terms.keep_terms(body, [
+                r for r in self.transcript.respellings if ch.start <= r.start < ch.end])
             bodies.append(body)
         title = heading if (self.language and heading) else ch.title
         return ChapterText(index=ch.index, title=title, start=ch.start, end=ch.end,
