@@ -1,8 +1,9 @@
 """Command-line options derived from the config: every ``Opt`` becomes a typer option.
 
 ``@with_config("run")`` turns ``fn(config: Config, **own)`` into a typer command that takes the
-function's own parameters plus every config option whose ``commands`` include "run", builds the
-``Config`` from them (one clear line on a bad value) and calls ``fn``.
+function's own parameters plus every config option whose ``commands`` include "run" (a
+registered plugin's own options too, ``v2a.config.plugin_options``), builds the ``Config`` from
+them (one clear line on a bad value) and calls ``fn``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Optional
 import typer
 from pydantic import ValidationError
 
-from .config import FORMAT_ALIASES, Config, options
+from .config import FORMAT_ALIASES, Config, field_of, options
 from .errors import UsageError
 from .options import Opt
 
@@ -28,7 +29,7 @@ def _choice_enum(name: str, values: list[str]) -> type[enum.Enum]:
 
 
 def _annotation(name: str, o: Opt, default: Any) -> Any:
-    field_type = Config.model_fields[name].annotation
+    field_type = field_of(name).annotation  # Config's own field, or a plugin's
     args = [a for a in typing.get_args(field_type) if a is not type(None)]
     base: Any = args[0] if args else field_type
     if isinstance(base, type) and issubclass(base, str):

@@ -4,16 +4,24 @@ show it and the stages whose cache keys it enters (``Opt``, see ``v2a.options``)
 The CLI, the stage cache keys and the allowed values of extension points (ASR engines, LLM
 providers, local servers...) all derive from this class; changing, say, the LLM model never
 re-runs transcription because only the outline and write stages declare it.
+
+A registered engine, provider or server may own options too: a small pydantic model of
+``Opt``-annotated fields, set as its ``options`` attribute (``plugin_options``). They are shown
+by the commands their ``Opt`` names, validated here (kept as extra fields: ``Config(name=...)``),
+enter the cache keys of the stages their ``Opt`` names, and are read back typed with
+``config.options_of(Model)``.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
+from .errors import V2AError
 from .language import Language
 from .options import ALL, MEDIA, REVIEW_LLM, RUN, RUN_PUBLISH, Opt, opt_of
 from .registry import ASR_ENGINES, BATCH_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, OCR_ENGINES, RENDERERS
@@ -22,6 +30,7 @@ from .stages import STAGES
 LLM = ("outline", "write")  # the stages that call the LLM
 T, S, M, W, B = "Transcript", "Scenes", "Model (LLM)", "Article", "Batch"
 BATCH = ("batch",)
+Opts = TypeVar("Opts", bound=BaseModel)
 
 
 def default_cache_dir() -> Path:
@@ -39,7 +48,8 @@ FORMAT_ALIASES = {"md": "markdown", "htm": "html", "word": "docx", "vault": "obs
 
 
 class Config(BaseModel):
-    model_config = {"validate_assignment": True}
+    # extra fields are the options plugins declare (checked by _plugin_options, others dropped)
+    model_config = {"validate_assignment": True, "extra": "allow"}
 
     # -- where things go -------------------------------------------------------------------------
     out_root: Annotated[Path, Opt(
@@ -287,20 +297,79 @@ class Config(BaseModel):
             flag = o.flags[-1] if o is not None and o.flags else info.field_name
             raise ValueError(f"{flag} {exc}") from None
 
+    @model_validator(mode="after")
+    def _plugin_options(self) -> Config:
+        """Extra fields are options a registered plugin declares: each is validated by its
+        model (and its ``Opt``'s choices); a name no plugin declares is dropped, as pydantic
+        drops unknown fields by default."""
+        extra = self.__pydantic_extra__
+        if not extra:
+            return self
+        known = plugin_options()
+        for name in list(extra):
+            if name not in known:
+                del extra[name]
+                continue
+            model, field = known[name]
+            value = model.model_validate({name: extra[name]}).model_dump()[name]
+            o = opt_of(field)
+            if (o is not None and (o.registry or o.choices) and value is not None
+                    and value not in o.allowed()):
+                flag = o.flags[0].split("/")[0] if o.flags else name
+                raise ValueError(f"{flag} {value!r} is not one of: {', '.join(o.allowed())}")
+            extra[name] = value
+        return self
+
+    def options_of(self, model: type[Opts]) -> Opts:
+        """A plugin's own options (its ``options`` model), as given or by default."""
+        extra = self.__pydantic_extra__ or {}
+        return model.model_validate({k: extra[k] for k in model.model_fields if k in extra})
+
     def stage_view(self, stage: str, also: tuple[str, ...] = ()) -> dict:
         """The JSON-able config fields ``stage`` depends on (its cache key material): those
-        whose ``Opt(stages=...)`` names it, and ``also`` (a plugin stage's ``options``)."""
+        whose ``Opt(stages=...)`` names it, and ``also`` (a plugin stage's ``options``). A
+        plugin's option enters only when its ``Opt`` names the stage (value or default)."""
         data = self.model_dump(mode="json")
-        return {name: data[name] for name, f in type(self).model_fields.items()
+        view = {name: data[name] for name, f in type(self).model_fields.items()
                 if ((o := opt_of(f)) is not None and stage in o.stages) or name in also}
+        for name, (model, field) in plugin_options().items():
+            if ((o := opt_of(field)) is not None and stage in o.stages) or name in also:
+                view[name] = self.options_of(model).model_dump(mode="json")[name]
+        return view
+
+
+def plugin_options() -> dict[str, tuple[type[BaseModel], FieldInfo]]:
+    """name → (model, field) of every option a registered plugin declares: the ``options``
+    model of each engine, provider, server, renderer... (a name ``Config`` already has, or two
+    plugins both declare, is a plugin's bug, refused with one line)."""
+    out: dict[str, tuple[type[BaseModel], FieldInfo]] = {}
+    for reg in (ASR_ENGINES, LLM_PROVIDERS, LOCAL_SERVERS, OCR_ENGINES, RENDERERS,
+                BATCH_ENGINES):
+        for plugin_name, obj in reg.items():
+            model: Any = getattr(obj, "options", None)
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                continue
+            for name, field in model.model_fields.items():
+                if name in Config.model_fields or (name in out and out[name][0] is not model):
+                    raise V2AError(f"option {name!r} of {reg.kind} {plugin_name!r} is "
+                                   "already declared")
+                out[name] = (model, field)
+    return out
 
 
 def options() -> list[tuple[str, Opt, object]]:
-    """(field name, Opt, default) of every config field, in declaration order."""
+    """(field name, Opt, default) of every config field, in declaration order, then of every
+    option a registered plugin declares (``plugin_options``)."""
     out = []
-    for name, f in Config.model_fields.items():
+    fields = [*Config.model_fields.items(), *((n, f) for n, (_, f) in plugin_options().items())]
+    for name, f in fields:
         o = opt_of(f)
         if o is not None:
             default = f.default_factory() if f.default_factory else f.default  # type: ignore[call-arg]
             out.append((name, o, default))
     return out
+
+
+def field_of(name: str) -> FieldInfo:
+    """The pydantic field of an option: ``Config``'s own, or a plugin's."""
+    return Config.model_fields.get(name) or plugin_options()[name][1]
