@@ -74,6 +74,26 @@
     );
   }
 
+  function located(d) {
+    const before = $$("li[data-seg]").filter((li) => Number(li.dataset.t) <= d.start + 0.01);
+    return before[before.length - 1] || null;
+  }
+
+  /* The existing line fix (review.js): the line's editor opens, with the suggestion in place of
+     the doubtful words when there is one; saving it offers the change everywhere and in the
+     glossary. */
+  function fixLine(d) {
+    const li = located(d);
+    const btn = li && li.querySelector("button.fix");
+    if (!btn) return;
+    const det = li.closest("details");
+    if (det) det.open = true;
+    btn.click();
+    const input = li.querySelector("input.fix-in");
+    const alt = (d.suggestion || "").split(" / ")[0];
+    if (input && alt && input.value.includes(d.text)) input.value = input.value.replace(d.text, alt);
+  }
+
   function mark(d) {
     $$(".doubt-at").forEach((e) => { e.classList.remove("doubt-at"); e.style.outline = ""; });
     let target = null;
@@ -126,6 +146,8 @@
       el("div", { className: "dwhy", textContent: d.evidence }),
       d.suggestion ? el("div", { className: "dsugg", textContent: `might be: ${d.suggestion}` }) : "",
       el("div", {},
+        d.where === "transcript" && located(d) ? el("button", { textContent: "Fix the line…", className: "dfix", title: "Correct the transcript line (then offered everywhere and in the glossary)" }) : "",
+        " ",
         el("button", { textContent: "Fixed", className: "dres", value: "fixed" }), " ",
         el("button", { textContent: "Correct as is", className: "dres", value: "correct" }), " ",
         el("button", { textContent: "Ignore", className: "dres", value: "ignore" })),
@@ -151,7 +173,8 @@
     const seg = e.target.closest(".cov");
     if (seg && player && seg.dataset.t) { player.currentTime = Number(seg.dataset.t); return; }
     if (!b) return;
-    if (b.classList.contains("dnext")) show(at + 1);
+    if (b.classList.contains("dfix")) fixLine(open()[at]);
+    else if (b.classList.contains("dnext")) show(at + 1);
     else if (b.classList.contains("dprev")) show(at - 1);
     else if (b.classList.contains("dres")) resolve(panel.dataset.id, b.value).catch((err) => {
       panel.append(el("div", { className: "derr", textContent: err.message }));
