@@ -103,13 +103,7 @@ class Config(BaseModel):
     beam_size: Annotated[int, Opt(
         "Whisper beam size.", ("--beam-size",), stages=("transcribe",), commands=MEDIA,
         min=1, panel=T)] = 5
-    asr_device: Annotated[str, Opt(
-        "Where Whisper runs. auto: a CUDA GPU when this process was given one (a Ray media "
-        "worker on a GPU node), else the CPU.", ("--asr-device",), commands=MEDIA,
-        choices=("auto", "cpu", "cuda"), panel=T)] = "auto"
-    vad: Annotated[bool, Opt(
-        "Skip non-speech with a voice-activity detector before Whisper.",
-        ("--vad/--no-vad",), stages=("transcribe",), commands=MEDIA, panel=T)] = True
+    # faster-whisper's own --asr-device and --vad: FasterWhisperOptions in transcribe/faster.py
     whisper_hints: Annotated[str, Opt(
         "Tell Whisper the terms read off the screen (hotwords + a prompt). Off by default: "
         "measured on the generated talk, hints raised tiny.en's WER from 0.17 to 0.31 and did "

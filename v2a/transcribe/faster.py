@@ -6,14 +6,17 @@ import threading
 import time
 import wave
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+from pydantic import BaseModel
 
 from ..config import Config
 from ..errors import MediaError, ModelError
 from ..hookspecs import hookimpl
 from ..language import Language
 from ..models import Segment, Transcript, Word
+from ..options import MEDIA, Opt
 from .base import OnProgress, whisper_code
 from .whisper_models import ResolvedModel, resolve
 
@@ -139,8 +142,23 @@ def chunk_bounds(audio: _Audio) -> list[tuple[float, float]]:
     return bounds
 
 
+class FasterWhisperOptions(BaseModel):
+    """faster-whisper's own options, declared beside it (``v2a.config.plugin_options``): the
+    commands show them, ``Config`` validates them, ``config.options_of`` reads them."""
+
+    asr_device: Annotated[str, Opt(
+        "Where Whisper runs. auto: a CUDA GPU when this process was given one (a Ray media "
+        "worker on a GPU node), else the CPU.", ("--asr-device",), commands=MEDIA,
+        choices=("auto", "cpu", "cuda"), panel="Transcript")] = "auto"
+    vad: Annotated[bool, Opt(
+        "Skip non-speech with a voice-activity detector before Whisper.",
+        ("--vad/--no-vad",), stages=("transcribe",), commands=MEDIA,
+        panel="Transcript")] = True
+
+
 class FasterWhisperBackend:
     name = "faster-whisper"
+    options = FasterWhisperOptions
 
     def __init__(self, config: Config):
         self.config = config
@@ -148,7 +166,7 @@ class FasterWhisperBackend:
 
     def transcribe(self, audio_path: Path, language: Language | None, on_progress: OnProgress,
                    hints: list[str] | None = None) -> Transcript:
-        cfg = self.config
+        cfg, own = self.config, self.config.options_of(FasterWhisperOptions)
         code = whisper_code(language)
         prompt: dict = {}
         if hints:
@@ -157,7 +175,7 @@ class FasterWhisperBackend:
             prompt = {"hotwords": ", ".join(hints),
                       "initial_prompt": f"This talk is about {', '.join(hints)}."}
         t0 = time.perf_counter()
-        wm = load_model(self.model, cfg.asr_threads, pick_device(cfg.asr_device))
+        wm = load_model(self.model, cfg.asr_threads, pick_device(own.asr_device))
         load_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         audio = _Audio(audio_path)
@@ -168,7 +186,7 @@ class FasterWhisperBackend:
                 try:
                     segments, info = wm.transcribe(
                         audio.read(start, end), language=code, beam_size=cfg.beam_size,
-                        vad_filter=cfg.vad, word_timestamps=True, **prompt)
+                        vad_filter=own.vad, word_timestamps=True, **prompt)
                     # later chunks keep the first chunk's language: one talk, one language
                     first, code = first or info, code or info.language
                     speech_s += float(info.duration_after_vad)

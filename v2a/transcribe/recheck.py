@@ -28,6 +28,7 @@ from ..config import Config
 from ..errors import V2AError
 from ..models import Respelling, Segment, Transcript, Word
 from ..ocr import terms as T
+from .sentences import _text
 
 COMMON = T._COMMON  # function words: an unsure "the" hides no term
 
@@ -262,14 +263,14 @@ def regroup(segments: list[Segment], words: list[Word]) -> None:
     for seg, ws in zip(segments, buckets, strict=True):
         if ws != seg.words:
             seg.words = ws
-            seg.text = "".join(w.text for w in ws).strip()
+            seg.text = _text(ws)
 
 
 def run(tr: Transcript, audio_path: Path, seen: dict[str, list[T.Sighting]], config: Config
         ) -> tuple[list[Respelling], str | None]:
     """The transcribe stage's second listen (``--recheck MODEL``), in place on ``tr``: the
     changes, and a note when it could not run."""
-    from .faster import _Audio, load_model, pick_device
+    from .faster import FasterWhisperOptions, _Audio, load_model, pick_device
     from .whisper_models import resolve
 
     words = [w for s in tr.segments for w in s.words]
@@ -281,7 +282,7 @@ def run(tr: Transcript, audio_path: Path, seen: dict[str, list[T.Sighting]], con
     t0 = time.perf_counter()
     try:
         model = load_model(resolve(config.recheck, config.cache_dir), config.asr_threads,
-                           pick_device(config.asr_device))
+                           pick_device(config.options_of(FasterWhisperOptions).asr_device))
     except V2AError as exc:
         return [], f"no second listen for terms: {exc}"
     language = tr.language if not resolve(config.recheck, config.cache_dir).english_only \
