@@ -157,3 +157,23 @@ def test_the_prose_keeps_the_terms_the_transcript_was_respelled_to():
     assert n == 4
     # nothing respelled in this chapter: the prose is left as written
     assert T.keep_terms(prose, []) == (prose, 0)
+
+
+def test_a_term_split_across_whisper_cues_is_respelled_whole():
+    scr = screen((0.0, ["class Net(nn.Module):", "loader = DataLoader(train, num_workers=2)"]))
+    terms = T.extract([ln.text for f in scr.frames for ln in f.lines])
+    seen = T.sightings(scr, terms)
+
+    def seg(k: int, t: float, text: str) -> Segment:
+        ws = [Word(start=t + .3 * j, end=t + .3 * j + .25, text=" " + w)
+              for j, w in enumerate(text.split())]
+        return Segment(id=k, start=ws[0].start, end=ws[-1].end, text=text, words=ws)
+
+    tr = Transcript(language="en", origin="asr", backend="test", model="test", segments=[
+        seg(0, 1.0, "It inherits from an N."), seg(1, 2.6, "module. With them workers"),
+        seg(2, 4.0, "equal to two, it reads.")])
+    fix_terms(tr, terms, [], fuzzy=True, seen=seen)
+    assert [s.text for s in tr.segments] == [
+        "It inherits from an nn.Module.", "With num_workers", "equal to two, it reads."]
+    assert [(r.heard, r.term) for r in tr.respellings] == [
+        ("N. module", "nn.Module"), ("them workers", "num_workers")]

@@ -453,14 +453,21 @@ def _match_word(plain: list[str], words: list[Word], i: int, term: str, sp: str,
             continue  # a number is said and written: "model" is not model2
         # a common word at either edge is the sentence around the term, not the term
         edges = sp.split()
-        if (window[0] in _COMMON and not _alike(window[0], edges[0])) or (
-                window[-1] in _COMMON and not _alike(window[-1], edges[-1])):
+        # after a naming cue, one that sounds like the term's own word: "with them workers
+        # equal to two" (num_workers), not "we call it the stats"
+        cued = plain_words and n == n_term > 1 and named(plain, i, n)
+        if (window[0] in _COMMON and not _alike(window[0], edges[0], cued)) or (
+                window[-1] in _COMMON and not _alike(window[-1], edges[-1], cued)):
             continue
         h = heard.replace(" ", "")
         if not 0.8 <= len(h) / len(t) <= 1.25:
             continue
         # every heard word must sound like a piece of the term ("met" is not)
-        piece = min(fuzz.partial_ratio(w, t) for w in window)
+        pieces = [fuzz.partial_ratio(w, t) for w in window]
+        if cued:  # an edge word that sounds like the term's own ("them" for num) is a piece
+            pieces[0] = 100 if _alike(window[0], edges[0], True) else pieces[0]
+            pieces[-1] = 100 if _alike(window[-1], edges[-1], True) else pieces[-1]
+        piece = min(pieces)
         if piece < 50:
             continue
         spell = fuzz.ratio(h, t)
@@ -527,13 +534,16 @@ def _inflected(heard: list[str], spoken_words: list[str]) -> bool:
                                                                           "d", "ing")
 
 
-def _alike(heard: str, word: str) -> bool:
+def _alike(heard: str, word: str, by_sound: bool = False) -> bool:
     """A common word heard at the edge of a term that is that edge's word, inflected or one
-    letter off ("gets" for the get of get_stats)."""
+    letter off ("gets" for the get of get_stats); ``by_sound``: or its sound key half the
+    same ("them" for num)."""
+    from rapidfuzz import fuzz
     from rapidfuzz.distance import Levenshtein
 
     return heard == word or (len(word) >= 3 and heard[:3] == word[:3]
-                             and Levenshtein.distance(heard, word) <= 1)
+                             and Levenshtein.distance(heard, word) <= 1) or (
+        by_sound and fuzz.ratio(_key(heard), _key(word)) >= 50)
 
 
 def _context_shared(plain: list[str], i: int, n: int, line: str) -> bool:

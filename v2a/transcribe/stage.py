@@ -95,21 +95,24 @@ def fix_terms(tr: Transcript, terms: list[str], editor: list[GlossaryTerm],
     fixes: list[tuple[str, str]] = []
     for seg in tr.segments:
         if seg.words:
-            words = seg.words
             if editor:
-                words, f = screen_terms.replace_variants(words, editor)
+                words, f = screen_terms.replace_variants(seg.words, editor)
                 fixes += f
-            if fuzzy and terms:
-                words, found = screen_terms.respell(words, terms, seen)
-                tr.respellings += found
-                fixes += [(f.heard, f.term) for f in found]
-            if words is not seg.words:
-                seg.words, seg.text = words, _text(words)
+                if words is not seg.words:
+                    seg.words, seg.text = words, _text(words)
         elif editor:
             text, n = glossary.apply_variants(seg.text, editor)
             if n:
                 fixes.append((seg.text, text))
                 seg.text = text
+    timed = [s for s in tr.segments if s.words]
+    if fuzzy and terms and timed:
+        # the whole talk at once: a term can straddle Whisper's cues ("an N." | "module")
+        words, found = screen_terms.respell([w for s in timed for w in s.words], terms, seen)
+        if found:
+            tr.respellings += found
+            fixes += [(f.heard, f.term) for f in found]
+            recheck.regroup(timed, words)
     return fixes
 
 
@@ -120,6 +123,9 @@ def run(ctx: StageContext) -> StageResult:
     notes: list[str] = []
     editor = glossary.editor_terms(ctx.ws)
     terms = glossary.all_terms(ctx.ws)
+    # the respeller takes every term (each change needs its own evidence); the cut above is
+    # for Whisper's prompt
+    every = glossary.all_terms(ctx.ws, limit=1000)
     if cfg.asr in ("auto", "never"):
         track = pick_subtitle_track(source, cfg)
         if track is not None:
@@ -134,7 +140,7 @@ def run(ctx: StageContext) -> StageResult:
     if transcript is None:
         transcript, more = _whisper(ctx, terms)
         notes += more
-    seen = screen_terms.sightings(glossary.screen(ctx.ws), terms)
+    seen = screen_terms.sightings(glossary.screen(ctx.ws), every)
     rechecked: list = []
     if transcript.origin == "asr" and cfg.fix_terms and cfg.recheck != "off" and \
             cfg.asr_backend == "faster-whisper":
@@ -143,7 +149,7 @@ def run(ctx: StageContext) -> StageResult:
         transcript.respellings += rechecked
         notes += [why] if why else []
     # human subtitles are taken as written, but for the editors' own corrections
-    fixes = fix_terms(transcript, terms, editor,
+    fixes = fix_terms(transcript, every, editor,
                       fuzzy=cfg.fix_terms and transcript.origin == "asr", seen=seen)
     fixes = [(r.heard, r.term) for r in rechecked] + fixes
     if fixes:
