@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NOT_IMPORTED = {
     "v2a.llm.local.xllamacpp_child": "run as a child process (python -m) by llm/local/xllamacpp.py",
     "v2a.ocr.base": "the OcrEngine Protocol: imported for type checking only",
-    "v2a.llm.local.speculative": "speculative decoding choices (#24), not yet used by a module",
 }
 
 

@@ -4,6 +4,7 @@ validates them, and the transcribe stage's cache key takes the one whose ``Opt``
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -131,3 +132,43 @@ def test_the_engine_hears_its_option_and_a_new_value_reruns_transcribe(echo, sho
     assert transcribe(echo_text="First words.", echo_repeat=2) == "cached"
     assert transcribe(echo_text="Other words.", echo_repeat=2) == "ran"
     assert read_model(wd / "transcript.json", Transcript).segments[0].text.startswith("Other")
+
+
+def test_the_built_in_engines_options_keep_their_flags_defaults_and_env(tmp_path, monkeypatch):
+    """faster-whisper's --asr-device/--vad and the embedded model's --local-* moved from Config
+    to their engines: the same flags, defaults and environment variable, and a folder's saved
+    options (``v2a review``, ``v2a publish``) keep them."""
+    from v2a.cli import app
+    from v2a.llm.local.options import EmbeddedOptions
+    from v2a.pipeline import save_config, saved_config
+    from v2a.transcribe.faster import FasterWhisperOptions
+    from v2a.workspace import Workspace
+
+    runner = CliRunner()
+    run_help = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"}).output
+    for flag in ("--asr-device", "--no-vad", "--local-model", "--local-server", "--local-threads"):
+        assert flag in run_help, flag
+    from v2a.review.command import review  # a command registered by the built-in plugin
+
+    assert {"local_model", "local_server"} <= set(inspect.signature(review).parameters)
+    assert Config().options_of(FasterWhisperOptions) == FasterWhisperOptions(asr_device="auto",
+                                                                             vad=True)
+    assert Config().options_of(EmbeddedOptions) == EmbeddedOptions(
+        local_model="qwen2.5-coder-1.5b", local_server="auto", local_threads=None)
+    seen: list[Config] = []
+    monkeypatch.setenv("V2A_LOCAL_THREADS", "3")
+    app2 = typer.Typer()
+
+    @app2.command()
+    @with_config("run")
+    def run(config: Config) -> None:
+        seen.append(config)
+
+    assert runner.invoke(app2, ["--no-vad", "--local-model", "m.gguf"]).exit_code == 0
+    assert seen[-1].options_of(EmbeddedOptions).local_threads == 3  # $V2A_LOCAL_THREADS
+    assert seen[-1].options_of(FasterWhisperOptions).vad is False
+    ws = Workspace(tmp_path / "w").ensure()
+    save_config(ws, seen[-1])
+    again = saved_config(ws)
+    assert again.options_of(EmbeddedOptions).local_model == "m.gguf"
+    assert again.options_of(FasterWhisperOptions).vad is False

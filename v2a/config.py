@@ -166,22 +166,11 @@ class Config(BaseModel):
     llm_retries: Annotated[int, Opt(
         "Retries of a call that failed transiently (429, 5xx, timeout).", ("--llm-retries",),
         commands=REVIEW_LLM, min=0, panel=M)] = 4
-    local_model: Annotated[str, Opt(
-        "Embedded model: a packaged name (see `v2a models`) or a .gguf path.",
-        ("--local-model",), stages=LLM, commands=REVIEW_LLM, panel=M)] = "qwen2.5-coder-1.5b"
-    local_server: Annotated[str, Opt(
-        "Server for the embedded model: auto (the first that runs on this CPU), xllamacpp "
-        "(prebuilt llama.cpp server), llama-cpp-python (built for this CPU), llama-server "
-        "(your own llama.cpp binary).", ("--local-server",), commands=REVIEW_LLM,
-        registry=LOCAL_SERVERS, extra_choices=("auto",), panel=M)] = "auto"
+    # --local-model, --local-server, --local-threads: the embedded model's own options,
+    # EmbeddedOptions in llm/local/options.py (the openai provider carries them)
     local_ctx: Annotated[int, Opt(
         "Context window of the embedded model, tokens (per parallel call).", ("--local-ctx",),
         stages=LLM, commands=REVIEW_LLM, min=512, panel=M)] = 8192
-    local_threads: Annotated[int | None, Opt(
-        "CPU threads of the embedded model server (default: all cores). Fewer leaves room for "
-        "other work; results differ slightly with the count (other summation order).",
-        ("--local-threads",), commands=REVIEW_LLM, min=1, envvar="V2A_LOCAL_THREADS",
-        panel=M)] = None
     temperature: Annotated[float, Opt(
         "Sampling temperature of every LLM call.", ("--temperature",), stages=LLM,
         commands=REVIEW_LLM, min=0.0, panel=M)] = 0.2

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import __version__
-from .config import Config
+from .config import Config, plugin_options
 from .errors import V2AError
 from .models import Draft, Outline, RunReport, StageReport, Usage
 from .progress import NullProgress, Progress
@@ -241,7 +241,8 @@ def saved_config(ws: Workspace) -> Config:
 
     try:
         data = json.loads(ws.config_path.read_text("utf-8"))
-        known = {k: v for k, v in data.items() if k in Config.model_fields}
+        names = {*Config.model_fields, *plugin_options()}  # an engine's own options too
+        known = {k: v for k, v in data.items() if k in names}
         return Config(**known)
     except (OSError, ValueError):
         return Config()

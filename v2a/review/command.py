@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..commandline import with_config
-from ..config import Config
+from ..config import Config, options
 from ..errors import V2AError
 from ..progress import console, plain
 from ..workspace import Workspace
@@ -23,7 +23,7 @@ Folder = Annotated[Path, typer.Argument(
 def _given(ctx: typer.Context, config: Config) -> dict:
     """The options typed on this command line (the rest come from the folder's last run)."""
     out = {}
-    for name in Config.model_fields:
+    for name, _, _ in options():  # Config's fields and the engines' own options
         src = ctx.get_parameter_source(name)
         if src is not None and src.name not in ("DEFAULT", "DEFAULT_MAP"):
             out[name] = getattr(config, name)

@@ -7,6 +7,7 @@ from ...progress import Progress
 from ...registry import LOCAL_SERVERS
 from ..gguf import LocalModel, resolve
 from .base import LocalServer, ServerKind, ServerUnavailable
+from .options import EmbeddedOptions
 
 
 def pick(name: str) -> tuple[str, ServerKind]:
@@ -25,11 +26,12 @@ def pick(name: str) -> tuple[str, ServerKind]:
 
 def start(config: Config, progress: Progress) -> tuple[LocalServer, LocalModel]:
     """The configured local model behind a started server (the caller stops it)."""
-    name, kind = pick(config.local_server)
-    model = resolve(config.local_model, config.cache_dir, progress)
+    own = config.options_of(EmbeddedOptions)
+    name, kind = pick(own.local_server)
+    model = resolve(own.local_model, config.cache_dir, progress)
     others = tuple(n for n, k in LOCAL_SERVERS.items() if n != name and k.unavailable() is None)
     server = LocalServer(kind, model.path, model.name, n_ctx=config.local_ctx,
-                         parallel=config.llm_concurrency, threads=config.local_threads,
+                         parallel=config.llm_concurrency, threads=own.local_threads,
                          log_dir=config.cache_dir / "logs",
                          alternatives=others)
     with progress.task(f"starting local model {model.name} ({name})", total=None):

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from ...hookspecs import hookimpl
 from ...links import safe_url
 from ..base import EndpointError, LLMHandle, Target
+from ..local.options import EmbeddedOptions
 
 if TYPE_CHECKING:
     from ...config import Config
@@ -29,6 +30,7 @@ class OpenAIProvider:
     """``--llm-provider openai`` (the default): an endpoint, or with none the embedded model."""
 
     name = "openai"
+    options = EmbeddedOptions  # the embedded model's options (--local-model, ...)
 
     def target(self, config: Config) -> Target:
         base = config.llm_base_url or os.environ.get("OPENAI_BASE_URL") or None
@@ -42,7 +44,7 @@ class OpenAIProvider:
         if base is None:
             from ..gguf import local_model_id
 
-            alias, fp = local_model_id(config.local_model)
+            alias, fp = local_model_id(config.options_of(EmbeddedOptions).local_model)
             return Target(self.name, alias, f"local:{alias}:{fp}", None, embedded=True)
         base = base.rstrip("/")
         model = config.llm_model or (OPENAI_DEFAULT_MODEL if _host(base) == "api.openai.com"
