@@ -112,7 +112,8 @@ def test_artifact_file_names_are_written_in_two_modules():
     file names; every other module says ``TRANSCRIPT.name`` or ``ws.run_json``."""
     import ast
 
-    names = {a.name for s in STAGES.specs() for a in s.outputs} | {"run.json", "batch.json"}
+    names = {a.name for s in STAGES.specs() for a in s.outputs} | {"run.json", "batch.json",
+                                                                     "checks.json"}
     writers = set()
     for path in sorted((ROOT / "v2a").rglob("*.py")):
         tree = ast.parse(path.read_text("utf-8"))

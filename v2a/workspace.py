@@ -9,6 +9,7 @@ Layout of ``outputs/<slug>/``::
     .v2a/llm/<key>.json        per-call LLM cache
     .v2a/config.json           the options of the last run
     review.json                the editor's layer (v2a review): never written by a run
+    checks.json                the doubts about the article (v2a check; v2a.checks)
 """
 
 from __future__ import annotations
@@ -206,6 +207,12 @@ class Workspace:
     def run_json(self) -> Path:
         """What the last run did (``RunReport``)."""
         return self.root / "run.json"
+
+    @property
+    def checks_json(self) -> Path:
+        """The doubts ``v2a check`` found (``v2a.checks.models.Checks``): not a stage's
+        artifact, so neither cached nor listed in run.json."""
+        return self.root / "checks.json"
 
     @property
     def config_path(self) -> Path:

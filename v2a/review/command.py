@@ -11,6 +11,7 @@ from ..commandline import with_config
 from ..config import Config, options
 from ..errors import V2AError
 from ..progress import console, plain
+from ..stages import TRANSCRIPT
 from ..workspace import Workspace
 
 R = "Review"
@@ -146,7 +147,7 @@ def publish(
     ws = Workspace(workdir)
     if not ws.source_json.exists():
         raise V2AError(f"{workdir} is not a work folder (no source.json): give outputs/<video>")
-    high = run_checks(ws.root).unresolved("high") if ws.path("transcript.json").exists() else []
+    high = run_checks(ws.root).unresolved("high") if ws.path(TRANSCRIPT.name).exists() else []
     if high and strict:
         raise V2AError(f"{len(high)} high-severity doubt(s) unresolved (first: {high[0].kind} "
                        f"{high[0].text!r} at {high[0].start:.0f} s); see `v2a check {workdir}`, "
