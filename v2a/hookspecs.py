@@ -3,7 +3,9 @@
 Built-ins are plugins too (``v2a.plugins.BUILTIN``), registered exactly as a third-party one is
 through the ``v2a`` entry point group. Each hook receives ``register(name, obj)``; what ``obj``
 is depends on the registry (typed in ``v2a.registry``), which calls the hook as
-``pm.hook.register_x(register=...)``.
+``pm.hook.register_x(register=...)``. An engine, provider, server, renderer or batch engine may
+carry ``options``, a pydantic model of ``Opt`` fields: its own command-line options
+(``v2a.config.plugin_options``).
 """
 
 from __future__ import annotations
