@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.render import context, synthetic_workdir
+from tests.plugins import plain_text
 from v2a import registry
 from v2a.config import Config
 from v2a.hookspecs import hookimpl
@@ -165,18 +166,6 @@ def test_a_bad_choice_is_one_usage_line():
 # --- a plugin is one module and one registration ----------------------------------------------
 
 
-class PlainText:
-    """A third-party output format: the article as plain text."""
-
-    @staticmethod
-    @hookimpl
-    def register_renderers(register):
-        from v2a.render.base import Renderer
-
-        register("plain", Renderer("plain", "article.txt", lambda a, config: "\n\n".join(
-            [a.title] + [s.heading for s in a.sections])))
-
-
 class EchoAsr:
     """A third-party ASR engine that 'hears' one fixed sentence."""
 
@@ -200,7 +189,7 @@ class EchoAsr:
 
 @pytest.fixture
 def plugins():
-    registry.register_plugin(PlainText, "test-plain")
+    registry.register_plugin(plain_text, "test-plain")  # tests/plugins/plain_text.py
     registry.register_plugin(EchoAsr, "test-echo")
     try:
         yield
