@@ -50,7 +50,7 @@ FRAMES = [
     (240.0, ["Open in Google Colab", "import tiktoken",
              'enc = tiktoken.get_encoding("cl100k_base")', "def get_stats(ids):",
              "vocab_size = 276", 'tokens = list(text.encode("utf-8"))',
-             "print(stats.most_common(3))"]),
+             "print(stats.most_common(3))", "loader = DataLoader(train, num_workers=2)"]),
     (360.0, ["Exercises", "Count the pairs in your own text."]),
 ]
 SCREEN_END = 450.0  # after this nothing related is on screen
@@ -87,6 +87,9 @@ CASES: list[tuple[float, str, list[tuple[str, str]]]] = [
     (287, "Say vocab size equals two hundred seventy six.", [("vocab size", "vocab_size")]),
     (289, "The function get stats returns a counter.", [("get stats", "get_stats")]),
     (291, "It decodes the bytes MSUTF8 and prints them.", [("MSUTF8", "UTF-8")]),
+    # a class said as a noun phrase while it is shown; a cue and an edge word that sounds alike
+    (277, "A data loader hands out the batches.", [("data loader", "DataLoader")]),
+    (278, "With them workers equal to two.", [("them workers", "num_workers")]),
     # --- misheard, said far from where the screen shows it (the talk-wide glossary)
     (600, "Later models like Dpt2 kept the same idea.", [("Dpt2", "GPT-2")]),
     (610, "Remember what DPT-2 did with spaces.", [("DPT-2", "GPT-2")]),
@@ -123,6 +126,8 @@ CASES: list[tuple[float, str, list[tuple[str, str]]]] = [
     (296, "The most common pair wins.", []),
     (298, "We call it most days.", []),
     (299, "Save it as an MP3 file.", []),
+    (274, "The workers equal to two people.", []),
+    (276, "We call it the stats.", []),
     # --- innocent look-alikes far from any screen
     (700, "The BP oil spill was in 2010.", []),
     (710, "Our school moved its courses to a new LMS.", []),
@@ -136,6 +141,8 @@ CASES: list[tuple[float, str, list[tuple[str, str]]]] = [
     (790, "Get stats for the team.", []),
     (800, "We did a collab with another channel.", []),
     (810, "The GPT 3 paper came later.", []),
+    (820, "A data loader hands out the batches.", []),  # nothing on screen shows DataLoader
+    (830, "With them workers equal to two.", []),
 ]
 
 
