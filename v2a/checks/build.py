@@ -8,12 +8,11 @@ from pathlib import Path
 
 from ..errors import V2AError
 from ..models import Draft, Outline, Screen, Transcript
-from ..workspace import Workspace, read_model, write_json
+from ..stages import AUDIO, CHAPTERS, OUTLINE, SCREEN, TRANSCRIPT
+from ..workspace import Workspace, write_json
 from . import doubts as d
 from .models import Checks, Coverage, Doubt, Span
 from .second import Opinion
-
-CHECKS = "checks.json"
 
 
 def _chapter_of(outline: Outline | None):
@@ -124,7 +123,7 @@ def listen_again(ws: Workspace, transcript: Transcript, threads: int = 2,
     from .second import hear, second_model, whole
 
     model = second_model(transcript)
-    audio = ws.path("audio.wav")
+    audio = ws.path(AUDIO.name)
     if model is None or not audio.exists() or not transcript.segments:
         return None
     return hear(audio, whole(transcript), model, transcript.language, threads,
@@ -136,16 +135,13 @@ def build(ws: Workspace, unsure_threshold: float = d.UNSURE, listen: bool | None
     """The checks of a work folder from its artifacts (transcript.json at least); ``listen``:
     with a second model's reading of the speech (``v2a.checks.second``); None: with the one
     an earlier ``v2a check`` left, if any."""
-    def opt(name: str, cls):
-        p = ws.path(name)
-        return read_model(p, cls) if p.exists() else None
-
     t0 = time.perf_counter()
-    if not ws.path("transcript.json").exists():
-        raise V2AError(f"{ws.root} has no transcript.json: run `v2a run` first")
-    transcript = read_model(ws.path("transcript.json"), Transcript)
-    screen, outline, draft = opt("screen.json", Screen), opt("outline.json", Outline), \
-        opt("chapters.json", Draft)
+    if not ws.path(TRANSCRIPT.name).exists():
+        raise V2AError(f"{ws.root} has no {TRANSCRIPT.name}: run `v2a run` first")
+    transcript = ws.read(TRANSCRIPT)
+    screen = ws.read(SCREEN) if ws.path(SCREEN.name).exists() else None
+    outline = ws.read(OUTLINE) if ws.path(OUTLINE.name).exists() else None
+    draft = ws.read(CHAPTERS) if ws.path(CHAPTERS.name).exists() else None
     timings: dict[str, float] = {}
     opinion = None
     if listen is not False:
@@ -165,6 +161,6 @@ def build(ws: Workspace, unsure_threshold: float = d.UNSURE, listen: bool | None
 
 
 def write(ws: Workspace, checks: Checks) -> Path:
-    path = ws.path(CHECKS)
+    path = ws.checks_json
     write_json(path, checks)
     return path

@@ -11,6 +11,7 @@ import typer
 
 from ..errors import V2AError
 from ..links import fmt_time
+from ..stages import TRANSCRIPT
 from ..workspace import Workspace
 from .models import Checks
 
@@ -21,9 +22,9 @@ Folder = Annotated[Path, typer.Argument(
 
 def work_folders(root: Path) -> list[Path]:
     """The work folders under ``root`` (itself when it is one), each with a transcript."""
-    if (root / "transcript.json").exists():
+    if (root / TRANSCRIPT.name).exists():
         return [root]
-    found = {p.parent for pattern in ("*/transcript.json", "*/*/transcript.json")
+    found = {p.parent for pattern in (f"*/{TRANSCRIPT.name}", f"*/*/{TRANSCRIPT.name}")
              for p in root.glob(pattern)}
     return sorted(found)
 
