@@ -290,12 +290,17 @@ def _pids_under(marker: str) -> list[int]:
     return out
 
 
+# One token per test process: Ray keeps the first token it reads, so a second cluster in the same
+# process (another module's, e.g. test_stage_plugin) must be started with the same one.
+_TOKEN = secrets.token_hex(16)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A head and a second raylet (1 CPU each) on loopback, token auth, own temp dir."""
     tmp = tmp_path_factory.mktemp("ray")
     env = {"RAY_TMPDIR": str(tmp), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
-           "RAY_AUTH_TOKEN": secrets.token_hex(16), "V2A_SCRATCH": str(tmp / "scratch"),
+           "RAY_AUTH_TOKEN": _TOKEN, "V2A_SCRATCH": str(tmp / "scratch"),
            "TMPDIR": str(tmp)}
     (tmp / "scratch").mkdir()
     old = {k: os.environ.get(k) for k in env}
