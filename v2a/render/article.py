@@ -30,6 +30,7 @@ from ..models import (
     Source,
     Transcript,
 )
+from ..sources import blocks as prose_blocks
 from ..sources import chapter_sources
 from .i18n import UI
 from .sanitize import md_prose, safe_href
@@ -371,7 +372,6 @@ def _strip_title(md: str, title: str) -> str:
     return md
 
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _NOT_A_START = re.compile(r"^(\s|[-*+]\s|\d{1,9}[.)]\s|>)")  # list items/quotes/indents continue
 
 
@@ -379,24 +379,7 @@ def _interleave(md: str, figures: list[Figure | Code], ch: OutlineChapter) -> li
     """Split prose at paragraph boundaries and put each figure (or code shown on screen) before
     the paragraph that sits at its relative time in the chapter (never inside code, lists or
     quotes)."""
-    blocks: list[list[str]] = [[]]
-    fence = None
-    for line in md.split("\n"):
-        m = _FENCE.match(line)
-        if fence:
-            blocks[-1].append(line)
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
-                fence = None
-            continue
-        if m:
-            fence = m.group(1)
-        if not line.strip() and not fence:
-            if blocks[-1]:
-                blocks.append([])
-            continue
-        blocks[-1].append(line)
-    blocks = [b for b in blocks if b]
-    texts = ["\n".join(b) for b in blocks]
+    texts = prose_blocks(md)
     total = sum(len(t) for t in texts) or 1
     # boundaries: (fraction of the text before block k, k), only where a new block may start
     bounds, acc = [], 0
