@@ -77,13 +77,65 @@ def book_formats(formats: list[str]) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
+def missing(fmt: str) -> str | None:
+    """Why ``fmt`` cannot be written on this machine (None: it can): the tools the ``export``
+    extra brings, looked for without starting them."""
+    import importlib.util
+
+    from ..render.export import chromium_path, pandoc_path
+
+    if fmt == "epub" and importlib.util.find_spec("ebooklib") is None:
+        return "needs EbookLib: pip install ebooklib"
+    if fmt == "pdf":
+        if importlib.util.find_spec("playwright") is None:
+            return "needs pip install 'v2a[export]' (Playwright) and a Chromium"
+        own = Path.home() / ".cache" / "ms-playwright"
+        if chromium_path() is None and not any(own.glob("chromium*")):
+            return "needs a Chromium: apt install chromium (or playwright install chromium)"
+    if fmt == "docx" and pandoc_path() is None:
+        return "needs pandoc: pip install 'v2a[export]' or apt install pandoc"
+    return None
+
+
 def build_book(root: Path, formats: list[str], config: Config | None = None,
                summaries: str = "outline", progress: Progress | None = None,
                approved: bool = False) -> BookResult:
     """Build (or bring up to date) the book of the batch folder ``root``. ``approved``: refuse
     while a part has a chapter an editor has not approved (as ``v2a publish`` does)."""
-    t0 = time.perf_counter()
     formats = book_formats(formats)
+    return write_formats(assemble(root, config, summaries, progress, approved), formats)
+
+
+@dataclass
+class Assembled:
+    """The book as it would be written now: its parts (cached), summaries, index and the hash
+    of what it holds (a format made from the same hash is up to date)."""
+
+    root: Path
+    book: Book
+    state: BookState
+    digest: str
+    reread: int
+    timings: dict[str, float] = field(default_factory=dict)
+    t0: float = 0.0
+
+    @property
+    def folder(self) -> Path:
+        return self.root / "book"
+
+    @property
+    def state_path(self) -> Path:
+        return self.folder / "book.json"
+
+    def up_to_date(self, fmt: str) -> bool:
+        return self.state.outputs.get(fmt) == self.digest and (self.folder / FILES[fmt]).exists()
+
+
+def assemble(root: Path, config: Config | None = None, summaries: str = "outline",
+             progress: Progress | None = None, approved: bool = False) -> Assembled:
+    """Read the parts (only the changed ones again), summarize and index them; write nothing
+    but the parts' cache and the pooled series glossary."""
+    t0 = time.perf_counter()
     root = Path(root)
     if not (root / BATCH_FILE).exists():
         raise UsageError(f"{root} is not a batch folder (no {BATCH_FILE}); run v2a batch first")
@@ -148,26 +200,36 @@ def build_book(root: Path, formats: list[str], config: Config | None = None,
     digest = hashlib.sha256(json.dumps(
         [code, batch.title, [p.hash for p in parts], [said[p.key] for p in parts],
          [[e.term, [pl.__dict__ for pl in e.places]] for e in index]]).encode()).hexdigest()[:20]
-    result = BookResult(folder=book_dir, parts=len(parts), reread=reread,
-                        index_terms=len(index), crossrefs=sum(map(len, book.xrefs.values())))
+    return Assembled(root=root, book=book, state=state, digest=digest, reread=reread, t0=t0,
+                     timings={"parts": round(t_parts - t0, 3),
+                              "summaries": round(t_summary - t_parts, 3),
+                              "terms": round(t_terms - t_summary, 3)})
+
+
+def write_formats(a: Assembled, formats: list[str]) -> BookResult:
+    """Write each format whose file is missing or was made from another book; ``book.json``
+    records what each was made from."""
+    formats = book_formats(formats)
+    book, state, book_dir = a.book, a.state, a.folder
+    result = BookResult(folder=book_dir, parts=len(book.parts), reread=a.reread,
+                        index_terms=len(book.index),
+                        crossrefs=sum(map(len, book.xrefs.values())))
     doc: Doc | None = None
     for f in formats:
         out = book_dir / FILES[f]
         result.outputs[f] = out
-        if state.outputs.get(f) == digest and out.exists():
+        if a.up_to_date(f):
             continue
         t = time.perf_counter()
         if f in ("epub", "pdf", "docx", "html") and doc is None:
             doc = book_doc(book, book_dir)
         WRITERS[f](book, doc, out)
-        state.outputs[f] = digest
+        state.outputs[f] = a.digest
         result.written.append(f)
         result.timings[f] = round(time.perf_counter() - t, 3)
-        write_json(state_path, state)  # a later format's failure keeps this one's record
-    write_json(state_path, state)
-    result.timings.update(parts=round(t_parts - t0, 3), summaries=round(t_summary - t_parts, 3),
-                          terms=round(t_terms - t_summary, 3),
-                          total=round(time.perf_counter() - t0, 3))
+        write_json(a.state_path, state)  # a later format's failure keeps this one's record
+    write_json(a.state_path, state)
+    result.timings.update(a.timings, total=round(time.perf_counter() - a.t0, 3))
     return result
 
 

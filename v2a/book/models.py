@@ -11,6 +11,7 @@ class SectionData(BaseModel):
     """One chapter of a part, ready to assemble (its HTML/Markdown body has no heading)."""
 
     number: int
+    key: str = ""  # the chapter's key in review.json (its first segment): the review page's
     title: str
     anchor: str  # unique in the book: p<part>-<article anchor>
     start: float
@@ -53,6 +54,11 @@ class BookState(BaseModel):
     parts: dict[str, str] = Field(default_factory=dict)  # entry key → part hash
     summaries: dict[str, tuple[str, str]] = Field(default_factory=dict)  # hash → (by, text)
     outputs: dict[str, str] = Field(default_factory=dict)  # format → book hash it was made from
+    # the review app's builds: when, and what it said about parts that were not published
+    built_at: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    published_at: str | None = None
+    published: str | None = None  # the book hash that was published
 
 
 class EntryView(BaseModel):

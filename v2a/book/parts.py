@@ -69,7 +69,8 @@ def read_part(key: str, folder: Path, root: Path, book_dir: Path, number: int,
         ch = next((c for c in outline.chapters if abs(c.start - s.start) < 1e-6), None)
         segs = transcript.between(ch.first_segment, ch.last_segment) if ch else []
         sections.append(SectionData(
-            number=s.number, title=s.title, anchor=f"p{number}-{s.anchor}", start=s.start,
+            number=s.number, key=str(ch.first_segment) if ch else "", title=s.title,
+            anchor=f"p{number}-{s.anchor}", start=s.start,
             end=s.end, href=rebase(s.href, folder, book_dir), status=s.status,
             html=rebase_html(blocks_html(s, images), folder, book_dir),
             md=rebase_md(_blocks_md(s), folder, book_dir),
