@@ -325,3 +325,139 @@ def test_the_book_waits_for_approval_when_asked(course):
         k: SectionReview(key=k, status="approved") for k in ("0", "6", "12")}))
     r = build_book(root, ["markdown"], approved=True)
     assert r.parts == 3 and r.reread == 1  # review.json is an input of its part (1, 2 read before)
+
+
+# ---- the book in the review app (the batch hub) ----------------------------------------------------
+
+
+def _publish_all(root: Path, hub) -> None:
+    for vid in hub.videos:
+        hub.session(vid).publish(force=True)
+
+
+def test_the_hub_shows_the_book_with_links_into_the_review_pages(course):
+    from tests.fixtures.review import call, served
+
+    root, _ = course
+    (root / "videos" / "02-lesson-2" / "checks.json").write_text(json.dumps({"doubts": [
+        {"id": "a", "kind": "unsure", "start": 1, "end": 2, "text": "x", "evidence": "e"},
+        {"id": "b", "kind": "unsure", "start": 3, "end": 4, "text": "y", "evidence": "e"}]}))
+    with served(root) as (s, _hub):
+        status, index = call(s, "GET", "/")
+        assert status == 200 and 'href="/book/"' in index
+        status, page = call(s, "GET", "/book/")
+        assert status == 200
+        assert re.findall(r"Part (\d)\. <a", page) == ["1", "2", "3"]
+        status, b = call(s, "GET", "/api/book")
+        assert status == 200 and b["parts"] == 3 and b["index"] and b["glossary"]
+        videos = b["videos"]
+        assert [v["published"] for v in videos] == ["unpublished"] * 3
+        assert [v["doubts"] for v in videos] == [None, 2, None]  # only part 2 was checked
+        assert len(b["problems"]) == 3 and "not published" in b["problems"][0]
+        # every chapter link opens its video's review page at that very section
+        for v in videos:
+            assert [c["title"] for c in v["chapters"]][1:] and v["chapters"][0]["number"] == 1
+            status, review = call(s, "GET", v["href"])
+            assert status == 200
+            for c in v["chapters"]:
+                path, anchor = c["href"].split("#")
+                assert path == v["href"] and f'id="{anchor}"' in review, c
+        # index and glossary places are chapters of the parts they name
+        hrefs = {c["href"] for v in videos for c in v["chapters"]}
+        places = [p for e in b["index"] for p in e["places"]]
+        assert all(p["href"] in hrefs for p in places)
+        assert any(len({p["part"] for p in e["places"]}) >= 2 for e in b["index"])
+        # nothing is built yet; every format is offered or says what it needs
+        assert not b["state"]["built"]
+        assert all(f["missing"] is None or "needs" in f["missing"] for f in b["files"])
+
+
+def test_the_book_is_built_from_the_edited_text_and_published_strictly(course):
+    from tests.fixtures.review import call, served
+
+    root, _ = course
+    with served(root) as (s, hub):
+        vid = next(iter(hub.videos))
+        key = next(iter(hub.session(vid).overlay().sections)).key
+        status, sec = call(s, "PUT", f"/api/v/{vid}/sections/{key}",
+                           {"rev": 0, "markdown": "An editor wrote this sentence by hand."})
+        assert status == 200, sec
+        # building takes the current edited text: the edit is in the book
+        status, r = call(s, "POST", "/api/book/build", {"formats": ["markdown", "epub"]})
+        assert status == 200 and set(r["written"]) == {"markdown", "epub"}, r
+        md = (root / "book" / "book.md").read_text()
+        assert "An editor wrote this sentence by hand." in md
+        assert any("goes in as it stands" in n for n in r["notes"])
+        # strict publication refuses while a video is not published, saying which
+        status, err = call(s, "POST", "/api/book/publish", {"formats": ["markdown"]})
+        assert status == 400 and "“Lesson 3” is not published" in err["error"]
+        assert json.loads((root / "book" / "book.json").read_text())["published_at"] is None
+        _publish_all(root, hub)
+        status, r = call(s, "POST", "/api/book/publish", {"formats": ["markdown", "epub"]})
+        assert status == 200 and r["published"] and r["notes"] == [], r
+        status, b = call(s, "GET", "/api/book")
+        assert b["state"]["published"] and b["state"]["current"] and b["problems"] == []
+        assert [v["published"] for v in b["videos"]] == ["published"] * 3
+        # the file as an editor downloads it
+        status, got = call(s, "GET", "/book/file/markdown")
+        assert status == 200 and "An editor wrote this sentence by hand." in got
+        # an edit after publishing: the book is out of date and that part "changed"
+        import time
+
+        time.sleep(1.1)  # review.json's times are in seconds
+        rev = hub.session(vid).review().sections[key].rev
+        call(s, "PUT", f"/api/v/{vid}/sections/{key}", {"rev": rev, "markdown": "Edited later."})
+        status, b = call(s, "GET", "/api/book")
+        assert b["videos"][0]["published"] == "changed" and not b["state"]["published"]
+        assert not b["state"]["current"]
+        status, err = call(s, "POST", "/api/book/publish", {"formats": ["markdown"]})
+        assert status == 400 and "edited after it was published" in err["error"]
+        status, r = call(s, "POST", "/api/book/publish", {"formats": ["markdown"], "force": True})
+        assert status == 200 and r["published"] and "edited after" in r["notes"][0]
+        assert "Edited later." in (root / "book" / "book.md").read_text()
+
+
+def test_the_book_routes_are_guarded_and_escape_what_they_show(course, monkeypatch):
+    from tests.fixtures.review import call, served
+    from v2a.review import book as B
+
+    root, _ = course
+    evil = '<img src=x onerror="alert(1)">'
+    with served(root) as (s, hub):
+        vid = next(iter(hub.videos))
+        key = next(iter(hub.session(vid).overlay().sections)).key
+        call(s, "PUT", f"/api/v/{vid}/sections/{key}", {"rev": 0, "title": evil})
+        status, page = call(s, "GET", "/book/")
+        assert status == 200 and evil not in page and "&lt;img src=x" in page
+        # the token, and the page's CSRF header for a change
+        assert call(s, "GET", "/book/", token=False)[0] == 403
+        assert call(s, "POST", "/api/book/build", {}, csrf=False)[0] == 403
+        assert call(s, "GET", "/book/file/epub", token=False)[0] == 403
+        assert call(s, "GET", "/book/file/..%2Fbatch.json")[0] == 404
+        assert call(s, "GET", "/book/file/epub")[0] == 404  # not built yet
+        assert call(s, "POST", "/api/book/build", {"formats": ["obsidian"]})[0] == 400
+        assert call(s, "POST", "/api/book/build", {"formats": "md"})[0] == 400
+        # a format whose tool is not installed is not offered, and refused when asked for
+        monkeypatch.setattr(B, "missing", lambda f: "needs pandoc" if f == "docx" else None)
+        status, page = call(s, "GET", "/book/")
+        assert re.search(r'value="docx" disabled', page) and "needs pandoc" in page
+        status, err = call(s, "POST", "/api/book/build", {"formats": ["docx"]})
+        assert status == 400 and "needs pandoc" in err["error"]
+        # one build at a time
+        hub.book_lock.acquire()
+        try:
+            status, err = call(s, "POST", "/api/book/build", {"formats": ["markdown"]})
+            assert status == 400 and "being built" in err["error"]
+        finally:
+            hub.book_lock.release()
+
+
+def test_one_video_has_no_book(course):
+    from tests.fixtures.review import call, served
+
+    root, _ = course
+    with served(root / "videos" / "01-lesson-1") as (s, hub):
+        assert hub.root is None
+        status, err = call(s, "POST", "/api/book/build", {})
+        assert status == 404 and "batch folder" in err["error"]
+        assert call(s, "GET", "/book/")[0] == 404

@@ -3,6 +3,7 @@ work folders — and one ``ReviewSession`` per video, opened on first use."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,9 @@ class ReviewHub:
     config_for: Callable[[Workspace], Config]
     llm_handle: LLMHandleLike | None = None
     batch: bool = False
+    root: Path | None = None  # the batch folder (with batch.json): the one that has a book
+    # one build of the book at a time (a second click is told so, not queued)
+    book_lock: threading.Lock = field(default_factory=threading.Lock)
     # changes that could not be written (path of the request → why), until one there succeeds:
     # `v2a review` must not say "everything is saved" on exit while this is not empty
     unsaved: dict[str, str] = field(default_factory=dict)
@@ -54,8 +58,9 @@ def open_hub(path: Path, config_for: Callable[[Workspace], Config],
              llm_handle: LLMHandleLike | None = None) -> ReviewHub:
     """The hub for a work folder, a batch root or a folder of work folders."""
     title, videos, batch = discover(path)
+    root = Path(path) if (Path(path) / BATCH_FILE).exists() else None
     return ReviewHub(title=title, videos={v.vid: v for v in videos}, config_for=config_for,
-                     llm_handle=llm_handle, batch=batch)
+                     llm_handle=llm_handle, batch=batch, root=root)
 
 
 def discover(path: Path) -> tuple[str, list[Video], bool]:

@@ -20,7 +20,8 @@ def index(hub: Hub):
     if not hub.batch and len(hub.videos) == 1:
         return RedirectResponse(f"/v/{next(iter(hub.videos))}/", status_code=303)
     return HTMLResponse(env().get_template("index.html.j2").render(
-        title=hub.title, rows=[row(hub, v) for v in hub.videos.values()]))
+        title=hub.title, rows=[row(hub, v) for v in hub.videos.values()],
+        book=hub.root is not None))
 
 
 @router.get("/v/{vid}/", response_class=HTMLResponse)
@@ -32,7 +33,8 @@ def page(vid: str, hub: Hub, access: AccessOf):
 @router.get("/static/{name}")
 def static(name: str):
     p = STATIC / name
-    if name not in ("review.js", "review.css", "doubts.js") or not p.is_file():
+    if name not in ("review.js", "review.css", "doubts.js", "book.js", "book.css") or \
+            not p.is_file():
         raise NotFound(name)
     return FileResponse(p, headers={"Cache-Control": "no-cache"})
 
