@@ -45,13 +45,19 @@ RESULTS = ROOT / "bench" / "results"
 # what the screen shows, and when (s); a frame is shown until the next one
 FRAMES = [
     (0.0, ["GPT-2 tokenizer: byte-level BPE", "Language Models are Unsupervised Multitask "
-           "Learners (GPT-2)"]),
+           "Learners (GPT-2)", "byte pair encoding (BPE)"]),
     (120.0, ["LLMs see tokens, not characters", "The Llama 2 paper: a 32k vocabulary"]),
     (240.0, ["Open in Google Colab", "import tiktoken",
              'enc = tiktoken.get_encoding("cl100k_base")', "def get_stats(ids):",
              "vocab_size = 276", 'tokens = list(text.encode("utf-8"))',
              "print(stats.most_common(3))", "loader = DataLoader(train, num_workers=2)"]),
     (360.0, ["Exercises", "Count the pairs in your own text."]),
+    # code that names plain words and short names (merges, ReLU, zero_grad, state_dict)
+    (480.0, ["merges = {}",
+             "for (p0, p1), idx in merges.items():", "def decode(ids):",
+             "self.layers = nn.Sequential(nn.Linear(784, 128), nn.ReLU())", "opt.zero_grad()",
+             'torch.save(model.state_dict(), "net.pt")']),
+    (530.0, ["Questions?"]),
 ]
 SCREEN_END = 450.0  # after this nothing related is on screen
 
@@ -82,7 +88,8 @@ CASES: list[tuple[float, str, list[tuple[str, str]]]] = [
     (265, "The tic token package is fast.", [("tic token", "tiktoken")]),
     (270, "It loads the cl 100k base encoding.", [("cl 100k base", "cl100k_base")]),
     (280, "I call it get stats and it counts pairs.", [("get stats", "get_stats")]),
-    (285, "So gets test walks over the list with zip.", [("gets test", "get_stats")]),
+    # as tiny.en heard it (p 0.07, 0.06): the recogniser's doubt is the evidence
+    (285, "So gets~ test~ walks over the list with zip.", [("gets test", "get_stats")]),
     # identifiers said as their words after a naming cue; a number run into the word before
     (287, "Say vocab size equals two hundred seventy six.", [("vocab size", "vocab_size")]),
     (289, "The function get stats returns a counter.", [("get stats", "get_stats")]),
@@ -143,6 +150,33 @@ CASES: list[tuple[float, str, list[tuple[str, str]]]] = [
     (810, "The GPT 3 paper came later.", []),
     (820, "A data loader hands out the batches.", []),  # nothing on screen shows DataLoader
     (830, "With them workers equal to two.", []),
+    # --- across word boundaries, and another form of an identifier (issue 20's classes);
+    # "~" marks a word the recogniser guessed (p 0.1), "?" one it doubted (p 0.4)
+    (482, "And remember it in a dictionary called mergers.", [("mergers", "merges")]),
+    (484, "Apply the mergers in the same order.", [("mergers", "merges")]),
+    (486, "Two linear layers with a real~ U~ between them.", [("real U", "ReLU")]),
+    (488, "Every step starts with zero grad?, so nothing piles up.",
+     [("zero grad", "zero_grad")]),
+    (490, "We save the state dict? to a file.", [("state dict", "state_dict")]),
+    (70, "To compress it, my~ parent coding looks at pairs.",
+     [("my parent coding", "byte pair encoding")]),
+    # innocent look-alikes while that code is on screen
+    (494, "We merged the two lists.", []),
+    (496, "Merging is cheap.", []),
+    (498, "Each merge makes the list shorter.", []),
+    (500, "Look at the code on the left.", []),
+    (502, "Let us look~ at the code~ now.", []),
+    (504, "A real~ number is fine.", []),
+    (506, "Zero gradients flow back.", []),
+    (508, "The state of the dict is saved.", []),
+    (510, "The most common~ pair wins.", []),
+    (512, "And code~ review helps.", []),
+    (514, "Bank mergers made the news.", []),  # said while merges is on screen
+    # far from it
+    (840, "Bank mergers were common in the nineties.", []),
+    (850, "My~ parent coding club meets on Friday.", []),
+    (860, "Make a real~ U~ turn.", []),
+    (870, "Every step starts with zero grad?, so nothing piles up.", []),
 ]
 
 
@@ -155,8 +189,14 @@ def screen() -> Screen:
 
 
 def words_at(t: float, sentence: str) -> list[Word]:
-    return [Word(start=t + 0.3 * k, end=t + 0.3 * k + 0.25, text=(" " if k else "") + w)
-            for k, w in enumerate(sentence.split())]
+    """The sentence's words 0.3 s apart; "word~" is a guess of the recogniser (p 0.1),
+    "word?" a word it doubted (p 0.4), any other word has no probability."""
+    out = []
+    for k, w in enumerate(sentence.split()):
+        p = 0.1 if "~" in w else 0.4 if "?" in w else None
+        out.append(Word(start=t + 0.3 * k, end=t + 0.3 * k + 0.25, probability=p,
+                        text=(" " if k else "") + w.replace("~", "").replace("?", "")))
+    return out
 
 
 def run_cases() -> dict:
@@ -167,6 +207,7 @@ def run_cases() -> dict:
     t0 = time.perf_counter()
     for t, sentence, want in CASES:
         out, fixes = T.respell(words_at(t, sentence), scr.terms, seen)
+        sentence = sentence.replace("~", "").replace("?", "")
         got = [(f.heard, f.term) for f in fixes]
         c = sum(1 for g in got if g in want)
         correct += c
@@ -183,17 +224,14 @@ def run_cases() -> dict:
             "false": false, "seconds": round(time.perf_counter() - t0, 3), "wrong": rows}
 
 
-def run_talk(workdir: Path, truth_path: Path, recheck_model: str = "base") -> dict:
-    """tiny.en on a generated talk: as heard, respelled with its screen, and with the second
-    listen (``v2a.transcribe.recheck``) before respelling — as the transcribe stage does."""
+def _hear(workdir: Path, scr: Screen, recheck_model: str) -> dict:
+    """tiny.en over the talk, and the second listen over its unsure stretches: the words, the
+    rechecked words and the seconds (what ``--asr-cache`` keeps between development runs)."""
     from v2a.config import default_cache_dir
     from v2a.transcribe import recheck as R
     from v2a.transcribe.faster import _Audio, load_model
     from v2a.transcribe.whisper_models import resolve
-    from v2a.workspace import read_model
 
-    truth = json.loads(truth_path.read_text())
-    scr = read_model(workdir / "screen.json", Screen)
     model = load_model(resolve("tiny.en", default_cache_dir()), 2)
     t0, c0 = time.perf_counter(), time.process_time()
     segs, _ = model.transcribe(str(workdir / "audio.wav"), vad_filter=True,
@@ -201,17 +239,50 @@ def run_talk(workdir: Path, truth_path: Path, recheck_model: str = "base") -> di
     words = [Word(start=float(w.start), end=float(w.end), text=w.word,
                   probability=float(w.probability)) for s in segs for w in s.words or []]
     asr_s, asr_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t2, c2 = time.perf_counter(), time.process_time()
+    second = load_model(resolve(recheck_model, default_cache_dir()), 2)
+    audio = _Audio(workdir / "audio.wav")
+    heard2, rechecked, stretches = R.recheck(words, T.sightings(scr, scr.terms), audio.read,
+                                             audio.duration, R.whisper_decoder(second))
+    return {"words": [w.model_dump() for w in words],
+            "heard2": [w.model_dump() for w in heard2],
+            "rechecked": [r.model_dump() for r in rechecked], "stretches": stretches,
+            "duration": audio.duration, "asr_s": asr_s, "asr_cpu": asr_cpu,
+            "recheck_s": time.perf_counter() - t2, "recheck_cpu": time.process_time() - c2}
+
+
+def run_talk(workdir: Path, truth_path: Path, recheck_model: str = "base",
+             asr_cache: Path | None = None) -> dict:
+    """tiny.en on a generated talk: as heard, respelled with its screen, and with the second
+    listen (``v2a.transcribe.recheck``) before respelling — as the transcribe stage does.
+    ``asr_cache``: a folder keeping the recognisers' words between development runs (their
+    seconds are then those of the first run)."""
+    from v2a.models import Respelling
+    from v2a.workspace import read_model
+
+    truth = json.loads(truth_path.read_text())
+    scr = read_model(workdir / "screen.json", Screen)
+    # the terms as the screen stage extracts them now (screen.json may be older)
+    scr.terms = T.extract([ln.text for f in scr.frames for ln in f.lines])
+    cache = asr_cache / (re.sub(r"\W+", "_", str(workdir)) + ".json") if asr_cache else None
+    if cache is not None and cache.exists():
+        h = json.loads(cache.read_text())
+    else:
+        h = _hear(workdir, scr, recheck_model)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(h))
+    words = [Word(**w) for w in h["words"]]
+    heard2 = [Word(**w) for w in h["heard2"]]
+    rechecked = [Respelling(**r) for r in h["rechecked"]]
+    stretches = h["stretches"]
+    asr_s, asr_cpu = h["asr_s"], h["asr_cpu"]
     t1 = time.perf_counter()
     seen = T.sightings(scr, scr.terms)
     fixed, fixes = T.respell(words, scr.terms, seen)
     respell_s = time.perf_counter() - t1
-    t2, c2 = time.perf_counter(), time.process_time()
-    second = load_model(resolve(recheck_model, default_cache_dir()), 2)
-    audio = _Audio(workdir / "audio.wav")
-    heard2, rechecked, stretches = R.recheck(words, seen, audio.read, audio.duration,
-                                             R.whisper_decoder(second))
     fixed2, fixes2 = T.respell(heard2, scr.terms, seen)
-    recheck_s, recheck_cpu = time.perf_counter() - t2, time.process_time() - c2
+    recheck_s, recheck_cpu = h["recheck_s"], h["recheck_cpu"]
     said = [(s["start"], s["end"], s["text"]) for sec in truth["sections"]
             for s in sec["sentences"]]
     terms = [t for t in truth["terms"] if re.fullmatch(r"[\w.\- ]+", t)]
@@ -246,7 +317,7 @@ def run_talk(workdir: Path, truth_path: Path, recheck_model: str = "base") -> di
     after, _, _ = spelled(fixed)
     after2, _, misses = spelled(fixed2)
     false, false2 = false_of(fixes), false_of(rechecked + fixes2)
-    minutes = audio.duration / 60
+    minutes = h["duration"] / 60
     return {"workdir": str(workdir), "truth": str(truth_path), "minutes": round(minutes, 2),
             "terms_on_screen": scr.terms, "said_terms": total,
             "spelled_right_before": before, "spelled_right_respelled": after,
@@ -316,6 +387,8 @@ def main() -> None:
     ap.add_argument("--talk", nargs=2, metavar=("WORKDIR", "TRUTH"))
     ap.add_argument("--held-out", nargs=2, metavar=("WORKDIR", "TRUTH"),
                     help="a second talk with other terms (bench/data/terms_talk_torch.json)")
+    ap.add_argument("--asr-cache", type=Path, metavar="DIR",
+                    help="keep the recognisers' words here between development runs")
     a = ap.parse_args()
     command = "python -m bench.bench_terms" + (f" --talk {' '.join(a.talk)}" if a.talk else "")
     command += f" --held-out {' '.join(a.held_out)}" if a.held_out else ""
@@ -323,9 +396,10 @@ def main() -> None:
                  "cases": run_cases(), "scaffolding": run_scaffolding(),
                  "titles": run_titles()}
     if a.talk:
-        out["talk"] = run_talk(Path(a.talk[0]), Path(a.talk[1]))
+        out["talk"] = run_talk(Path(a.talk[0]), Path(a.talk[1]), asr_cache=a.asr_cache)
     if a.held_out:
-        out["held_out_talk"] = run_talk(Path(a.held_out[0]), Path(a.held_out[1]))
+        out["held_out_talk"] = run_talk(Path(a.held_out[0]), Path(a.held_out[1]),
+                                         asr_cache=a.asr_cache)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "terms.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     c = out["cases"]

@@ -177,3 +177,65 @@ def test_a_term_split_across_whisper_cues_is_respelled_whole():
         "It inherits from an nn.Module.", "With num_workers", "equal to two, it reads."]
     assert [(r.heard, r.term) for r in tr.respellings] == [
         ("N. module", "nn.Module"), ("them workers", "num_workers")]
+
+
+# the code of a lesson on tokenizers and one on PyTorch: identifiers that are plain words
+# (merges), short names (ReLU) and snake_case said as words (zero_grad)
+LESSON = screen((0.0, ["We build byte pair encoding (BPE).", "merges = {}",
+                       "for (p0, p1), idx in merges.items():",
+                       "self.net = nn.Sequential(nn.Linear(784, 128), nn.ReLU())",
+                       "opt.zero_grad()", 'torch.save(model.state_dict(), "net.pt")']),
+                (100.0, ["Questions?"]))
+LESSON_TERMS = T.extract([ln.text for f in LESSON.frames for ln in f.lines])
+LESSON_SEEN = T.sightings(LESSON, LESSON_TERMS)
+
+
+def lesson(t: float, sentence: str) -> str:
+    """``sentence`` heard at ``t``: "word~" is a guess of the recogniser (p 0.1), "word?" a
+    word it doubted (p 0.4); other words have no probability."""
+    words = [Word(start=t + .3 * k, end=t + .3 * k + .25,
+                  probability=0.1 if "~" in w else 0.4 if "?" in w else None,
+                  text=(" " if k else "") + w.replace("~", "").replace("?", ""))
+             for k, w in enumerate(sentence.split())]
+    out, _ = T.respell(words, LESSON_TERMS, LESSON_SEEN)
+    return "".join(w.text for w in out)
+
+
+def test_a_term_heard_across_word_boundaries_is_matched_by_its_sound():
+    assert "ReLU" in LESSON_TERMS  # nn.ReLU on screen: ReLU is a term of its own
+    assert lesson(10, "Two layers with a real~ U~ between them.") == \
+        "Two layers with a ReLU between them."
+    # the first word of a long term heard as a guess ("my" for byte), the rest by sound
+    assert lesson(12, "To compress it, my~ parent coding looks at pairs.") == \
+        "To compress it, byte pair encoding looks at pairs."
+    # the same words heard surely, or far from the screen, stay
+    assert lesson(14, "Two layers with a real U between them.") == \
+        "Two layers with a real U between them."
+    assert lesson(500, "Make a real~ U~ turn.") == "Make a real U turn."
+    assert lesson(500, "My~ parent coding club meets on Friday.") == \
+        "My parent coding club meets on Friday."
+    # one short word is a word, and everyday phrases need the recogniser's doubt
+    for s in ("A real~ number is fine.", "Let us look at the code on the left.",
+              "And code~ review helps."):
+        assert lesson(16, s) == s.replace("~", ""), s
+
+
+def test_another_form_of_an_identifier_on_screen_is_respelled_but_not_its_english_forms():
+    assert lesson(20, "And remember it in a dictionary called mergers.") == \
+        "And remember it in a dictionary called merges."
+    assert lesson(22, "Apply the mergers in the same order.") == \
+        "Apply the merges in the same order."
+    for s in ("We merged the two lists.", "Merging is cheap.", "Each merge makes it shorter.",
+              "The merges are kept."):
+        assert lesson(24, s) == s, s
+    # far from the code that shows merges
+    assert lesson(500, "Bank mergers were common.") == "Bank mergers were common."
+
+
+def test_an_identifier_said_as_words_that_the_recogniser_doubted_while_on_screen():
+    assert lesson(30, "Every step starts with zero grad?, so nothing piles up.") == \
+        "Every step starts with zero_grad, so nothing piles up."
+    assert lesson(32, "We save the state dict? to a file.") == "We save the state_dict to a file."
+    # heard surely: the speaker's English; doubted but after the screen moved on: left alone
+    assert lesson(34, "We save the state dict to a file.") == "We save the state dict to a file."
+    assert lesson(130, "Starts with zero grad?, again.") == "Starts with zero grad, again."

@@ -15,6 +15,15 @@ only within a few minutes of a frame showing the term; weak ones ("Bp" → BPE) 
 that frame's line too. Each change comes with the frame that shows the term (``Respelling``).
 Plain words of the language are left alone: "merge" heard where the screen says ``merges``, or
 "most common" for ``most_common``, is the speaker's English, not a mishearing.
+
+Where the recogniser cut or joined a term's words, a stretch of 1-3 heard words is matched on
+Double Metaphone keys with the word boundaries removed ("real U" → ReLU, "my parent coding" →
+byte pair encoding), only where it guessed a word of it and the screen shows the term near; an
+everyday phrase ("the code") only while the term is on screen and the whole stretch is unsure.
+Another form of an identifier the code shows ("mergers" for ``merges``: never on screen, one
+sound off, the same stem) is respelled near that code, but never the word's regular English
+forms ("merged", "merging"). An identifier said as its words ("zero grad") is respelled while
+the screen shows it if the recogniser doubted it.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..models import GlossaryTerm, Respelling, Screen, Word
 from ..stopwords import STOP as _STOP
@@ -70,7 +80,7 @@ def _is_name(part: str) -> bool:
     return part.lower() not in _COMMON and part.lower() not in PYTHON_BUILTINS
 
 
-def extract(texts: list[str], limit: int = 40) -> list[str]:
+def extract(texts: list[str], limit: int = 100) -> list[str]:
     """Terms on screen, most frequent first (a term counts once per frame)."""
     counts: Counter[str] = Counter()
     for text in texts:
@@ -81,7 +91,8 @@ def extract(texts: list[str], limit: int = 40) -> list[str]:
             if _is_term(tok):
                 found.add(tok)
             if "." in tok:  # tiktoken.get_encoding: the module's name is a term of its own
-                found.update(p for p in tok.split(".") if len(p) >= 5 and _is_name(p))
+                found.update(p for p in tok.split(".") if (len(p) >= 5 and _is_name(p))
+                             or _is_term(p))  # nn.ReLU: ReLU
         for m in _ACRONYM_DEF.finditer(text):
             words, acro = m.group(1).split(), m.group(2)
             if len(words) >= len(acro):
@@ -387,6 +398,146 @@ def _match_name_digit(plain: list[str], i: int, term: str) -> _Match | None:
     return None
 
 
+# --- across word boundaries, and other forms of a word: Double Metaphone ------------------------
+GUESS_P = 0.25  # a word below this probability is one the recogniser guessed
+DOUBT_P = 0.5  # a term's last word below this: the recogniser doubted the term
+
+
+def _doubted(words: list[Word]) -> bool:
+    p = words[-1].probability
+    return p is not None and p < DOUBT_P
+
+
+def _guessed(words: list[Word]) -> bool:
+    """A word of the stretch is a guess of the recogniser ("my", p 0.07, of "my parent
+    coding")."""
+    return any(w.probability is not None and w.probability < GUESS_P for w in words)
+
+
+@lru_cache(maxsize=8192)
+def _dm(text: str) -> tuple[str, ...]:
+    """Double Metaphone keys (primary and alternate) of the letters of ``text``, with the word
+    boundaries removed: "and code" and encode, "the code" and decode share a sound."""
+    from doublemetaphone import doublemetaphone
+
+    letters = re.sub(r"[^a-z]", "", text.lower())
+    return tuple(sorted({k for k in doublemetaphone(letters) if k})) if letters else ()
+
+
+def _dm_distance(a: str, b: str) -> int:
+    from rapidfuzz.distance import Levenshtein
+
+    ka, kb = _dm(a), _dm(b)
+    if not ka or not kb:
+        return 99
+    return min(Levenshtein.distance(x, y) for x in ka for y in kb)
+
+
+def _sound_targets(terms: list[str]) -> list[tuple[str, list[str]]]:
+    """(term, its spoken words) for the sound matcher across word boundaries: terms without
+    digits (those are matched by their letters and numbers) of five letters or more when said,
+    or shorter names with a capital inside (ReLU)."""
+    out = []
+    for term in terms:
+        if re.search(r"\d", term) or _ACRO_TERM.fullmatch(term):
+            continue
+        sp = spoken(term).split()
+        if len("".join(sp)) >= 5 or re.search(r"[a-z][A-Z]", term):
+            out.append((term, sp))
+    return out
+
+
+def _match_sound(plain: list[str], words: list[Word], i: int, term: str, sp: list[str],
+                 guessed: bool = False) -> _Match | None:
+    """A stretch of 1-3 heard words that sounds like the term once word boundaries are removed
+    (Double Metaphone): "soft match" → softmax, "real U" → ReLU, "my parent coding" → byte pair
+    encoding. Only where the recogniser guessed a word of it (``GUESS_P``) and the screen shows
+    the term near; a stretch with a function word ("the code", "and code") only while the
+    screen shows the term and the recogniser doubted the whole stretch."""
+    from rapidfuzz import fuzz
+
+    t = "".join(sp)
+    key = _dm(t)
+    if not key:
+        return None
+    short = max(len(k) for k in key) < 4
+    best = None
+    for n in range(1, 4):
+        if i + n > len(plain):
+            break
+        window = [re.sub(r"[^\w'-]+", "", p.lower()) for p in plain[i:i + n]]
+        h = "".join(window)
+        if not h or not h.isalpha() or h == t or all(w in _COMMON for w in window):
+            continue
+        if n == 1 and (short or len(t) < 7):
+            continue  # one short word ("real" for ReLU) is a word, not a term cut in two
+        span = words[i:i + n]
+        if not (guessed or _guessed(span)):
+            continue
+        if window[-1] in _COMMON:
+            continue  # the sentence after the term, not the term
+        d = _dm_distance(h, t)
+        if d > (0 if short else 1):
+            continue
+        if fuzz.ratio(h, t) < 70:
+            continue
+        if window[0] in _COMMON:
+            # an everyday phrase ("the code", "a merge"): the term on screen at that moment,
+            # and the recogniser unsure of the stretch as a whole
+            if not unsure(span):
+                continue
+            m = _Match(n, term, 100.0 - 10 * d, "phonetic", 0.0)
+        else:
+            m = _Match(n, term, 100.0 - 10 * d, "phonetic", NEAR_S)
+        if best is None or m.score > best.score:
+            best = m
+    if best is None and not guessed and len(sp) >= 3 and i + 1 < len(plain) and \
+            _guessed(words[i:i + 1]):
+        # the first word of a long term heard as a word the recogniser guessed ("my" for
+        # byte): the rest of the term must sound right on its own
+        rest = _match_sound(plain, words, i + 1, " ".join(sp[1:]), sp[1:], guessed=True)
+        if rest is not None and rest.within > 0:
+            best = _Match(rest.n + 1, term, rest.score - 10, "phonetic", NEAR_S)
+    return best
+
+
+_CODE_LINE = re.compile(r"[=(\[{]|\w\.\w|:\s*$")
+
+
+def _derived_targets(terms: list[str]) -> list[str]:
+    """Plain words the screen shows as identifiers (``merges`` of ``merges.items``)."""
+    return [t for t in terms if re.fullmatch(r"[a-z]{4,}", t)]
+
+
+def _forms(stem: str) -> set[str]:
+    """The regular English forms of a word: the speaker's English, never respelled."""
+    out = {stem}
+    for base in {stem, stem.removesuffix("s"), stem.removesuffix("es")}:
+        for b in (base, base.removesuffix("e")):
+            out |= {b, b + "e", b + "s", b + "es", b + "ed", b + "d", b + "ing"}
+    return out
+
+
+def _match_derived(plain: list[str], i: int, term: str, shown: set[str]) -> _Match | None:
+    """A word never on screen that is an identifier on screen with one sound more or less and
+    the same stem: "mergers" while the code says ``merges``. Its regular forms ("merged",
+    "merging", "merge") are the speaker's English and stay. Needs the term in a code line
+    near (checked by the caller)."""
+    from rapidfuzz.distance import Levenshtein
+
+    w = _bare(plain[i])
+    low = w.lower()
+    if not low.isalpha() or low in shown or low in _forms(term) or low in _COMMON or \
+            term.startswith(low):
+        return None
+    stem = next((k for k, (a, b) in enumerate(zip(low, term)) if a != b), min(len(low), len(term)))
+    if stem < max(4, len(term) - 1) or Levenshtein.distance(low, term) > 2:
+        return None
+    if _dm_distance(low, term) > 1:
+        return None
+    return _Match(1, term, 90.0, "derived", NEAR_S)
+
+
 def _key(text: str) -> str:
     """A phonetic key (Metaphone, from jellyfish): spellings that sound alike share it."""
     import jellyfish
@@ -441,6 +592,10 @@ def _match_word(plain: list[str], words: list[Word], i: int, term: str, sp: str,
                     # a class's name said as a noun phrase ("a data loader hands…", "that
                     # loss is cross entropy loss") while the screen shows the class
                     return _Match(n, term, 100.0, "named", NEAR_S)
+                if "_" in term and _doubted(words[i:i + n]):
+                    # "starts with zero grad," (p 0.35): the words the screen shows as
+                    # zero_grad at that moment, and the recogniser doubted them
+                    return _Match(n, term, 100.0, "unsure", 0.0)
                 continue
             spelled = " ".join(w.text.strip() for w in words[i:i + n]).strip(_EDGE)
             if spelled.lower() != term.lower():
@@ -570,7 +725,12 @@ def respell(words: list[Word], terms: list[str],
                  and t.upper() not in acronyms]
     named = [t for t in terms if _NAME_DIGIT_TERM.fullmatch(t)]
     targets = _word_targets(terms)
-    if not words or not (acronyms or named or targets):
+    sounds = _sound_targets(terms)
+    derived = _derived_targets(terms)
+    # words the screen shows on the lines of its terms: a heard word among them is no mishearing
+    shown = {w.lower() for ss in seen.values() for s in ss
+             for w in re.findall(r"[A-Za-z]+", s.line)}
+    if not words or not (acronyms or named or targets or sounds):
         return words, []
     plain = [_bare(w.text) for w in words]
     out: list[Word] = []
@@ -590,6 +750,15 @@ def respell(words: list[Word], terms: list[str],
             m = _match_word(plain, words, i, t, sp, n_term, threshold, plain_words)
             if m:
                 cands.append((m, t))
+        for t, said in sounds:
+            m = _match_sound(plain, words, i, t, said)
+            if m:
+                cands.append((m, t))
+        if not cands:
+            for t in derived:
+                m = _match_derived(plain, i, t, shown)
+                if m:
+                    cands.append((m, t))
         chosen = None
         # the strongest first: the one that needs the least support from the screen
         for m, t in sorted(cands, key=lambda c: (-c[0].within, -c[0].score, -c[0].n)):
@@ -603,6 +772,10 @@ def respell(words: list[Word], terms: list[str],
                     continue
                 if m.how == "context" and not _context_shared(plain, i, m.n, near[1].line):
                     continue
+                if m.how == "derived" and not any(
+                        _CODE_LINE.search(s.line) for s in seen.get(t, [])
+                        if max(0.0, s.time - span[-1].end, span[0].start - s.end) <= m.within):
+                    continue  # the identifier is code on that screen, not a heading's word
             chosen = (m, near)
             break
         if chosen is None:
