@@ -26,7 +26,7 @@ from v2a.edits.structure import apply_structure, section_key
 from v2a.errors import V2AError
 from v2a.llm.base import LLMHandle
 from v2a.llm.scripted import ScriptedLLM, scripted_handle
-from v2a.models import Draft, Outline, Transcript
+from v2a.models import Draft, Outline, Respelling, Transcript
 from v2a.pipeline import run_stage
 from v2a.review.service import ReviewSession
 from v2a.stage import StageContext
@@ -232,6 +232,23 @@ def test_a_regenerated_text_unchanged_is_asked_again_warmer(ws):
         s.regenerate("0", "shorter")
     assert s.review().sections["0"].proposal is not None  # the first proposal is still open
     assert s.review().sections["0"].proposal.markdown == "A shorter text."
+
+
+def test_a_reply_that_prints_as_the_current_text_is_not_a_proposal(ws):
+    # the screen's term is kept in print ("get stats" -> get_stats): a reply that differs only
+    # there is the current text again, and the editor must not be shown an empty diff (CI, stop 28)
+    t = read_model(ws.path("transcript.json"), Transcript)
+    t.respellings.append(Respelling(heard="get stats", term="get_stats", start=0.4, end=1.0,
+                                    how="spelling", score=90.0))
+    write_json(ws.path("transcript.json"), t)
+    written(ws, reply="We call get_stats on the tokens.")
+    s, llm = session(ws)
+    llm.replies[:] = ["We call get stats on the tokens.", "A shorter text."]
+    p = s.regenerate("0", "shorter")
+    assert p.markdown == "A shorter text." and len(llm.calls) == 2
+    llm.replies[:] = ["We call get stats on the tokens."] * 3
+    with pytest.raises(V2AError, match="the model returned the text unchanged"):
+        s.regenerate("0", "shorter")
 
 
 def test_split_and_merge_rewrite_only_their_sections(ws):

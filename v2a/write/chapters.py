@@ -242,6 +242,7 @@ class Writer:
         if regenerate is not None and not instruction:
             temperature = max(WARM_TEMPERATURE, temperature)  # the same prompt, another sample
         chapter = {"title": ch.title, "time": fmt_time(ch.start), "end_time": fmt_time(ch.end)}
+        respelled = [r for r in self.transcript.respellings if ch.start <= r.start < ch.end]
         for p, text in enumerate(parts):
             variables = dict(transcript=text, before=before if p == 0 else "",
                              after=after if p == len(parts) - 1 else "", part=p + 1,
@@ -264,7 +265,10 @@ class Writer:
                 # in tokens, not words: Chinese and Japanese have no spaces to count
                 if c.finish_reason == "loop" and count_tokens(body) < 50:
                     raise Invalid("the model kept repeating itself")
-                if unlike is not None and len(parts) == 1 and _words(body) == _words(unlike):
+                # compared as it will be printed: keeping the screen's terms can turn a reply
+                # that differs only in "get stats" back into the text it replaces
+                if unlike is not None and len(parts) == 1 and \
+                        _words(screen_terms.keep_terms(body, respelled)[0]) == _words(unlike):
                     raise Invalid(UNCHANGED)
                 if self.language is None and not instruction:  # same language, no editor ask
                     # not the screen's terms: they name the whole talk, and would ground a
@@ -313,12 +317,16 @@ class Writer:
             body, h = answer.value
             heading = heading or h
             # the writer may turn a respelled term back into words ("cl100k base")
-            body, _ = screen_terms.keep_terms(body, [
-                r for r in self.transcript.respellings if ch.start <= r.start < ch.end])
+            body, _ = screen_terms.keep_terms(body, respelled)
             bodies.append(body)
+        markdown = "\n\n".join(bodies)
+        # a salvaged reply, or a chapter written in parts, is not checked against the text it
+        # replaces reply by reply: the editor must never be shown an empty proposal
+        if unlike is not None and _words(markdown) == _words(unlike):
+            raise ChapterFailed(UNCHANGED, usage, notes)
         title = heading if (self.language and heading) else ch.title
         return ChapterText(index=ch.index, title=title, start=ch.start, end=ch.end,
-                           markdown="\n\n".join(bodies), usage=usage, notes=notes)
+                           markdown=markdown, usage=usage, notes=notes)
 
 
 def run(ctx: StageContext) -> StageResult:
