@@ -415,6 +415,14 @@ def test_the_book_is_built_from_the_edited_text_and_published_strictly(course):
         status, r = call(s, "POST", "/api/book/publish", {"formats": ["markdown"], "force": True})
         assert status == 200 and r["published"] and "edited after" in r["notes"][0]
         assert "Edited later." in (root / "book" / "book.md").read_text()
+        # a re-run of a published video (its chapters written again) is said too
+        import os
+
+        later = time.time() + 10
+        os.utime(root / "videos" / "03-lesson-3" / "chapters.json", (later, later))
+        status, b = call(s, "GET", "/api/book")
+        assert b["videos"][2]["published"] == "changed"
+        assert any("“Lesson 3” was generated again" in p for p in b["problems"])
 
 
 def test_the_book_routes_are_guarded_and_escape_what_they_show(course, monkeypatch):

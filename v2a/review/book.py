@@ -12,6 +12,7 @@ forced publication says the same plainly, in the reply and on the page.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from ..checks.models import Checks
 from ..edits.store import now
 from ..errors import UsageError, V2AError
 from ..links import fmt_time
-from ..workspace import read_model, slugify, write_json
+from ..stages import CHAPTERS, OUTLINE
+from ..workspace import Workspace, read_model, slugify, write_json
 from .hub import ReviewHub, Video
 from .service import NotFound
 
@@ -44,6 +46,7 @@ class VideoState:
     edited: int = 0
     published_at: str | None = None
     edited_since: int = 0  # chapters changed after it was published
+    rerun_since: bool = False  # its outline or text was generated again after it was published
     doubts: int | None = None  # open doubts of checks.json (None: never checked)
     chapters: list[dict[str, Any]] = field(default_factory=list)
 
@@ -56,7 +59,7 @@ class VideoState:
         """published, changed (edited since) or unpublished."""
         if self.published_at is None:
             return "unpublished"
-        return "changed" if self.edited_since else "published"
+        return "changed" if self.edited_since or self.rerun_since else "published"
 
     def problem(self) -> str | None:
         """What keeps this video from a strict publication of the book, said plainly."""
@@ -68,9 +71,12 @@ class VideoState:
         if self.published == "unpublished":
             return (f"{where} is not published ({self.approved}/{self.sections} chapters "
                     f"approved, {self.edited} edited)")
-        if self.published == "changed":
+        if self.edited_since:
             return (f"{where} was edited after it was published ({self.edited_since} "
                     f"chapters since {self.published_at})")
+        if self.rerun_since:
+            return (f"{where} was generated again after it was published "
+                    f"({self.published_at}): publish it again")
         return None
 
 
@@ -101,6 +107,7 @@ def video_state(hub: ReviewHub, v: Video) -> VideoState:
     if review.published_at:
         out.edited_since = sum(1 for r in review.sections.values()
                                if r.updated_at and r.updated_at > review.published_at)
+        out.rerun_since = regenerated_since(session.ws, review.published_at)
     path = session.ws.checks_json
     if path.exists():
         try:
@@ -110,6 +117,17 @@ def video_state(hub: ReviewHub, v: Video) -> VideoState:
         except (OSError, ValueError):
             out.doubts = None
     return out
+
+
+def regenerated_since(ws: Workspace, at: str) -> bool:
+    """Whether the outline or the chapters were written after ``at`` (a pipeline re-run, or
+    the editor's split or merge): what was published is not what the book would take."""
+    try:
+        stamp = dt.datetime.fromisoformat(at).timestamp() + 1  # ``at`` is cut to the second
+    except ValueError:
+        return False
+    return any(p.exists() and p.stat().st_mtime > stamp
+               for p in (ws.path(OUTLINE.name), ws.path(CHAPTERS.name)))
 
 
 def states(hub: ReviewHub, a: Assembled) -> list[VideoState]:
