@@ -469,3 +469,28 @@ def test_one_video_has_no_book(course):
         status, err = call(s, "POST", "/api/book/build", {})
         assert status == 404 and "batch folder" in err["error"]
         assert call(s, "GET", "/book/")[0] == 404
+
+
+def test_the_app_keeps_the_models_summaries_without_starting_a_model(course):
+    from tests.fixtures.review import call, served
+    from v2a.book.summary import outline_hash
+    from v2a.workspace import read_model
+
+    root, _ = course
+    build_book(root, ["markdown"])
+    parts = sorted((PartData.model_validate_json(p.read_text())
+                    for p in (root / "book" / ".cache").glob("*.json")), key=lambda p: p.folder)
+    state_path = root / "book" / "book.json"
+    state = read_model(state_path, BookState)
+    state.summaries_mode = "llm"  # as `v2a book --summaries llm` left it, one part summarized
+    state.summaries[outline_hash(parts[0], state.title, "llm")] = ("fake-1", "A model's words.")
+    write_json(state_path, state)
+    with served(root) as (s, _hub):
+        status, r = call(s, "POST", "/api/book/build", {"formats": ["markdown"]})
+        assert status == 200, r
+    md = (root / "book" / "book.md").read_text()
+    assert "A model's words." in md and "Welcome and recap; Attention; Softmax." in md
+    after = read_model(state_path, BookState)
+    assert after.summaries_mode == "llm"
+    # the titles that stood in are not kept as the model's: the next `--summaries llm` asks
+    assert outline_hash(parts[2], state.title, "llm") not in after.summaries

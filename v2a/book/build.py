@@ -134,7 +134,9 @@ class Assembled:
 def assemble(root: Path, config: Config | None = None, summaries: str = "outline",
              progress: Progress | None = None, approved: bool = False) -> Assembled:
     """Read the parts (only the changed ones again), summarize and index them; write nothing
-    but the parts' cache and the pooled series glossary."""
+    but the parts' cache and the pooled series glossary. ``summaries``: outline, llm, or kept
+    (the last build's way, with no model: the review app keeps the model's cached summaries
+    and puts the chapter titles, not kept, where one is missing)."""
     t0 = time.perf_counter()
     root = Path(root)
     if not (root / BATCH_FILE).exists():
@@ -147,6 +149,10 @@ def assemble(root: Path, config: Config | None = None, summaries: str = "outline
     state = read_model(state_path, BookState) if state_path.exists() else BookState(
         title=batch.title)
     state.title = batch.title
+    use_model = summaries == "llm"
+    if summaries == "kept":  # the review app: the last build's way, without starting a model
+        summaries, use_model = state.summaries_mode, False
+    state.summaries_mode = summaries
     code = code_hash()
     parts: list[PartData] = []
     reread = 0
@@ -181,7 +187,7 @@ def assemble(root: Path, config: Config | None = None, summaries: str = "outline
     state.parts = {p.key: p.hash for p in parts}
     t_parts = time.perf_counter()
     ctx = None
-    if summaries == "llm":
+    if use_model:
         cfg = config or Config()
         ctx = StageContext(ws=Workspace(book_dir), config=cfg, src=str(root),
                            progress=progress or NullProgress())

@@ -54,6 +54,7 @@ class BookState(BaseModel):
     parts: dict[str, str] = Field(default_factory=dict)  # entry key → part hash
     summaries: dict[str, tuple[str, str]] = Field(default_factory=dict)  # hash → (by, text)
     outputs: dict[str, str] = Field(default_factory=dict)  # format → book hash it was made from
+    summaries_mode: str = "outline"  # how the last build made the summaries (the app keeps it)
     # the review app's builds: when, and what it said about parts that were not published
     built_at: str | None = None
     notes: list[str] = Field(default_factory=list)

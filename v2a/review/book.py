@@ -152,7 +152,7 @@ def view(hub: ReviewHub) -> dict[str, Any]:
     """The book as it would be built now, the state of its files and of each video."""
     root = need_root(hub)
     try:
-        a = assemble(root)
+        a = assemble(root, summaries="kept")
     except V2AError as exc:  # no finished video yet: the page says so
         return {"title": hub.title, "error": str(exc), "videos": [], "files": files(None, root),
                 "problems": [], "glossary": [], "index": [], "state": None}
@@ -225,7 +225,7 @@ def build(hub: ReviewHub, formats: Any = None, publish: bool = False,
     if not hub.book_lock.acquire(blocking=False):
         raise V2AError("the book is being built already; wait for that build to finish")
     try:
-        a = assemble(root)
+        a = assemble(root, summaries="kept")
         sts = states(hub, a)
         problems = [p for st in sts if (p := st.problem())]
         loose = any(st.part is not None and st.published != "published" for st in sts)
