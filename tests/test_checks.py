@@ -218,6 +218,83 @@ def test_a_second_model_that_hears_otherwise_raises_the_doubt_and_one_that_agree
     assert whole(tr) == [(0.0, 5.0)]
 
 
+def test_a_word_the_second_listen_did_not_hear_is_judged_without_it():
+    tr = transcript(["The merges depends on the frequent pairs in the text.",
+                     "Then the tokenizer appends the new token to the vocabulary."],
+                    probs={"depends": 0.7, "appends": 0.7})
+    ws = [w for s in tr.segments for w in s.words]
+    # heard only the first sentence, where it heard every word otherwise
+    op = Opinion("base", [w.model_copy(update={"text": " appends"}) if w.text == " depends"
+                          else w for w in ws if w.end <= 5.0], spans=[(0.0, 5.0)])
+    got = {x.text: x for x in D.unsure(tr, set(), 0.5, opinion=op)}
+    assert got["depends"].suggestion == "appends"  # heard otherwise: a doubt with its reading
+    assert "appends" not in got  # not heard: its probability alone (0.7) is no doubt
+    late = next(w for w in ws if w.text.strip() == "appends")
+    assert not op.covers(late) and op.covers(ws[0])
+    assert not Opinion("base", [], spans=[(4.0, 9.0)]).covers(  # cut at the clip's edge
+        Word(start=4.05, end=4.3, text=" x"))
+
+
+def test_the_budget_takes_the_likeliest_stretches_first_and_joins_close_ones():
+    from v2a.checks import spans as SP
+
+    cands = [(0.9, 10.0, 10.4), (0.8, 11.0, 11.3), (0.5, 40.0, 40.5), (0.3, 70.0, 70.2),
+             (2.4, 55.0, 55.5)]
+    # 2.4 first (55 s), then 0.9 and 0.8 (one clip: they are close), then 0.5; 0.3 no longer fits
+    cuts = SP.within(cands, budget_s=8.0, end=100.0)
+    assert cuts == [(9.2, 12.1), (39.2, 41.3), (54.2, 56.3)]
+    assert sum(b - a for a, b in cuts) <= 8.0
+    assert SP.within(cands, budget_s=0.5, end=100.0) == []
+    assert SP.within([(1.0, 0.1, 0.3)], 10.0, end=0.5) == [(0.0, 0.5)]  # clipped to the audio
+    tr = transcript()  # 8 sentences of 5 s: 40 s of speech
+    assert SP.budget(tr, 12.0) == pytest.approx(8.0)
+
+
+def test_the_spans_start_where_the_doubts_point(tmp_path):
+    from v2a.checks import spans as SP
+
+    tr = transcript(probs={"integer": 0.05})
+    first, paras = find_doubts(tr, None, outline(tr), draft())
+    cands = SP.candidates(tr, None, first, paras)
+    top = max(cands)
+    at = [(round(w.start, 2), round(w.end, 2)) for s in tr.segments for w in s.words
+          if w.text.strip(" ,.") == "integer"]
+    assert (top[1], top[2]) in at and top[0] > 2.0
+    # every content word is a candidate after the doubts, by its suspicion
+    doubted = [c for c in cands if c[0] > 2.0]
+    assert len(doubted) == 2 and len(cands) > 40 and all(c[0] <= 1.0 for c in cands
+                                                          if c not in doubted)
+
+
+def test_what_was_heard_is_kept_clip_by_clip_and_never_heard_twice(tmp_path, monkeypatch):
+    from v2a.checks import second as S
+
+    heard: list[list[tuple[float, float]]] = []
+
+    def decode(audio, cuts, *a):
+        heard.append(list(cuts))
+        return [Word(start=a + 0.5, end=a + 0.9, text=f" w{int(a)}", probability=0.9)
+                for a, _ in cuts]
+
+    monkeypatch.setattr(S, "_decode", decode)
+    audio = tmp_path / "audio.wav"
+    audio.write_bytes(b"0" * 1000)
+    cache = tmp_path / ".v2a/second_opinion.json"
+    first = S.hear(audio, [(0.0, 4.0), (10.0, 14.0)], "base", "en", cache=cache)
+    assert first is not None and not first.cached and first.new_s == 8.0
+    assert [w.text for w in first.words] == [" w0", " w10"]
+    again = S.hear(audio, [(10.0, 14.0), (20.0, 23.0)], "base", "en", cache=cache)
+    assert heard == [[(0.0, 4.0), (10.0, 14.0)], [(20.0, 23.0)]]  # only the new clip
+    assert again is not None and [w.text for w in again.words] == [" w10", " w20"]
+    assert again.spans == [(10.0, 14.0), (20.0, 23.0)] and again.new_s == 3.0
+    # a reader (the review page) gets all that was heard, and nothing is heard for it
+    known = S.hear(audio, [], "base", "en", cache=cache, cached_only=True)
+    assert known is not None and known.cached and len(known.spans) == 3 and len(heard) == 2
+    # another audio: heard again
+    audio.write_bytes(b"0" * 999)
+    assert S.hear(audio, [], "base", "en", cache=cache, cached_only=True) is None
+
+
 def test_agreement_is_by_word_not_by_letters_alike():
     from v2a.checks.second import agrees
 
@@ -359,6 +436,43 @@ def test_checks_json_has_doubts_and_coverage(tmp_path):
     assert {s.state for s in checks.coverage.spans} == {"covered", "doubtful"}
     assert checks.unresolved("high")
     Checks.model_validate_json(checks.model_dump_json())
+
+
+def test_the_checks_stage_writes_checks_json_and_a_re_run_reuses_it(tmp_path):
+    """A stage of the pipeline: cached while nothing it reads changed, run again when the
+    transcript is fixed by hand (no stage recorded that yet), and the editor's decisions are
+    laid over it by `v2a check`, never written into it."""
+    from v2a.checks.command import run_checks
+    from v2a.config import Config
+    from v2a.pipeline import run_stage
+    from v2a.stage import StageContext
+    from v2a.stages import STAGES
+
+    assert STAGES.names()[-1] == "checks" and "write" in STAGES["checks"].deps
+    wd = workdir(tmp_path / "video")
+    ws = Workspace(wd)
+
+    def ctx(**cfg) -> StageContext:
+        return StageContext(ws=ws, config=Config(**cfg), src="")
+
+    assert run_stage(ctx(), "checks").status == "ran"
+    first = Checks.model_validate_json(ws.checks_json.read_text())
+    assert first.doubts[0].text == "integer" and first.doubts[0].resolved is None
+    # no audio here: said, not failed
+    assert first.notes and "no second listen" in first.notes[0]
+    assert run_stage(ctx(), "checks").status == "cached"
+    assert run_stage(ctx(doubt_threshold=0.9), "checks").status == "ran"  # its option
+    assert run_stage(ctx(doubt_threshold=0.9, llm_model="other"), "checks").status == "cached"
+    tr = Transcript.model_validate_json(ws.path("transcript.json").read_text())
+    tr.segments[0].words[1].probability = 0.01
+    write_json(ws.path("transcript.json"), tr)
+    assert run_stage(ctx(doubt_threshold=0.9), "checks").status == "ran"
+    # a reader gets the current file, with the editor's decisions over it
+    ws.path("review.json").write_text(json.dumps({"doubts": {first.doubts[0].id: "correct"}}))
+    shown = {x.id: x.resolved for x in run_checks(wd).doubts}
+    assert shown[first.doubts[0].id] == "correct"
+    assert {x.resolved for x in Checks.model_validate_json(ws.checks_json.read_text()).doubts
+            } == {None}
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -547,3 +661,32 @@ def test_the_review_app_walks_the_doubts_in_chromium(chromium, lecture, tmp_path
         assert not errors
     # a re-run of the checks keeps the decision (the doubt's id is stable)
     assert not build(Workspace(ws.root)).unresolved("high")
+
+
+def test_a_run_loads_whisper_base_once_for_the_recheck_and_the_second_listen(tmp_path):
+    """The transcribe stage's recheck and the checks' second listen decode with one copy of
+    base per process (real weights, over 16 s of silence)."""
+    import wave
+
+    from tests.test_recheck import HOLE, SEEN
+    from v2a.checks import second as S
+    from v2a.config import Config
+    from v2a.transcribe import recheck as R
+    from v2a.transcribe import shared_model as M
+
+    wav = tmp_path / "audio.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(b"\0\0" * 16000 * 16)
+    M.release()
+    before = M.loads
+    tr = Transcript(language="en", origin="asr", backend="faster-whisper", model="tiny.en",
+                    duration=16.0, segments=[Segment(id=0, start=10.0, end=15.2,
+                                                     text="you have met one. Almost every weird",
+                                                     words=HOLE)])
+    R.run(tr, wav, SEEN, Config(asr_threads=2))
+    assert tr.timings["recheck_stretches"] == 1 and M.loads == before + 1
+    op = S.hear(wav, [(9.0, 16.0)], "base", "en", threads=2)
+    assert op is not None and op.new_s == 7.0 and M.loads == before + 1

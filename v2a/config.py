@@ -30,6 +30,8 @@ from .stages import STAGES
 LLM = ("outline", "write")  # the stages that call the LLM
 T, S, M, W, B = "Transcript", "Scenes", "Model (LLM)", "Article", "Batch"
 BATCH = ("batch",)
+CHECK = ("run", "batch", "check")  # the checks stage's options; `v2a check` runs it alone
+C = "Checks"
 Opts = TypeVar("Opts", bound=BaseModel)
 
 
@@ -205,6 +207,22 @@ class Config(BaseModel):
     self_contained: Annotated[bool, Opt(
         "Embed keyframes in the HTML file (one file to share).", ("--self-contained",),
         stages=("render",), commands=RUN_PUBLISH, panel=W)] = False
+
+    # -- checks: the doubts an editor should look at (checks.json; v2a.checks) ------------------
+    second_listen: Annotated[str, Opt(
+        "Where a second Whisper model (base for a tiny.en transcript) hears the speech again "
+        "to find misheard words: spans (the stretches that need it most, within "
+        "--listen-budget), whole (all the audio: about half its length on 2 cores), or off "
+        "(word probabilities alone). What it heard is kept in .v2a/second_opinion.json.",
+        ("--second-listen",), stages=("checks",), commands=CHECK, choices=("spans", "whole", "off"),
+        panel=C)] = "spans"
+    listen_budget: Annotated[float, Opt(
+        "Seconds of audio the second listen may hear per minute of speech (--second-listen "
+        "spans); bench/results/doubts.json has the trade-off.", ("--listen-budget",),
+        stages=("checks",), commands=CHECK, min=0.0, panel=C)] = 12.0
+    doubt_threshold: Annotated[float, Opt(
+        "How suspicious a word must be to be a doubt (0..1; lower: more doubts).",
+        ("--doubt-threshold",), stages=("checks",), commands=CHECK, min=0.0, panel=C)] = 0.5
 
     # -- batch engine (none of these enter a stage's cache key) ----------------------------------
     batch_engine: Annotated[str, Opt(

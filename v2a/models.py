@@ -362,3 +362,56 @@ class RunReport(Artifact):
     usage: Usage = Field(default_factory=Usage)
     versions: dict[str, str] = Field(default_factory=dict)
     outputs: dict[str, str] = Field(default_factory=dict)
+
+
+# --- checks (v2a.checks: the doubts about an article) ----------------------------------------
+
+DoubtKind = Literal["unsure", "screen", "unsaid", "unsupported", "uncovered", "code", "retried"]
+Severity = Literal["high", "medium", "low"]
+Resolution = Literal["fixed", "correct", "ignore"]
+
+
+class Doubt(Artifact):
+    """One place an editor should look at, with why and what it might be instead."""
+
+    id: str  # stable across re-runs: kind, chapter and text (a resolution is keyed by it)
+    kind: DoubtKind
+    start: float  # seconds of the video
+    end: float
+    text: str  # what is doubtful, as it stands (a word, a sentence, a line of code)
+    evidence: str  # why, in words an editor reads
+    suggestion: str | None = None  # what it might be instead
+    severity: Severity = "medium"
+    score: float = 0.0  # 0..1, the likelihood of a real error: the ranking
+    chapter: int | None = None  # outline chapter index
+    where: Literal["transcript", "prose", "screen", "chapter"] = "transcript"
+    resolved: Resolution | None = None  # from review.json, when an editor decided
+
+
+class Span(Artifact):
+    start: float
+    end: float
+    state: Literal["covered", "uncovered", "doubtful"]
+
+
+class Coverage(Artifact):
+    """How much of the speech the prose covers (by the paragraphs' sources), and where."""
+
+    speech_s: float = 0.0
+    covered_s: float = 0.0
+    share: float = 1.0  # covered_s / speech_s
+    paragraphs: int = 0
+    paragraphs_with_sources: int = 0
+    spans: list[Span] = Field(default_factory=list)  # the timeline strip, in time order
+
+
+class Checks(Artifact):
+    """checks.json: the doubts, likeliest real errors first."""
+
+    doubts: list[Doubt] = Field(default_factory=list)
+    coverage: Coverage = Field(default_factory=Coverage)
+    timings: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)  # what they could not do (no second listen)
+
+    def unresolved(self, severity: Severity = "high") -> list[Doubt]:
+        return [d for d in self.doubts if d.severity == severity and d.resolved is None]

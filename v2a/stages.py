@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from .errors import V2AError
 from .hookspecs import hookimpl
-from .models import Draft, Outline, Scenes, Screen, Source, Transcript
+from .models import Checks, Draft, Outline, Scenes, Screen, Source, Transcript
 from .registry import Registry
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ TRANSCRIPT_SRT: Artifact[BaseModel] = Artifact("transcript.srt", role="side")
 TRANSCRIPT_VTT: Artifact[BaseModel] = Artifact("transcript.vtt", role="side")
 OUTLINE: Artifact[Outline] = Artifact("outline.json", Outline)
 CHAPTERS: Artifact[Draft] = Artifact("chapters.json", Draft)
+CHECKS: Artifact[Checks] = Artifact("checks.json", Checks)
 
 StageRunner = Callable[["StageContext"], "StageResult | str | None"]
 
@@ -236,6 +237,10 @@ BUILTIN: tuple[StageSpec, ...] = (
               ("ingest", "transcribe", "scenes", "screen", "outline", "write"), phase="llm",
               outputs_from="v2a.render.stage:outputs", extra_key="v2a.render.stage:fingerprint",
               help="the article in each output format (Markdown, HTML)"),
+    StageSpec("checks", "v2a.checks.stage:run",
+              ("audio", "transcribe", "screen", "outline", "write"), (CHECKS,), phase="llm",
+              extra_key="v2a.checks.stage:fingerprint",
+              help="the doubts an editor should check, ranked (a second listen within a budget)"),
 )
 
 

@@ -9,7 +9,7 @@ Layout of ``outputs/<slug>/``::
     .v2a/llm/<key>.json        per-call LLM cache
     .v2a/config.json           the options of the last run
     review.json                the editor's layer (v2a review): never written by a run
-    checks.json                the doubts about the article (v2a check; v2a.checks)
+    checks.json                the doubts about the article (the checks stage; v2a check)
 """
 
 from __future__ import annotations
@@ -210,8 +210,8 @@ class Workspace:
 
     @property
     def checks_json(self) -> Path:
-        """The doubts ``v2a check`` found (``v2a.checks.models.Checks``): not a stage's
-        artifact, so neither cached nor listed in run.json."""
+        """The doubts (``v2a.models.Checks``): the checks stage's artifact (``CHECKS``), which
+        ``v2a check`` runs on its own."""
         return self.root / "checks.json"
 
     @property

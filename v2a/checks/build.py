@@ -12,7 +12,7 @@ from ..stages import AUDIO, CHAPTERS, OUTLINE, SCREEN, TRANSCRIPT
 from ..workspace import Workspace, write_json
 from . import doubts as d
 from .models import Checks, Coverage, Doubt, Span
-from .second import Opinion
+from .second import Cut, Opinion
 
 
 def _chapter_of(outline: Outline | None):
@@ -116,48 +116,82 @@ def resolutions(root: Path) -> dict[str, str]:
             if v in ("fixed", "correct", "ignore")} if isinstance(got, dict) else {}
 
 
-def listen_again(ws: Workspace, transcript: Transcript, threads: int = 2,
-                 cached_only: bool = False) -> Opinion | None:
-    """The second model's reading of the speech (None: no audio, no model, or with
-    ``cached_only`` none heard before)."""
-    from .second import hear, second_model, whole
+BUDGET = 12.0  # seconds of audio the second listen hears per minute of speech (--listen-budget)
+LISTEN_MODES = ("spans", "whole", "off")
+
+
+def listen_again(ws: Workspace, transcript: Transcript, cuts: list[Cut] | None, threads: int = 2,
+                 device: str = "cpu", cache_dir: Path | None = None) -> Opinion | None:
+    """The second model's reading of ``cuts`` of the speech (None: no audio or no model; with
+    ``cuts`` None, only what was heard before, if anything)."""
+    from .second import hear, second_model
 
     model = second_model(transcript)
     audio = ws.path(AUDIO.name)
     if model is None or not audio.exists() or not transcript.segments:
         return None
-    return hear(audio, whole(transcript), model, transcript.language, threads,
-                ws.meta / "second_opinion.json", cached_only)
+    return hear(audio, cuts or [], model, transcript.language, threads,
+                ws.meta / "second_opinion.json", cached_only=cuts is None, device=device,
+                cache_dir=cache_dir)
 
 
-def build(ws: Workspace, unsure_threshold: float = d.UNSURE, listen: bool | None = None,
-          threads: int = 2) -> Checks:
-    """The checks of a work folder from its artifacts (transcript.json at least); ``listen``:
-    with a second model's reading of the speech (``v2a.checks.second``); None: with the one
-    an earlier ``v2a check`` left, if any."""
+def build(ws: Workspace, unsure_threshold: float = d.UNSURE, listen: str | None = None,
+          threads: int = 2, budget: float = BUDGET, device: str = "cpu",
+          cache_dir: Path | None = None, decisions: bool = True) -> Checks:
+    """The checks of a work folder from its artifacts (transcript.json at least). ``listen``:
+    where a second model hears the speech again (``v2a.checks.second``) — ``spans`` (the
+    stretches that need it most, ``budget`` seconds per minute of speech), ``whole`` or
+    ``off``; None: only what an earlier listen heard, if anything. ``decisions``: with the
+    editor's (review.json); the checks stage leaves them out (its artifact is a function of the
+    pipeline's artifacts)."""
+    from . import spans
+    from .second import duration, whole
+
     t0 = time.perf_counter()
     if not ws.path(TRANSCRIPT.name).exists():
         raise V2AError(f"{ws.root} has no {TRANSCRIPT.name}: run `v2a run` first")
+    if listen not in (None, *LISTEN_MODES):
+        raise V2AError(f"listen {listen!r} is not one of: {', '.join(LISTEN_MODES)}")
     transcript = ws.read(TRANSCRIPT)
     screen = ws.read(SCREEN) if ws.path(SCREEN.name).exists() else None
     outline = ws.read(OUTLINE) if ws.path(OUTLINE.name).exists() else None
     draft = ws.read(CHAPTERS) if ws.path(CHAPTERS.name).exists() else None
     timings: dict[str, float] = {}
+    notes: list[str] = []
     opinion = None
-    if listen is not False:
+    if listen != "off":
+        cuts: list[Cut] | None = None
+        if listen == "whole":
+            cuts = whole(transcript)
+        elif listen == "spans":  # where the doubts found without it point, first
+            first, paras = find_doubts(transcript, screen, outline, draft, unsure_threshold)
+            cuts = spans.within(spans.candidates(transcript, screen, first, paras),
+                                spans.budget(transcript, budget), duration(transcript))
         t1 = time.perf_counter()
-        opinion = listen_again(ws, transcript, threads, cached_only=listen is None)
+        opinion = listen_again(ws, transcript, cuts, threads, device, cache_dir)
+        if opinion is None and listen is not None and not ws.path(AUDIO.name).exists():
+            notes.append(f"no second listen: no {AUDIO.name} in this folder")
         if opinion is not None:
             timings["listen"] = round(opinion.wall_s if opinion.cached
                                       else time.perf_counter() - t1, 3)
+            timings["listen_audio_s"] = round(opinion.audio_s, 1)
+            timings["listen_new_s"] = opinion.new_s
     found, paras = find_doubts(transcript, screen, outline, draft, unsure_threshold, timings,
                                opinion)
-    decided = resolutions(ws.root)
+    decided = resolutions(ws.root) if decisions else {}
     for x in found:
         x.resolved = decided.get(x.id)  # type: ignore[assignment]
     cov = coverage(transcript, paras, found, written=draft is not None)
     timings["total"] = round(time.perf_counter() - t0, 4)
-    return Checks(doubts=found, coverage=cov, timings=timings)
+    return Checks(doubts=found, coverage=cov, timings=timings, notes=notes)
+
+
+def with_decisions(checks: Checks, root: Path) -> Checks:
+    """``checks`` with the editor's decisions of ``root``'s review.json."""
+    decided = resolutions(root)
+    for x in checks.doubts:
+        x.resolved = decided.get(x.id)  # type: ignore[assignment]
+    return checks
 
 
 def write(ws: Workspace, checks: Checks) -> Path:

@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
+from ..commandline import with_config
+from ..config import Config
 from ..errors import V2AError
 from ..links import fmt_time
-from ..stages import TRANSCRIPT
+from ..stages import CHECKS, TRANSCRIPT
 from ..workspace import Workspace
 from .models import Checks
 
@@ -29,18 +31,39 @@ def work_folders(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def run_checks(root: Path, listen: bool | None = None, threshold: float | None = None,
-               threads: int = 2) -> Checks:
-    """Build, write and return one folder's checks (``listen``: a second model hears the
-    speech again, when the folder has its audio; None: only the reading cached before)."""
-    from . import doubts as d
-    from .build import build, write
+def run_checks(root: Path, config: Config | None = None) -> Checks:
+    """One folder's checks, with the editor's decisions (review.json).
+
+    With ``config``: the checks stage runs (served from its record when nothing it reads or
+    its options changed; otherwise the second listen hears what its budget allows) and
+    writes checks.json. Without (a page of ``v2a review``, ``v2a publish``): the stage's
+    checks.json when it is current, else the checks built now from the artifacts with only
+    what an earlier listen heard (nobody waits on Whisper), written nowhere."""
+    from ..pipeline import cached_key, run_stage, saved_config
+    from ..stage import StageContext
+    from .build import build, with_decisions
 
     ws = Workspace(root)
-    checks = build(ws, d.UNSURE if threshold is None else threshold,
-                   listen=listen, threads=threads)
-    write(ws, checks)
-    return checks
+    if config is not None:
+        run_stage(StageContext(ws=ws.ensure(), config=config, src=""), "checks")
+        return with_decisions(ws.read(CHECKS), root)
+    cfg = saved_config(ws)
+    if ws.checks_json.exists() and cached_key(StageContext(ws=ws, config=cfg, src=""),
+                                              "checks") is not None:
+        return with_decisions(ws.read(CHECKS), root)
+    return with_decisions(build(ws, cfg.doubt_threshold, listen=None, decisions=False), root)
+
+
+def _given(ctx: typer.Context, config: Config) -> dict:
+    """The options typed on this command line (the rest come from the folder's last run)."""
+    from ..config import options
+
+    out = {}
+    for name, _, _ in options():
+        src = ctx.get_parameter_source(name)
+        if src is not None and src.name not in ("DEFAULT", "DEFAULT_MAP"):
+            out[name] = getattr(config, name)
+    return out
 
 
 def decide(root: Path, decisions: list[str]) -> None:
@@ -89,20 +112,18 @@ def print_table(checks: Checks, limit: int) -> None:
         t.add_row(str(k), sev, x.kind, fmt_time(x.start), x.text[:80], x.suggestion or "",
                   x.evidence[:120])
     console.print(t)
+    for note in checks.notes:
+        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
     if limit and len(checks.doubts) > limit:
         console.print(f"… and {len(checks.doubts) - limit} more in checks.json (--limit 0: all)")
 
 
+@with_config("check")
 def check(
+    ctx: typer.Context,
     workdir: Folder,
+    config: Config,
     as_json: Annotated[bool, typer.Option("--json", help="Print checks.json (machines).")] = False,
-    listen: Annotated[bool, typer.Option(
-        "--listen/--no-listen", help="A second Whisper model hears the speech again (base for a "
-        "tiny.en transcript) and the words it hears otherwise are doubts: about half the "
-        "audio's length on 2 cores the first time (cached in .v2a/second_opinion.json), and "
-        "what makes the doubts precise; --no-listen: word probabilities alone.")] = True,
-    threshold: Annotated[float, typer.Option(
-        help="How suspicious a word must be to be a doubt (0..1; lower: more doubts).")] = 0.5,
     limit: Annotated[int, typer.Option(help="Rows shown (0: all).")] = 30,
     resolve: Annotated[list[str] | None, typer.Option(
         "--resolve", metavar="ID=fixed|correct|ignore",
@@ -113,9 +134,19 @@ def check(
     the screen, numbers and names the speaker did not say, claims without support, speech no
     paragraph covers, code the frames disagree on, chapters that needed retries.
 
-    Writes checks.json into the work folder. Exits 1 while high-severity doubts are unresolved
-    (resolve them in `v2a review`).
+    Runs the checks stage of `v2a run` on its own (cached while nothing it reads changed) with
+    the options of the folder's last run, those given here overriding them. Writes checks.json
+    into the work folder. Exits 1 while high-severity doubts are unresolved (resolve them in
+    `v2a review`).
     """
+    from ..pipeline import saved_config
+
+    given = _given(ctx, config)
+
+    def config_for(folder: Path) -> Config:
+        return saved_config(Workspace(folder)).model_copy(
+            update={**given, "workdir": folder, "quiet": True})
+
     if not workdir.is_dir():
         raise V2AError(f"{workdir} is not a folder")
     folders = work_folders(workdir)
@@ -127,7 +158,7 @@ def check(
     bad = 0
     console = _out()
     if len(folders) == 1 and folders[0] == workdir:
-        checks = run_checks(workdir, listen, threshold)
+        checks = run_checks(workdir, config_for(workdir))
         bad = len(checks.unresolved("high"))
         if as_json:
             sys.stdout.write(checks.model_dump_json(indent=1) + "\n")
@@ -137,7 +168,7 @@ def check(
         rows: list[dict] = []
         for f in folders:
             try:
-                checks = run_checks(f, listen, threshold)
+                checks = run_checks(f, config_for(f))
             except V2AError as exc:
                 rows.append({"workdir": str(f), "error": str(exc)})
                 if not as_json:

@@ -109,6 +109,8 @@ def unsure(transcript: Transcript, shown: set[str] | None = None, threshold: flo
     suggestions: dict[int, str] = {}
     if opinion is not None:
         for sc in scored:
+            if not opinion.covers(ws[sc.index]):
+                continue  # a stretch the second model did not hear (the listen's budget)
             same, heard = agrees(opinion, ws[sc.index])
             if same:
                 sc.score *= 0.4

@@ -1,14 +1,18 @@
-"""A second recogniser over only the doubtful stretches: where two models disagree, one is wrong.
+"""A second recogniser over the speech: where two models disagree, one is wrong.
 
 A word's probability alone is a weak detector (a global threshold flags one word in eight at
 precision ~0.2). A different Whisper model (``base`` for a ``tiny.en`` transcript, ``tiny.en``
 for any other English one) hears the audio again; a content word it hears differently is a
 likely error, and its reading is the suggestion; a word it hears the same way is likely right
-(the word's probability then only ranks). Hearing only the doubtful stretches
-(``clip_timestamps``) was tried: each clip costs a 30-second window, and the errors both
-systems are sure of were missed, so the whole audio is heard in one pass. The readings are kept
-in ``.v2a/second_opinion.json`` (keyed by the audio, the span and the model), so ``v2a check``
-again is instant.
+(the word's probability then only ranks). A word outside what it heard is judged without it.
+
+What it hears is ``--second-listen``: ``spans`` (default), the stretches that need it most within
+``--listen-budget`` seconds per minute of speech (``v2a.checks.spans`` picks them), or ``whole``.
+Each stretch is one clip (``clip_timestamps``; a clip costs at least one 30-second encoder
+window, so close ones are heard together). What was heard is kept in
+``.v2a/second_opinion.json``, clip by clip, keyed by the audio, the model and the language: a
+stretch heard before (by a whole listen too) is never heard again, so ``v2a check`` again,
+or a re-run after a small edit, costs nothing or only the new stretches.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..models import Transcript, Word
@@ -24,6 +29,9 @@ from . import numbers
 
 PAD_S = 0.8  # audio each side of a stretch heard again
 JOIN_S = 1.5  # stretches closer than this are heard together
+EDGE_S = 0.3  # a word this close to a clip's cut edge may be cut: not judged by the clip
+
+Cut = tuple[float, float]
 
 
 @dataclass
@@ -34,6 +42,15 @@ class Opinion:
     clips: int = 0
     audio_s: float = 0.0  # how much audio was heard again
     cached: bool = False
+    spans: list[Cut] = field(default_factory=list)  # what was heard ([] with words: all of it)
+    new_s: float = 0.0  # of audio_s, heard now (the rest came from the cache)
+
+    def covers(self, word: Word) -> bool:
+        """Whether the second model heard the time of ``word`` (well inside one clip)."""
+        if not self.spans:
+            return True
+        return any((a == 0.0 or a + EDGE_S <= word.start) and word.end <= b - EDGE_S
+                   for a, b in self.spans)
 
 
 def second_model(transcript: Transcript) -> str | None:
@@ -45,13 +62,17 @@ def second_model(transcript: Transcript) -> str | None:
     return "tiny.en" if transcript.language.startswith("en") else None
 
 
-def whole(transcript: Transcript) -> list[tuple[float, float]]:
+def duration(transcript: Transcript) -> float:
+    return transcript.duration or (transcript.segments[-1].end if transcript.segments else 0.0)
+
+
+def whole(transcript: Transcript) -> list[Cut]:
     """The span a second model hears: all the speech."""
-    end = transcript.duration or (transcript.segments[-1].end if transcript.segments else 0.0)
+    end = duration(transcript)
     return [(0.0, round(end, 2))] if end > 0 else []
 
 
-def clips(spans: list[tuple[float, float]], duration: float | None = None) -> list[tuple[float, float]]:
+def clips(spans: list[Cut], duration: float | None = None) -> list[Cut]:
     """Candidate spans padded and merged into clips."""
     out: list[list[float]] = []
     for s, e in sorted(spans):
@@ -65,46 +86,87 @@ def clips(spans: list[tuple[float, float]], duration: float | None = None) -> li
     return [(round(a, 2), round(b, 2)) for a, b in out if b > a]
 
 
-def hear(audio: Path, cuts: list[tuple[float, float]], model: str, language: str | None,
-         threads: int = 2, cache: Path | None = None, cached_only: bool = False
-         ) -> Opinion | None:
-    """The second model's words over ``cuts`` of ``audio`` (cached in ``cache``);
-    ``cached_only``: None unless an earlier reading is cached."""
-    import time
+def _inside(cut: Cut, pieces: list[Cut]) -> bool:
+    return any(a <= cut[0] + 1e-6 and cut[1] <= b + 1e-6 for a, b in pieces)
 
-    key = hashlib.sha256(json.dumps([str(audio.stat().st_size), cuts, model, language]).encode()
-                         ).hexdigest()[:16]
-    if cache is not None and cache.exists():
-        try:
-            got = json.loads(cache.read_text("utf-8"))
-            if got.get("key") == key:
-                return Opinion(model, [Word(**w) for w in got["words"]],
-                               float(got.get("wall_s", 0.0)), len(cuts),
-                               sum(b - a for a, b in cuts), cached=True)
-        except (OSError, ValueError, TypeError):
-            pass
+
+def cache_key(audio: Path, model: str, language: str | None) -> str:
+    """What a cached reading must match: the audio (by size), the model, the language."""
+    return hashlib.sha256(json.dumps([str(audio.stat().st_size), model, language]).encode()
+                          ).hexdigest()[:16]
+
+
+def _load_cache(cache: Path | None, key: str) -> list[dict]:
+    if cache is None or not cache.exists():
+        return []
+    try:
+        got = json.loads(cache.read_text("utf-8"))
+        if got.get("key") == key and isinstance(got.get("pieces"), list):
+            return got["pieces"]
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
+    return []  # another audio or model, an older layout, damaged: heard again
+
+
+def hear(audio: Path, cuts: list[Cut], model: str, language: str | None,
+         threads: int = 2, cache: Path | None = None, cached_only: bool = False,
+         device: str = "cpu", cache_dir: Path | None = None) -> Opinion | None:
+    """The second model's words over ``cuts`` of ``audio``; the clips heard before come from
+    ``cache`` and the new ones are added to it. ``cached_only``: nothing is heard, the opinion
+    is everything heard before (None when nothing was)."""
+    key = cache_key(audio, model, language)
+    pieces = _load_cache(cache, key)
+    heard = [(float(p["span"][0]), float(p["span"][1])) for p in pieces]
     if cached_only:
-        return None
-    if not cuts:
-        return Opinion(model, [])
-    from ..transcribe.faster import load_model
+        if not pieces:
+            return None
+        cuts = heard
+    todo = [c for c in cuts if not _inside(c, heard)]
+    if todo:
+        t0 = time.perf_counter()
+        words = _decode(audio, todo, model, language, threads, device, cache_dir)
+        took = time.perf_counter() - t0
+        total = sum(b - a for a, b in todo) or 1.0
+        for a, b in todo:  # each clip its own piece, with its share of the time (by length)
+            mine = [w for w in words if a - 0.5 <= (w.start + w.end) / 2 <= b + 0.5]
+            pieces.append({"span": [a, b], "wall_s": round(took * (b - a) / total, 3),
+                           "words": [w.model_dump() for w in mine]})
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps({"key": key, "model": model, "pieces": pieces}), "utf-8")
+    used = [p for p in pieces if any(p["span"][0] < b and a < p["span"][1] for a, b in cuts)]
+    words = sorted({(w["start"], w["text"]): Word(**w) for p in used for w in p["words"]}.values(),
+                   key=lambda w: w.start)
+    return Opinion(model, words, round(sum(float(p.get("wall_s", 0.0)) for p in used), 3),
+                   len(cuts), round(sum(b - a for a, b in cuts), 2), cached=not todo,
+                   spans=_merged([(float(p["span"][0]), float(p["span"][1])) for p in used]),
+                   new_s=round(sum(b - a for a, b in todo), 2))
+
+
+def _merged(spans: list[Cut]) -> list[Cut]:
+    out: list[list[float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1] + 1e-6:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def _decode(audio: Path, cuts: list[Cut], model: str, language: str | None, threads: int,
+            device: str, cache_dir: Path | None) -> list[Word]:
+    """One pass of ``model`` over the clips (the process's shared copy of the model)."""
+    from ..transcribe import shared_model
     from ..transcribe.whisper_models import resolve
 
-    t0 = time.perf_counter()
-    wm = load_model(resolve(model), threads)
+    wm = shared_model.load(resolve(model, cache_dir), threads, device)
     flat = [t for c in cuts for t in c]
     segs, _ = wm.transcribe(str(audio), language=None if model.endswith(".en") else language,
                             word_timestamps=True, clip_timestamps=flat, beam_size=5,
                             condition_on_previous_text=False, vad_filter=False)
-    words = [Word(start=float(w.start), end=float(w.end), text=w.word,
-                  probability=round(float(w.probability), 4))
-             for s in segs for w in (s.words or [])]
-    op = Opinion(model, words, time.perf_counter() - t0, len(cuts), sum(b - a for a, b in cuts))
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"key": key, "model": model, "wall_s": round(op.wall_s, 2),
-                                     "words": [w.model_dump() for w in words]}), "utf-8")
-    return op
+    return [Word(start=float(w.start), end=float(w.end), text=w.word,
+                 probability=round(float(w.probability), 4))
+            for s in segs for w in (s.words or [])]
 
 
 def reading(opinion: Opinion, start: float, end: float, slack: float = 0.6) -> list[Word]:

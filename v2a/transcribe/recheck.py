@@ -270,7 +270,8 @@ def run(tr: Transcript, audio_path: Path, seen: dict[str, list[T.Sighting]], con
         ) -> tuple[list[Respelling], str | None]:
     """The transcribe stage's second listen (``--recheck MODEL``), in place on ``tr``: the
     changes, and a note when it could not run."""
-    from .faster import FasterWhisperOptions, _Audio, load_model, pick_device
+    from . import shared_model
+    from .faster import FasterWhisperOptions, _Audio, pick_device
     from .whisper_models import resolve
 
     words = [w for s in tr.segments for w in s.words]
@@ -281,8 +282,9 @@ def run(tr: Transcript, audio_path: Path, seen: dict[str, list[T.Sighting]], con
         return [], None
     t0 = time.perf_counter()
     try:
-        model = load_model(resolve(config.recheck, config.cache_dir), config.asr_threads,
-                           pick_device(config.options_of(FasterWhisperOptions).asr_device))
+        # the process's one copy: the checks' second listen decodes with it too
+        model = shared_model.load(resolve(config.recheck, config.cache_dir), config.asr_threads,
+                                  pick_device(config.options_of(FasterWhisperOptions).asr_device))
     except V2AError as exc:
         return [], f"no second listen for terms: {exc}"
     language = tr.language if not resolve(config.recheck, config.cache_dir).english_only \
