@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ from rich.table import Table
 from bench.doubt_truth import Error, errors, narration
 from v2a.checks import doubts as D
 from v2a.checks import second as S
+from v2a.checks import spans as SP
 from v2a.checks.build import find_doubts
 from v2a.checks.models import Doubt
 from v2a.checks.numbers import tokens
@@ -122,23 +124,61 @@ def score(found: list[Doubt], errs: list[Error], truth_tokens: set[str],
     }
 
 
-def run_set(name: str, wd: Path, script_path: Path, audio: Path | None, second: bool) -> dict:
-    transcript = read_model(wd / "transcript.json", Transcript)
-    opinion = None
-    heard: dict = {}
+def _migrate(cache: Path, audio: Path, model: str, transcript: Transcript) -> None:
+    """A whole reading cached before readings were kept clip by clip: the same words, as one
+    piece over the whole speech."""
+    if not cache.exists():
+        return
+    got = json.loads(cache.read_text("utf-8"))
+    key = S.cache_key(audio, model, transcript.language, 5)
+    if got.get("key") == key or not ("words" in got or len(got.get("pieces", [])) == 1):
+        return
+    piece = got["pieces"][0] if "pieces" in got else {
+        "span": list(S.whole(transcript)[0]), "wall_s": got.get("wall_s", 0.0),
+        "words": got["words"]}
+    cache.write_text(json.dumps({"key": key, "model": model, "pieces": [piece]}), "utf-8")
+
+
+def listen(name: str, wd: Path, transcript: Transcript, audio: Path | None, mode: str,
+           budget: float, screen, outline, draft):
+    """The second model's reading for one set (``whole`` or ``spans`` within ``budget``
+    seconds per minute of speech), each mode cached in its own file under bench/.cache."""
     model = S.second_model(transcript)
-    if second and model and audio is not None and audio.exists():
-        opinion = S.hear(audio, S.whole(transcript), model, transcript.language,
-                         cache=CACHE / f"second-{name}.json")
-        assert opinion is not None
-        heard = {"model": model, "audio_s": round(opinion.audio_s, 1),
-                 "wall_s": round(opinion.wall_s, 2), "cached": opinion.cached}
+    if mode == "off" or not model or audio is None or not audio.exists():
+        return None, {}
+    t0 = time.perf_counter()
+    beam = S.BEAM
+    if mode == "whole-beam5":  # how the whole listen was first measured (its cached reading)
+        cache, beam = CACHE / f"second-{name}.json", 5
+        _migrate(cache, audio, model, transcript)
+        cuts = S.whole(transcript)
+    elif mode == "whole":
+        cache = CACHE / f"second-{name}-whole-b{beam}.json"
+        cuts = S.whole(transcript)
+    else:
+        cache = CACHE / f"second-{name}-spans{budget:g}-b{beam}.json"
+        first, paras = find_doubts(transcript, screen, outline, draft, D.UNSURE)
+        cuts = SP.plan(transcript, screen, first, paras, budget, S.duration(transcript))
+    pick = time.perf_counter() - t0
+    opinion = S.hear(audio, cuts, model, transcript.language, cache=cache, beam=beam)
+    assert opinion is not None
+    return opinion, {"model": model, "mode": mode, "beam": beam, "budget_s_per_min": budget if mode == "spans"
+                     else None, "clips": len(cuts), "audio_s": round(opinion.audio_s, 1),
+                     "share": round(opinion.audio_s / max(S.duration(transcript), 1), 3),
+                     "wall_s": round(opinion.wall_s, 2), "pick_s": round(pick, 3),
+                     "cached": opinion.cached}
+
+
+def run_set(name: str, wd: Path, script_path: Path, audio: Path | None, mode: str,
+            budget: float) -> dict:
+    transcript = read_model(wd / "transcript.json", Transcript)
 
     def opt(n: str, cls):
         return read_model(wd / n, cls) if (wd / n).exists() else None
 
     screen, outline, draft = opt("screen.json", Screen), opt("outline.json", Outline), \
         opt("chapters.json", Draft)
+    opinion, heard = listen(name, wd, transcript, audio, mode, budget, screen, outline, draft)
     truth = narration(script_path)
     errs = errors(transcript, truth)
     truth_tokens = set(tokens(truth))
@@ -188,21 +228,54 @@ def _pool(results: dict, names: list[str], th: float) -> dict:
             "judged_doubts": judged, "precision": round(good / judged, 3) if judged else None}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--held-out", nargs=3, action="append", default=[],
-                    metavar=("WORKDIR", "SCRIPT", "AUDIO"), help="another narrated work folder")
-    ap.add_argument("--no-second", action="store_true",
-                    help="without the second recogniser (word probabilities and context only)")
-    args = ap.parse_args()
-    sets = [s for s in SETS if (s[1] / "transcript.json").exists()]
-    sets += [(Path(w).name, Path(w), Path(s), Path(a), True) for w, s, a in args.held_out]
-    results = {name: run_set(name, wd, sp, au, not args.no_second) | {"held_out": held}
+def evaluate(sets: list, mode: str, budget: float) -> tuple[dict, dict]:
+    results = {name: run_set(name, wd, sp, au, mode, budget) | {"held_out": held}
                for name, wd, sp, au, held in sets}
     held = [n for n, *_, h in sets if h]
     tuned = [n for n, *_, h in sets if not h]
     pooled = {"tuning": [_pool(results, tuned, th) for th in THRESHOLDS],
               "held_out": [_pool(results, held, th) for th in THRESHOLDS]}
+    return results, pooled
+
+
+def listen_row(label: str, results: dict, pooled: dict) -> dict:
+    """One line of the whole-vs-spans table: pooled quality at the default threshold, and
+    what the listen cost (audio heard, seconds it took on this machine)."""
+    heard = [r["second_opinion"] for r in results.values() if r["second_opinion"]]
+    speech = sum(r["audio_s"] for r in results.values())
+    at = {k: next(p for p in v if p["threshold"] == D.UNSURE) for k, v in pooled.items()}
+    return {"listen": label, "held_out_recall": at["held_out"]["recall"],
+            "held_out_precision": at["held_out"]["precision"],
+            "tuning_recall": at["tuning"]["recall"], "tuning_precision": at["tuning"]["precision"],
+            "speech_s": round(speech, 1),
+            "heard_s": round(sum(h["audio_s"] for h in heard), 1),
+            "listen_s": round(sum(h["wall_s"] for h in heard), 1),
+            "clips": sum(h["clips"] for h in heard)}
+
+
+def main() -> None:
+    from v2a.checks.build import BUDGET
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--held-out", nargs=3, action="append", default=[],
+                    metavar=("WORKDIR", "SCRIPT", "AUDIO"), help="another narrated work folder")
+    ap.add_argument("--no-second", action="store_true",
+                    help="without the second recogniser (word probabilities and context only)")
+    ap.add_argument("--budgets", type=float, nargs="*", default=[10.0, BUDGET, 30.0],
+                    help="--listen-budget values (seconds per minute of speech) to compare "
+                    "with the whole listen")
+    args = ap.parse_args()
+    sets = [s for s in SETS if (s[1] / "transcript.json").exists()]
+    sets += [(Path(w).name, Path(w), Path(s), Path(a), True) for w, s, a in args.held_out]
+    modes = [("off", 0.0)] if args.no_second else \
+        [("whole-beam5", 0.0), ("whole", 0.0)] + \
+        [("spans", b) for b in args.budgets if b != BUDGET] + [("spans", BUDGET)]
+    listens = []
+    for mode, budget in modes:
+        results, pooled = evaluate(sets, mode, budget)
+        listens.append(listen_row(f"spans {budget:g} s/min" if mode == "spans" else mode,
+                                  results, pooled))
+    # the tables below are of the default (the last mode evaluated)
     con = Console()
     t = Table(title="doubts: recall of content-word errors / precision of doubts, by threshold")
     for c in ("set", "threshold", "errors", "doubts", "recall", "precision", "high", "prec. high",
@@ -225,10 +298,19 @@ def main() -> None:
         con.print(k)
         con.print(f"  global p-threshold baseline: {r['global_threshold']}")
     con.print(f"pooled: {json.dumps(pooled)}")
+    lt = Table(title=f"the second listen: whole vs spans (threshold {D.UNSURE})")
+    for c in listens[0]:
+        lt.add_column(c)
+    for row in listens:
+        lt.add_row(*(str(v) for v in row.values()))
+    con.print(lt)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = {"command": "python -m bench.bench_doubts", "default_threshold": D.UNSURE,
-           "machine": {"python": platform.python_version(), "cpu": platform.processor()},
-           "sets": results, "pooled": pooled}
+    out = {"command": "python -m bench.bench_doubts" + (" --no-second" if args.no_second else ""),
+           "default_threshold": D.UNSURE, "default_listen": modes[-1][0],
+           "default_budget_s_per_min": BUDGET if not args.no_second else None,
+           "machine": {"python": platform.python_version(), "cpu": platform.processor(),
+                       "cores": os.cpu_count()},
+           "listens": listens, "sets": results, "pooled": pooled}
     path = RESULTS / ("doubts-no-second.json" if args.no_second else "doubts.json")
     path.write_text(json.dumps(out, indent=1) + "\n", "utf-8")
     con.print(f"wrote {path}")

@@ -15,7 +15,7 @@ import pytest
 from v2a.checks import doubts as D
 from v2a.checks.build import build, find_doubts, rank
 from v2a.checks.models import Checks
-from v2a.checks.second import Opinion, clips, whole
+from v2a.checks.second import Opinion, whole
 from v2a.models import (
     ChapterText,
     CodeBlock,
@@ -214,7 +214,6 @@ def test_a_second_model_that_hears_otherwise_raises_the_doubt_and_one_that_agree
     assert "depends" in got and got["depends"].suggestion == "appends"
     assert "base heard" in got["depends"].evidence
     assert "frequent" not in got
-    assert clips([(1.0, 1.4), (2.0, 2.5), (30.0, 30.5)]) == [(0.2, 3.3), (29.2, 31.3)]
     assert whole(tr) == [(0.0, 5.0)]
 
 
@@ -235,19 +234,22 @@ def test_a_word_the_second_listen_did_not_hear_is_judged_without_it():
         Word(start=4.05, end=4.3, text=" x"))
 
 
-def test_the_budget_takes_the_likeliest_stretches_first_and_joins_close_ones():
+def test_the_budget_hears_whole_windows_that_hold_the_most_doubt_first():
     from v2a.checks import spans as SP
 
-    cands = [(0.9, 10.0, 10.4), (0.8, 11.0, 11.3), (0.5, 40.0, 40.5), (0.3, 70.0, 70.2),
-             (2.4, 55.0, 55.5)]
-    # 2.4 first (55 s), then 0.9 and 0.8 (one clip: they are close), then 0.5; 0.3 no longer fits
-    cuts = SP.within(cands, budget_s=8.0, end=100.0)
-    assert cuts == [(9.2, 12.1), (39.2, 41.3), (54.2, 56.3)]
-    assert sum(b - a for a, b in cuts) <= 8.0
-    assert SP.within(cands, budget_s=0.5, end=100.0) == []
-    assert SP.within([(1.0, 0.1, 0.3)], 10.0, end=0.5) == [(0.0, 0.5)]  # clipped to the audio
-    tr = transcript()  # 8 sentences of 5 s: 40 s of speech
-    assert SP.budget(tr, 12.0) == pytest.approx(8.0)
+    # 20 sentences of 5 s: windows of whole sentences, 29 s at most with their padding
+    tr = transcript([f"Sentence number {k} says something." for k in range(20)])
+    wins = SP.windows(tr)
+    assert wins[0] == (0.0, 25.0) and all(b - a <= SP.WINDOW_S - 2 * SP.PAD_S for a, b in wins)
+    assert [a for a, _ in wins] == [0.0, 25.0, 50.0, 75.0]
+    cands = [(2.7, 60.0, 60.4), (0.3, 61.0, 61.2), (0.9, 10.0, 10.4), (0.8, 11.0, 11.3),
+             (0.2, 80.0, 80.2)]
+    # the window with a doubt (60 s) first, then the one at 0 s; 75 s no longer fits
+    assert SP.within(cands, wins, budget_s=60.0, end=100.0) == [(0.0, 25.5), (49.5, 75.5)]
+    # a budget shorter than any window: the middle of the best one, around its doubt
+    assert SP.within(cands, wins, budget_s=10.0, end=100.0) == [(55.2, 65.2)]
+    assert SP.within(cands, wins, budget_s=4.0, end=100.0) == []  # too short to hear
+    assert SP.budget(tr, 12.0) == pytest.approx(20.0)  # 100 s of speech
 
 
 def test_the_spans_start_where_the_doubts_point(tmp_path):
@@ -290,6 +292,11 @@ def test_what_was_heard_is_kept_clip_by_clip_and_never_heard_twice(tmp_path, mon
     # a reader (the review page) gets all that was heard, and nothing is heard for it
     known = S.hear(audio, [], "base", "en", cache=cache, cached_only=True)
     assert known is not None and known.cached and len(known.spans) == 3 and len(heard) == 2
+    assert known.covers(Word(start=11.0, end=11.5, text=" x"))
+    # the whole speech after that: only what was not heard yet (a sliver under 1 s is left)
+    S.hear(audio, [(0.0, 30.0)], "base", "en", cache=cache)
+    assert heard[-1] == [(4.0, 10.0), (14.0, 20.0), (23.0, 30.0)]
+    assert S._gaps((0.0, 10.5), [(0.0, 4.0), (4.5, 10.0)]) == []
     # another audio: heard again
     audio.write_bytes(b"0" * 999)
     assert S.hear(audio, [], "base", "en", cache=cache, cached_only=True) is None
@@ -518,7 +525,7 @@ def test_a_real_runs_artifacts(tmp_path):
     assert any(x.kind == "screen" and x.suggestion == "merges" for x in checks.doubts)
     assert checks.timings["total"] < 30
     # with the second model's reading a run of bench_doubts left (real Whisper base)
-    heard = ROOT / "bench/.cache/second-notebook-talk.json"
+    heard = ROOT / "bench/.cache/second-notebook-talk-whole-b1.json"
     if heard.exists() and (ROOT / "examples/notebook-talk/audio.wav").exists():
         shutil.copy(ROOT / "examples/notebook-talk/audio.wav", wd / "audio.wav")
         (wd / ".v2a").mkdir(exist_ok=True)

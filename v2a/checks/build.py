@@ -165,8 +165,7 @@ def build(ws: Workspace, unsure_threshold: float = d.UNSURE, listen: str | None 
             cuts = whole(transcript)
         elif listen == "spans":  # where the doubts found without it point, first
             first, paras = find_doubts(transcript, screen, outline, draft, unsure_threshold)
-            cuts = spans.within(spans.candidates(transcript, screen, first, paras),
-                                spans.budget(transcript, budget), duration(transcript))
+            cuts = spans.plan(transcript, screen, first, paras, budget, duration(transcript))
         t1 = time.perf_counter()
         opinion = listen_again(ws, transcript, cuts, threads, device, cache_dir)
         if opinion is None and listen is not None and not ws.path(AUDIO.name).exists():

@@ -6,13 +6,12 @@ for any other English one) hears the audio again; a content word it hears differ
 likely error, and its reading is the suggestion; a word it hears the same way is likely right
 (the word's probability then only ranks). A word outside what it heard is judged without it.
 
-What it hears is ``--second-listen``: ``spans`` (default), the stretches that need it most within
-``--listen-budget`` seconds per minute of speech (``v2a.checks.spans`` picks them), or ``whole``.
-Each stretch is one clip (``clip_timestamps``; a clip costs at least one 30-second encoder
-window, so close ones are heard together). What was heard is kept in
-``.v2a/second_opinion.json``, clip by clip, keyed by the audio, the model and the language: a
-stretch heard before (by a whole listen too) is never heard again, so ``v2a check`` again,
-or a re-run after a small edit, costs nothing or only the new stretches.
+What it hears is ``--second-listen``: ``spans`` (default), the windows of speech that need it
+most within ``--listen-budget`` seconds per minute of speech (``v2a.checks.spans`` picks them),
+or ``whole``; one pass over the clips (``clip_timestamps``). What was heard is kept in
+``.v2a/second_opinion.json``, clip by clip, keyed by the audio, the model, the language and the
+beam: a stretch heard before is never heard again (``v2a check`` again, or a re-run after a
+small edit, costs nothing or only the new stretches; ``whole`` after ``spans`` hears the rest).
 """
 
 from __future__ import annotations
@@ -27,8 +26,10 @@ from pathlib import Path
 from ..models import Transcript, Word
 from . import numbers
 
-PAD_S = 0.8  # audio each side of a stretch heard again
-JOIN_S = 1.5  # stretches closer than this are heard together
+# greedy, one temperature: a beam of 5 took 1.7x as long for the same doubts, and the fallback
+# to sampling re-decodes the clips it finds unsure (bench/README.md, "the second listen")
+BEAM = 1
+MIN_GAP_S = 1.0  # a part of a cut shorter than this is not heard on its own
 EDGE_S = 0.3  # a word this close to a clip's cut edge may be cut: not judged by the clip
 
 Cut = tuple[float, float]
@@ -72,28 +73,27 @@ def whole(transcript: Transcript) -> list[Cut]:
     return [(0.0, round(end, 2))] if end > 0 else []
 
 
-def clips(spans: list[Cut], duration: float | None = None) -> list[Cut]:
-    """Candidate spans padded and merged into clips."""
-    out: list[list[float]] = []
-    for s, e in sorted(spans):
-        s, e = max(0.0, s - PAD_S), e + PAD_S
-        if duration:
-            e = min(e, duration)
-        if out and s - out[-1][1] < JOIN_S:
-            out[-1][1] = max(out[-1][1], e)
-        else:
-            out.append([s, e])
-    return [(round(a, 2), round(b, 2)) for a, b in out if b > a]
+def cache_key(audio: Path, model: str, language: str | None, beam: int = BEAM) -> str:
+    """What a cached reading must match: the audio (by size), the model, the language and the
+    beam."""
+    return hashlib.sha256(json.dumps([str(audio.stat().st_size), model, language, beam]
+                                     ).encode()).hexdigest()[:16]
 
 
-def _inside(cut: Cut, pieces: list[Cut]) -> bool:
-    return any(a <= cut[0] + 1e-6 and cut[1] <= b + 1e-6 for a, b in pieces)
-
-
-def cache_key(audio: Path, model: str, language: str | None) -> str:
-    """What a cached reading must match: the audio (by size), the model, the language."""
-    return hashlib.sha256(json.dumps([str(audio.stat().st_size), model, language]).encode()
-                          ).hexdigest()[:16]
+def _gaps(cut: Cut, heard: list[Cut]) -> list[Cut]:
+    """The parts of ``cut`` not heard yet (a whole listen after a budgeted one hears the rest);
+    a sliver under ``MIN_GAP_S`` is left out (its words are at the edges of what was heard)."""
+    out: list[Cut] = []
+    at = cut[0]
+    for a, b in sorted(heard):
+        if b <= at or a >= cut[1]:
+            continue
+        if a - at >= MIN_GAP_S:
+            out.append((round(at, 2), round(a, 2)))
+        at = max(at, b)
+    if cut[1] - at >= MIN_GAP_S:
+        out.append((round(at, 2), round(cut[1], 2)))
+    return out
 
 
 def _load_cache(cache: Path | None, key: str) -> list[dict]:
@@ -110,21 +110,22 @@ def _load_cache(cache: Path | None, key: str) -> list[dict]:
 
 def hear(audio: Path, cuts: list[Cut], model: str, language: str | None,
          threads: int = 2, cache: Path | None = None, cached_only: bool = False,
-         device: str = "cpu", cache_dir: Path | None = None) -> Opinion | None:
+         device: str = "cpu", cache_dir: Path | None = None, beam: int = BEAM
+         ) -> Opinion | None:
     """The second model's words over ``cuts`` of ``audio``; the clips heard before come from
     ``cache`` and the new ones are added to it. ``cached_only``: nothing is heard, the opinion
     is everything heard before (None when nothing was)."""
-    key = cache_key(audio, model, language)
+    key = cache_key(audio, model, language, beam)
     pieces = _load_cache(cache, key)
     heard = [(float(p["span"][0]), float(p["span"][1])) for p in pieces]
     if cached_only:
         if not pieces:
             return None
         cuts = heard
-    todo = [c for c in cuts if not _inside(c, heard)]
+    todo = [g for c in cuts for g in _gaps(c, heard)]
     if todo:
         t0 = time.perf_counter()
-        words = _decode(audio, todo, model, language, threads, device, cache_dir)
+        words = _decode(audio, todo, model, language, threads, device, cache_dir, beam)
         took = time.perf_counter() - t0
         total = sum(b - a for a, b in todo) or 1.0
         for a, b in todo:  # each clip its own piece, with its share of the time (by length)
@@ -154,7 +155,7 @@ def _merged(spans: list[Cut]) -> list[Cut]:
 
 
 def _decode(audio: Path, cuts: list[Cut], model: str, language: str | None, threads: int,
-            device: str, cache_dir: Path | None) -> list[Word]:
+            device: str, cache_dir: Path | None, beam: int = BEAM) -> list[Word]:
     """One pass of ``model`` over the clips (the process's shared copy of the model)."""
     from ..transcribe import shared_model
     from ..transcribe.whisper_models import resolve
@@ -162,8 +163,9 @@ def _decode(audio: Path, cuts: list[Cut], model: str, language: str | None, thre
     wm = shared_model.load(resolve(model, cache_dir), threads, device)
     flat = [t for c in cuts for t in c]
     segs, _ = wm.transcribe(str(audio), language=None if model.endswith(".en") else language,
-                            word_timestamps=True, clip_timestamps=flat, beam_size=5,
-                            condition_on_previous_text=False, vad_filter=False)
+                            word_timestamps=True, clip_timestamps=flat, beam_size=beam,
+                            temperature=0.0, condition_on_previous_text=False,
+                            vad_filter=False)
     return [Word(start=float(w.start), end=float(w.end), text=w.word,
                  probability=round(float(w.probability), 4))
             for s in segs for w in (s.words or [])]
