@@ -62,3 +62,31 @@ def test_the_fallback_takes_the_screens_heading_for_that_span():
     # each chapter's span is its segments' times: 0–19, 20–39, 40–59; the heading shown longest
     # in it, unless an earlier chapter has it already (then its key noun phrase)
     assert titles == ["Why tokenize", "Bytes, not characters", "Adjacent pairs"]
+
+
+def test_titles_spell_the_terms_the_transcript_was_respelled_to():
+    from v2a.models import Outline, OutlineChapter, Respelling
+    from v2a.write.naming import spell_titles
+
+    def r(heard: str, term: str, t: float) -> Respelling:
+        return Respelling(heard=heard, term=term, start=t, end=t + 1, how="phonetic", score=90)
+
+    def ch(k: int, title: str, start: float, end: float) -> OutlineChapter:
+        return OutlineChapter(index=k, title=title, summary="s", first_segment=k,
+                              last_segment=k, start=start, end=end)
+
+    fixes = [r("my parent coding", "byte pair encoding", 80), r("mergers", "merges", 170),
+             r("tick token", "tiktoken", 20), r("Python", "PyTorch", 300)]
+    outline = spell_titles(Outline(method="llm", title="Tokenizers with Parent Coding", chapters=[
+        ch(0, "Parent Coding: Merging Symbols", 0, 100), ch(1, "Ordered List of Mergers", 160, 200),
+        ch(2, "Tick Token and the cl100k Encoding", 200, 250), ch(3, "Mergers in Banking", 250, 290),
+        ch(4, "Python on the Phone", 290, 310), ch(5, "Counting Pairs", 310, 400)]), fixes)
+    assert outline.title == "Tokenizers with Byte Pair Encoding"
+    assert [c.title for c in outline.chapters] == [
+        "Byte Pair Encoding: Merging Symbols", "Ordered List of merges",
+        "tiktoken and the cl100k Encoding",
+        # a single everyday word counts only in the chapter where it was respelled
+        "Mergers in Banking", "PyTorch on the Phone", "Counting Pairs"]
+    # nothing respelled: the titles stay as the model wrote them
+    same = Outline(method="llm", chapters=[ch(0, "Parent Coding", 0, 10)])
+    assert spell_titles(same, []).chapters[0].title == "Parent Coding"

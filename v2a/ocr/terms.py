@@ -398,6 +398,54 @@ def _match_name_digit(plain: list[str], i: int, term: str) -> _Match | None:
     return None
 
 
+SURE_P = 0.85  # a term heard at least this surely is one the talk uses
+
+
+def said_surely(words: list[Word]) -> list[str]:
+    """Terms the recogniser heard surely ("GPT-4", its "-4" a word of its own), in order."""
+    out: list[str] = []
+    groups: list[list[Word]] = []
+    for w in words:
+        if groups and not w.text[:1].isspace() and w.text[:1] in "-.0123456789":
+            groups[-1].append(w)  # " GPT" "-4": one token
+        else:
+            groups.append([w])
+    for g in groups:
+        probs = [w.probability for w in g]
+        if any(p is None or p < SURE_P for p in probs):
+            continue
+        tok = _bare("".join(w.text for w in g))
+        if _is_term(tok) and tok not in out:
+            out.append(tok)
+    return out
+
+
+def metadata_terms(title: str | None, description: str | None = None,
+                   chapters: list[str] | None = None) -> list[str]:
+    """Terms the video's own title, description and chapter names give ("GPT-4" in the
+    title): the talk's vocabulary, with no time on screen (only strong matches use them)."""
+    texts = [x for x in [title, description, *(chapters or [])] if x]
+    return extract([ln for x in texts for ln in x.splitlines()]) if texts else []
+
+
+# a digit said as a word that sounds like another: "GPT for" (GPT-4) when the recogniser
+# doubted the "for"; a sure "for" is the sentence's ("GPT for the summaries")
+_DIGIT_HOMOPHONES = {"for": "4", "fore": "4", "to": "2", "too": "2", "won": "1", "ate": "8"}
+
+
+def _match_said_digit(plain: list[str], words: list[Word], i: int, term: str
+                      ) -> _Match | None:
+    tm = _ACRO_TERM.fullmatch(term)
+    if tm is None or tm.group(3) is None or i + 1 >= len(plain):
+        return None
+    nxt = words[i + 1]
+    if plain[i] != tm.group(1) + tm.group(2) or \
+            _DIGIT_HOMOPHONES.get(_bare(plain[i + 1]).lower()) != tm.group(3) or \
+            nxt.probability is None or nxt.probability >= DOUBT_P:
+        return None
+    return _Match(2, term, 90.0, "letters", ANYWHERE)
+
+
 # --- across word boundaries, and other forms of a word: Double Metaphone ------------------------
 GUESS_P = 0.25  # a word below this probability is one the recogniser guessed
 DOUBT_P = 0.5  # a term's last word below this: the recogniser doubted the term
@@ -477,11 +525,12 @@ def _match_sound(plain: list[str], words: list[Word], i: int, term: str, sp: lis
         if window[-1] in _COMMON:
             continue  # the sentence after the term, not the term
         d = _dm_distance(h, t)
-        if d > (0 if short else 1):
+        # a long term of several words keeps its sound through two slips ("by parent
+        # coding": PPRNTKTNK, byte pair encoding: PTPRNKTNK) if its letters stay close
+        long = len(sp) >= 3 and min(len(k) for k in key) >= 8
+        if d > (0 if short else 2 if long else 1) or fuzz.ratio(h, t) < (80 if d > 1 else 70):
             continue
-        if fuzz.ratio(h, t) < 70:
-            continue
-        if window[0] in _COMMON:
+        if window[0] in _COMMON and not (long and n >= 3):
             # an everyday phrase ("the code", "a merge"): the term on screen at that moment,
             # and the recogniser unsure of the stretch as a whole
             if not unsure(span):
@@ -719,6 +768,12 @@ def respell(words: list[Word], terms: list[str],
     # no screen times at all (a glossary alone): "the same part of the talk" cannot be checked
     timeless = seen is None
     seen = seen or {}
+    # the talk's own vocabulary: a term the recogniser heard surely somewhere ("GPT-4") is
+    # evidence for its strong near misses elsewhere ("DPT-4"); it has no screen time, so the
+    # weak matches, which need the screen near, never use it
+    known = {re.sub(r"[\W_]+", "", t.lower()) for t in terms}  # "UTF8" is utf-8's
+    terms = list(terms) + [t for t in said_surely(words)
+                           if re.sub(r"[\W_]+", "", t.lower()) not in known]
     acronyms = [t for t in terms if _ACRO_TERM.fullmatch(t)]
     # code writes a standard's name in lower case ("utf-8"); prose writes it in capitals
     acronyms += [t.upper() for t in terms if re.fullmatch(r"[a-z]{2,6}-\d+", t)
@@ -746,6 +801,10 @@ def respell(words: list[Word], terms: list[str],
             m = _match_name_digit(plain, i, t)
             if m:
                 cands.append((m, t))
+        for t in acronyms:
+            m = _match_said_digit(plain, words, i, t)
+            if m:
+                cands.append((m, t))
         for t, sp, n_term, plain_words in targets:
             m = _match_word(plain, words, i, t, sp, n_term, threshold, plain_words)
             if m:
@@ -763,8 +822,9 @@ def respell(words: list[Word], terms: list[str],
         # the strongest first: the one that needs the least support from the screen
         for m, t in sorted(cands, key=lambda c: (-c[0].within, -c[0].score, -c[0].n)):
             span = words[i:i + m.n]
-            if " ".join(plain[i:i + m.n]) == m.term and not m.glued:
-                continue  # already written so: no change to record
+            if not m.glued and m.term in (" ".join(plain[i:i + m.n]),
+                                          _bare("".join(w.text for w in span))):
+                continue  # already written so ("GPT" "-4" is GPT-4): no change to record
             # UTF-8 for the code's utf-8: the screen shows it in lower case
             near = nearest(seen.get(t) or seen.get(t.lower(), []), span[0].start, span[-1].end)
             if m.within < ANYWHERE and not (timeless and m.within >= SAME_PART_S):
@@ -820,6 +880,50 @@ def respell_text(text: str, terms: list[str], seen: dict[str, list[Sighting]] | 
              for k, t in enumerate(toks)]
     fixed, fixes = respell(words, terms, seen)
     return "".join(w.text for w in fixed) if fixes else text
+
+
+def keep_title_terms(title: str, respellings: list[Respelling], start: float = 0.0,
+                     end: float = ANYWHERE) -> str:
+    """A chapter title with the misheard forms the transcript was respelled from written as
+    the term: "Parent Coding: Merging Symbols" → "Byte Pair Encoding: Merging Symbols" when
+    "my parent coding" became byte pair encoding. A form of several words counts anywhere in
+    the talk (a title that copies it copies the mishearing); a single word ("mergers") only
+    where it was respelled in the chapter (``start``..``end``). The last words of a long form
+    count on their own ("parent coding" of "my parent coding": its first word was the
+    recogniser's guess)."""
+    forms: dict[tuple[str, ...], str] = {}
+    for r in respellings:
+        heard = tuple(re.findall(r"[\w'-]+", r.heard.lower()))
+        if not heard or r.heard == "(nothing)" or " ".join(heard) == r.term.lower():
+            continue
+        if len(heard) == 1 and not start <= r.start < end:
+            continue
+        forms.setdefault(heard, r.term)
+        if len(heard) >= 3:
+            forms.setdefault(heard[1:], r.term)
+    if not forms:
+        return title
+    toks = re.findall(r"[\w'-]+|[^\w'-]+", title)
+    words = [(k, t.lower()) for k, t in enumerate(toks) if re.match(r"[\w'-]", t)]
+    out = list(toks)
+    i = 0
+    while i < len(words):
+        for n in (3, 2, 1):
+            key = tuple(w for _, w in words[i:i + n])
+            term = forms.get(key) if len(key) == n else None
+            if term is None:
+                continue
+            first, last = words[i][0], words[i + n - 1][0]
+            shown = toks[first:last + 1]
+            if term == term.lower() and " " in term and all(
+                    t[:1].isupper() for t in shown if re.match(r"[\w]", t)):
+                term = term.title()  # a Title Case heading: "Byte Pair Encoding"
+            out[first:last + 1] = [term] + [""] * (last - first)
+            i += n
+            break
+        else:
+            i += 1
+    return "".join(out)
 
 
 def keep_terms(markdown: str, respellings: list[Respelling]) -> tuple[str, int]:

@@ -126,6 +126,10 @@ def run(ctx: StageContext) -> StageResult:
     # the respeller takes every term (each change needs its own evidence); the cut above is
     # for Whisper's prompt
     every = glossary.all_terms(ctx.ws, limit=1000)
+    # the video's title, description and chapters name its terms too ("GPT-4"): no screen
+    # time, so only the strong matches use them
+    every += [t for t in screen_terms.metadata_terms(
+        source.title, source.description, [c.title for c in source.chapters]) if t not in every]
     if cfg.asr in ("auto", "never"):
         track = pick_subtitle_track(source, cfg)
         if track is not None:

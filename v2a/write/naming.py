@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..links import fmt_time
 from ..llm.prompts import render
 from ..llm.usage import count_tokens
+from ..models import Outline, Respelling
+from ..ocr import terms as screen_terms
 from ..progress import Task
 from . import fallback
 from .ask import Invalid
@@ -73,6 +75,17 @@ def short_title(text: str, max_words: int = MAX_ARTICLE_TITLE_WORDS) -> str:
     while len(words) > 1 and words[-1].strip(",;").lower() in _DANGLING:
         words.pop()
     return tidy_title(" ".join(words).rstrip(",;"))
+
+
+def spell_titles(outline: Outline, respellings: list[Respelling]) -> Outline:
+    """The outline with its titles spelling the terms the transcript was respelled to: a model
+    that copied a mishearing ("Parent Coding: Merging Symbols") gets the term back. Each
+    chapter's own respellings, and the talk's misheard forms of several words."""
+    for ch in outline.chapters:
+        ch.title = screen_terms.keep_title_terms(ch.title, respellings, ch.start, ch.end)
+    if outline.title:
+        outline.title = screen_terms.keep_title_terms(outline.title, respellings)
+    return outline
 
 
 def check_article_title(reply: ArticleTitle, lang: str | None) -> ArticleTitle:

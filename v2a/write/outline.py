@@ -20,7 +20,7 @@ from ..workspace import read_model, write_json
 from . import candidates as cand
 from . import fallback
 from .choosing import choose_chapters
-from .naming import name_chapters
+from .naming import name_chapters, spell_titles
 from .outline_job import REPAIRS, Choice, OutlineJob
 
 
@@ -123,6 +123,8 @@ def run(ctx: StageContext) -> StageResult:
         outline = job.to_outline(choices, "fallback", None, "code")
     else:
         outline = job.to_outline(choices, "llm", job.llm.model_name, mode)
+    # a title that copied a mishearing ("Parent Coding") spells the term the transcript has
+    outline = spell_titles(outline, transcript.respellings)
     outline = apply_structure(outline, transcript, structure)
     write_json(out_path, outline)
     cached = job.usage.cached_calls
