@@ -172,6 +172,8 @@ CASES: list[tuple[float, str, list[tuple[str, str]]]] = [
     (510, "The most common~ pair wins.", []),
     (512, "And code~ review helps.", []),
     (514, "Bank mergers made the news.", []),  # said while merges is on screen
+    (259, "The status of the job is shown.", []),  # stats on screen
+    (261, "The stat is wrong.", []),
     # far from it
     (840, "Bank mergers were common in the nineties.", []),
     (850, "My~ parent coding club meets on Friday.", []),

@@ -230,6 +230,8 @@ def test_another_form_of_an_identifier_on_screen_is_respelled_but_not_its_englis
         assert lesson(24, s) == s, s
     # far from the code that shows merges
     assert lesson(500, "Bank mergers were common.") == "Bank mergers were common."
+    # another word of the same letters, near code that shows stats
+    assert heard(16, "The status of the job is shown.") == "The status of the job is shown."
 
 
 def test_an_identifier_said_as_words_that_the_recogniser_doubted_while_on_screen():

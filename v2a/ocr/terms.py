@@ -568,23 +568,25 @@ def _forms(stem: str) -> set[str]:
 
 
 def _match_derived(plain: list[str], i: int, term: str, shown: set[str]) -> _Match | None:
-    """A word never on screen that is an identifier on screen with one sound more or less and
-    the same stem: "mergers" while the code says ``merges``. Its regular forms ("merged",
-    "merging", "merge") are the speaker's English and stay. Needs the term in a code line
-    near (checked by the caller)."""
-    from rapidfuzz.distance import Levenshtein
-
-    w = _bare(plain[i])
-    low = w.lower()
-    if not low.isalpha() or low in shown or low in _forms(term) or low in _COMMON or \
-            term.startswith(low):
+    """A word never on screen that is an identifier on screen made a noun of the doer, one
+    sound more: "mergers" while the code says ``merges``. Its regular forms ("merged",
+    "merging", "merge") are the speaker's English and stay, and so does another word of the
+    same letters ("status" near ``stats``). Needs the term in a code line near (checked by the
+    caller)."""
+    low = _bare(plain[i]).lower()
+    if not low.isalpha() or low in shown or low in _forms(term) or low in _COMMON:
         return None
-    stem = next((k for k, (a, b) in enumerate(zip(low, term)) if a != b), min(len(low), len(term)))
-    if stem < max(4, len(term) - 1) or Levenshtein.distance(low, term) > 2:
+    stems = {term.removesuffix("s"), term.removesuffix("es")} - {term}
+    if not any(low.startswith(s) and low[len(s):] in _DOER for s in stems if len(s) >= 4):
         return None
     if _dm_distance(low, term) > 1:
         return None
     return _Match(1, term, 90.0, "derived", NEAR_S)
+
+
+# endings that make a noun of the doer: what the recogniser hears for a plural identifier
+# ("mergers" for merges, "encoders" for encodes)
+_DOER = {"r", "rs", "er", "ers", "or", "ors"}
 
 
 def _key(text: str) -> str:
