@@ -513,15 +513,15 @@ def _match_sound(plain: list[str], words: list[Word], i: int, term: str, sp: lis
     for n in range(1, 4):
         if i + n > len(plain):
             break
-        window = [re.sub(r"[^\w'-]+", "", p.lower()) for p in plain[i:i + n]]
+        span = words[i:i + n]
+        if not (guessed or _guessed(span)):
+            continue
+        window = [_norm(p) for p in plain[i:i + n]]
         h = "".join(window)
         if not h or not h.isalpha() or h == t or all(w in _COMMON for w in window):
             continue
         if n == 1 and (short or len(t) < 7):
             continue  # one short word ("real" for ReLU) is a word, not a term cut in two
-        span = words[i:i + n]
-        if not (guessed or _guessed(span)):
-            continue
         if window[-1] in _COMMON:
             continue  # the sentence after the term, not the term
         d = _dm_distance(h, t)
@@ -589,6 +589,12 @@ def _match_derived(plain: list[str], i: int, term: str, shown: set[str]) -> _Mat
 _DOER = {"r", "rs", "er", "ers", "or", "ors"}
 
 
+@lru_cache(maxsize=65536)
+def _norm(word: str) -> str:
+    """A heard word in lower case, without punctuation (once per word, not once per term)."""
+    return re.sub(r"[^\w'-]+", "", word.lower())
+
+
 def _key(text: str) -> str:
     """A phonetic key (Metaphone, from jellyfish): spellings that sound alike share it."""
     import jellyfish
@@ -629,7 +635,7 @@ def _match_word(plain: list[str], words: list[Word], i: int, term: str, sp: str,
     for n in range(max(1, n_term - 1), min(4, n_term + 2) + 1):
         if i + n > len(plain):
             break
-        window = [re.sub(r"[^\w'-]+", "", p.lower()) for p in plain[i:i + n]]
+        window = [_norm(p) for p in plain[i:i + n]]
         heard = " ".join(window)
         if not heard.replace(" ", ""):
             continue
@@ -811,7 +817,8 @@ def respell(words: list[Word], terms: list[str],
             m = _match_word(plain, words, i, t, sp, n_term, threshold, plain_words)
             if m:
                 cands.append((m, t))
-        for t, said in sounds:
+        # sounds across word boundaries only where the recogniser guessed a word
+        for t, said in sounds if _guessed(words[i:i + 4]) else ():
             m = _match_sound(plain, words, i, t, said)
             if m:
                 cands.append((m, t))
