@@ -90,3 +90,21 @@ def test_the_channel_rule_without_audio():
     out = signals.recording_changes([1.5, 1.5, 1.5, 0.2, 0.2], [lo - 1, (lo + hi) / 2, hi, c1,
                                                                  None])
     assert out == [0.0, 0.75, 1.5, v1, 0.2]
+
+
+@needs_tts
+def test_a_start_inside_one_recording_of_a_compilation_is_marked(tmp_path):
+    """Three recordings joined: the speaker change inside the first is inside a recording of a
+    compilation (a topic shift there must be stronger to start a chapter); the joins are not.
+    One recording alone is no compilation."""
+    a, b = _speech("en-us", 20.0, tmp_path), _speech("en+f3", 20.0, tmp_path)
+    one = np.concatenate([a, b]) + _room(2 * len(a), 1, dull=True, db=-45.0)
+    two = 0.3 * b + _room(len(b), 2, dull=False, db=-65.0)
+    three = a + _room(len(a), 3, dull=True, db=-35.0)
+    feat = signals.features(_pcm(np.concatenate([one, two, three])))
+    segs = [Segment(id=i, start=10.0 * i, end=10.0 * i + 9.5, text=f"s{i}") for i in range(8)]
+    inside = signals.inside_recordings(feat, segs)  # starts at 10, 20, ..., 70 s
+    assert inside[1] and inside[2] and inside[4]  # 20 s (the speaker), 30 s, 50 s
+    assert not inside[3] and not inside[5]  # the joins at 40 s and 60 s
+    alone = signals.features(_pcm(one))
+    assert not any(signals.inside_recordings(alone, segs[:4]))

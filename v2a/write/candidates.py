@@ -135,6 +135,7 @@ def snap_time(segments: list[Segment], index: int, cuts: list[float],
 # weak on its own (speakers pause to think). Each signal is 0..1.
 W_HEADING_RARE, W_HEADING_COMMON, W_SCENE, W_PAUSE = 1.0, 0.25, 0.15, 0.2
 W_LEXICAL, W_SEMANTIC, W_VOICE = 0.4, 1.0, 1.2
+W_INSIDE = 0.2  # a start inside one recording of a compilation (signals.inside_recordings)
 NEAR_LEXICAL = 0.8  # a depth peak one segment away still counts (Whisper segments straddle cuts)
 PAUSE_FULL_S = 2.5  # a silence this long (or longer) is full pause evidence
 # absolute scales, not the talk's own spread: a talk by one voice on one topic must score near
@@ -204,12 +205,14 @@ def propose(segments: list[Segment], cuts: list[float] | None = None,
         costs["embeddings_s"] = round(time.perf_counter() - t0, 3)
         sem = _scale(sem, 0.0, SEMANTIC_FULL)
     voice = [0.0] * len(segments)
+    inside = [False] * len(segments)
     feat = None
     if audio is not None and Path(audio).exists():
         t0 = time.perf_counter()
         feat = signals.read_features(Path(audio))
         if feat is not None:
             voice = [0.0] + _scale(signals.gap_changes(feat, segments), VOICE_FROM, VOICE_FULL)
+            inside = [False] + signals.inside_recordings(feat, segments)
             costs["voice_s"] = round(time.perf_counter() - t0, 3)
     silence = signals.pauses(segments)
     gaps = silence[1:]
@@ -242,7 +245,8 @@ def propose(segments: list[Segment], cuts: list[float] | None = None,
             c.reasons.append("pause")
         c.score = round(W_LEXICAL * c.lexical + W_SEMANTIC * c.semantic + W_VOICE * c.voice
                         + W_PAUSE * c.pause * ("pause" in c.reasons)
-                        + w_heading * heading + W_SCENE * ("scene" in c.reasons), 3)
+                        + w_heading * heading + W_SCENE * ("scene" in c.reasons)
+                        - W_INSIDE * inside[i], 3)
         if c.reasons:
             cands.append(c)
 

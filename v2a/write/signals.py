@@ -226,6 +226,33 @@ def recording_changes(voice: list[float], channel: list[float | None]) -> list[f
     return out
 
 
+CLEAR_VOICE = 1.0  # a clear change of recording: the voice changes this much (change_scores)
+COMPILATION = 2  # clear changes of recording (WINDOW_S apart) that make a talk a compilation
+
+
+def inside_recordings(feat: Features, segments: list[Segment]) -> list[bool]:
+    """For each sentence start (segments[1:]): True where the talk is a compilation of
+    recordings and the start lies inside one of them.
+
+    A compilation has at least ``COMPILATION`` clear changes of recording (the channel past
+    ``NEW_RECORDING`` and the voice past ``CLEAR_VOICE``; on the long joins 20 of 28 joins and
+    1 of 262 starts inside a piece, the splice of two clips of one meeting). Inside one of its
+    recordings (the channel under ``SAME_RECORDING``), a topic shift is the recording going on
+    more often than a new part. A start after a stretch left without words (``ONSET_GAP_S``)
+    is never inside: its recording may begin in that stretch. A talk of one recording, or audio
+    without a noise floor, gives all False."""
+    starts = [s.start for s in segments[1:]]
+    channel = channel_changes(feat, starts)
+    clear = [t for t, c, v in zip(starts, channel, change_scores(feat, starts))
+             if c is not None and c >= NEW_RECORDING[0][0] and v >= CLEAR_VOICE]
+    distinct = [t for k, t in enumerate(clear) if k == 0 or t - clear[k - 1] >= WINDOW_S]
+    if len(distinct) < COMPILATION:
+        return [False] * len(starts)
+    gap = pauses(segments)[1:]
+    return [c is not None and c < SAME_RECORDING[0] and g < ONSET_GAP_S
+            for c, g in zip(channel, gap)]
+
+
 def read_features(path: Path) -> Features | None:
     """``features`` of a WAV file; None when it cannot be read (no voice evidence beats no
     chapters)."""
