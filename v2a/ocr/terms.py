@@ -20,10 +20,12 @@ Where the recogniser cut or joined a term's words, a stretch of 1-3 heard words 
 Double Metaphone keys with the word boundaries removed ("real U" → ReLU, "my parent coding" →
 byte pair encoding), only where it guessed a word of it and the screen shows the term near; an
 everyday phrase ("the code") only while the term is on screen and the whole stretch is unsure.
-Another form of an identifier the code shows ("mergers" for ``merges``: never on screen, one
-sound off, the same stem) is respelled near that code, but never the word's regular English
+An identifier the code shows heard as a noun of the doer ("mergers" for ``merges``: never on
+screen, one sound more) is respelled near that code, but never the word's regular English
 forms ("merged", "merging"). An identifier said as its words ("zero grad") is respelled while
-the screen shows it if the recogniser doubted it.
+the screen shows it if the recogniser doubted it. The talk's own vocabulary — terms heard
+surely elsewhere, the video's title and description (``metadata_terms``) — backs only strong
+matches ("DPT-4" → GPT-4): it has no time on screen.
 """
 
 from __future__ import annotations
