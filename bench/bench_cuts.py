@@ -112,7 +112,8 @@ def main() -> None:
                  + " --baseline" * args.baseline + " --items " + " ".join(args.items),
                  "machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M"),
                  "code": BASELINE if args.baseline else "working tree",
-                 "held_out": ["real-c", "long-g", "long-h", "lecture-audio", "lecture-8m"],
+                 "held_out": ["real-c", "long-g", "long-h", "lecture-audio", "lecture-8m",
+                              "long-i", "long-j"],
                  "chose_between_variants": ["long-e", "long-f"],
                  "seen_after_first_change": ["long-c", "long-d"],
                  "items": {}}

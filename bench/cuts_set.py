@@ -84,6 +84,10 @@ LONG_SETS = {
     # made after long-e/f had chosen between variants: measured once, with the final code
     "long-g": ["news-a", "meeting-2", "talk", "meeting-3"],
     "long-h": ["meeting-1", "sonnet", "news-b", "talk"],
+    # made after the channel check (signals.channel_changes) was built and tuned on a..h: measured
+    # once; two meetings of the same corpus joined (m3→m1, m1→m2), and other joins not seen
+    "long-i": ["meeting-3", "meeting-1", "talk", "news-a", "sonnet"],
+    "long-j": ["sonnet", "talk", "meeting-1", "meeting-2", "news-b"],
 }
 
 
