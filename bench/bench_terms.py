@@ -5,7 +5,10 @@
 The held-out talk (other terms: PyTorch, DataLoader, state_dict, …) is made with
 ``make_talk(Path("t/torch.mp4"), data=json.load(open("bench/data/terms_talk_torch.json")))``
 (``v2a.samples_talk``), then ``v2a transcribe t/torch.mp4 --workdir t/work`` (its screen.json
-is read by the real OCR); pass ``--held-out t/work t/torch.talk.json``.
+is read by the real OCR); pass ``--held-out t/work t/torch.talk.json``. A second held-out talk
+(pandas: ``DataFrame``, ``read_csv``, ``fillna``, …), ``bench/data/terms_talk_pandas.json``, was
+written after the respeller's last change for issue 20 and measured once, the same way
+(``--held-out-2``).
 
 ``cases``: labelled sentences said while a known screen is shown (the failures of a held-out
 notebook lecture, issue 20: "Dpt2", "Bp algorithm", "LMS", "Google column", "number 2 paper"),
@@ -389,11 +392,14 @@ def main() -> None:
     ap.add_argument("--talk", nargs=2, metavar=("WORKDIR", "TRUTH"))
     ap.add_argument("--held-out", nargs=2, metavar=("WORKDIR", "TRUTH"),
                     help="a second talk with other terms (bench/data/terms_talk_torch.json)")
+    ap.add_argument("--held-out-2", nargs=2, metavar=("WORKDIR", "TRUTH"),
+                    help="a talk written after the last change (bench/data/terms_talk_pandas.json)")
     ap.add_argument("--asr-cache", type=Path, metavar="DIR",
                     help="keep the recognisers' words here between development runs")
     a = ap.parse_args()
     command = "python -m bench.bench_terms" + (f" --talk {' '.join(a.talk)}" if a.talk else "")
     command += f" --held-out {' '.join(a.held_out)}" if a.held_out else ""
+    command += f" --held-out-2 {' '.join(a.held_out_2)}" if a.held_out_2 else ""
     out: dict = {"command": command,
                  "cases": run_cases(), "scaffolding": run_scaffolding(),
                  "titles": run_titles()}
@@ -402,12 +408,15 @@ def main() -> None:
     if a.held_out:
         out["held_out_talk"] = run_talk(Path(a.held_out[0]), Path(a.held_out[1]),
                                          asr_cache=a.asr_cache)
+    if a.held_out_2:
+        out["held_out_talk_2"] = run_talk(Path(a.held_out_2[0]), Path(a.held_out_2[1]),
+                                          asr_cache=a.asr_cache)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "terms.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     c = out["cases"]
     print(f"cases: {c['correct']}/{c['expected_respellings']} correct, {c['missed']} missed, "
           f"{c['false']} false ({c['innocent_cases']} innocent sentences)", file=sys.stderr)
-    for key in ("talk", "held_out_talk"):
+    for key in ("talk", "held_out_talk", "held_out_talk_2"):
         if key in out:
             k = out[key]
             print(f"{key}: terms spelled right {k['spelled_right_before']}/{k['said_terms']} → "

@@ -291,3 +291,23 @@ def test_a_long_term_keeps_its_sound_through_two_slips():
     # heard surely, the same words are the speaker's
     sure = heard_words("By:.9 parent:.9 coding:.98 fixes:.9 this.:.92")
     assert T.respell(sure, terms, T.sightings(scr, terms))[1] == []
+
+
+def test_short_method_names_are_terms_and_keep_the_speakers_number():
+    scr = screen((0.0, ["print(df.dtypes)", "top = totals.sort_values(ascending=False).iloc[:5]",
+                        'df["price"] = df["price"].fillna(med)']), (100.0, ["Questions?"]))
+    terms = T.extract([ln.text for f in scr.frames for ln in f.lines])
+    assert {"iloc", "fillna", "dtypes"} <= set(terms)
+    seen = T.sightings(scr, terms)
+
+    def hear(spec: str) -> str:
+        out, _ = T.respell(heard_words(spec), terms, seen)
+        return "".join(w.text for w in out)
+
+    # tiny.en on a held-out talk: "With I -lock we take…" (p 0.20, 0.19)
+    assert hear("With:.84 I:.20 -lock:.19 we:.9 take:.99") == " With iloc we take"
+    assert hear("With:.84 I:.9 -lock:.9 we:.9 take:.99") == " With I-lock we take"
+    # "dtype" said, dtypes shown: the screen's spelling in the speaker's number
+    assert hear("has:.9 a:.9 D:.6 -type,:.5 and:.9") == " has a dtype, and"
+    # an everyday word that is a piece of the term stays ("types" of dtypes)
+    assert hear("which:.9 keeps:.9 the:.9 types.:.9") == " which keeps the types."

@@ -40,6 +40,7 @@ from ..models import GlossaryTerm, Respelling, Screen, Word
 from ..stopwords import STOP as _STOP
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:-\d+)?")
+_METHOD = re.compile(r"(?<=[\w)\]])\.([A-Za-z_]\w{3,})\b(?![.\w])")
 _TITLE_RUN = re.compile(r"\b(?:[A-Z][a-z]+(?:\s+|$)){2,4}")
 # "Llama 2", "Python 3.12": a name with its version number (not "Step 2", "Figure 1")
 _NAME_NUMBER = re.compile(r"\b([A-Z][a-z]{2,})[ -](\d+(?:\.\d+)?)\b")
@@ -95,6 +96,10 @@ def extract(texts: list[str], limit: int = 100) -> list[str]:
             if "." in tok:  # tiktoken.get_encoding: the module's name is a term of its own
                 found.update(p for p in tok.split(".") if (len(p) >= 5 and _is_name(p))
                              or _is_term(p))  # nn.ReLU: ReLU
+        for m in _METHOD.finditer(text):
+            # a method or attribute that is no everyday word: .iloc[, .fillna(
+            if _is_term(m.group(1)) or (_is_name(m.group(1)) and not ordinary(m.group(1))):
+                found.add(m.group(1))
         for m in _ACRONYM_DEF.finditer(text):
             words, acro = m.group(1).split(), m.group(2)
             if len(words) >= len(acro):
@@ -485,14 +490,14 @@ def _dm_distance(a: str, b: str) -> int:
 
 def _sound_targets(terms: list[str]) -> list[tuple[str, list[str]]]:
     """(term, its spoken words) for the sound matcher across word boundaries: terms without
-    digits (those are matched by their letters and numbers) of five letters or more when said,
-    or shorter names with a capital inside (ReLU)."""
+    digits (those are matched by their letters and numbers) of four letters or more when said
+    (iloc, ReLU)."""
     out = []
     for term in terms:
         if re.search(r"\d", term) or _ACRO_TERM.fullmatch(term):
             continue
         sp = spoken(term).split()
-        if len("".join(sp)) >= 5 or re.search(r"[a-z][A-Z]", term):
+        if len("".join(sp)) >= 4:
             out.append((term, sp))
     return out
 
@@ -519,7 +524,7 @@ def _match_sound(plain: list[str], words: list[Word], i: int, term: str, sp: lis
         if not (guessed or _guessed(span)):
             continue
         window = [_norm(p) for p in plain[i:i + n]]
-        h = "".join(window)
+        h = "".join(window).replace("-", "")  # "I" "-lock"
         if not h or not h.isalpha() or h == t or all(w in _COMMON for w in window):
             continue
         if n == 1 and (short or len(t) < 7):
@@ -699,6 +704,8 @@ def _match_word(plain: list[str], words: list[Word], i: int, term: str, sp: str,
             if piece >= 60 and spell >= bar and (spell + sound) / 2 >= bar - 5 * evidence:
                 best = _Match(n, term, (spell + sound) / 2, "sound", NEAR_S)
             continue
+        if n == 1 and everyday and h in t:
+            continue  # an everyday word that is a piece of the term ("types" of dtypes)
         if piece >= 60 and spell >= threshold:
             # everyday words ("collab", "tick token") only where the screen shows the term
             # a name heard as one lower-case word ("collab" for Colab) is the recogniser's
@@ -859,6 +866,10 @@ def respell(words: list[Word], terms: list[str],
         lead = span[0].text[: len(span[0].text) - len(span[0].text.lstrip())]
         heard = " ".join(w.text.strip() for w in span)
         sight = near[1] if near else None
+        if re.fullmatch(r"[a-z]{3,}s", m.term) and \
+                re.sub(r"[^a-z]", "", heard.lower()) == m.term[:-1]:
+            # "D -type" where the code shows dtypes: the screen's spelling, the speaker's number
+            m.term = m.term[:-1]
         fixes.append(Respelling(
             heard=heard.strip(_EDGE), term=m.term, start=span[0].start, end=span[-1].end,
             how=m.how, score=round(m.score, 1),
