@@ -442,6 +442,9 @@ _DIGIT_HOMOPHONES = {"for": "4", "fore": "4", "to": "2", "too": "2", "won": "1",
 
 def _match_said_digit(plain: list[str], words: list[Word], i: int, term: str
                       ) -> _Match | None:
+    """The term's exact letters, then its digit heard as a doubted word that sounds like it
+    ("GPT for" → GPT-4): strong, since the term is the talk's (screen, metadata or heard
+    surely)."""
     tm = _ACRO_TERM.fullmatch(term)
     if tm is None or tm.group(3) is None or i + 1 >= len(plain):
         return None
