@@ -419,7 +419,10 @@ def test_the_review_banner_strips_escape_sequences_from_the_title(tmp_path):
         while b"Ctrl-C stops" not in out and time.monotonic() < deadline:
             out += os.read(p.stdout.fileno(), 4096)
         p.send_signal(signal.SIGINT)
-        rest, _ = p.communicate(timeout=30)
+        try:
+            rest, _ = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"Ctrl-C did not stop `v2a review` in 30 s; it printed {out!r}")
         out += rest
     finally:
         if p.poll() is None:

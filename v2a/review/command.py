@@ -98,13 +98,15 @@ def review(
     if not is_loopback(host):
         console.print(f"[yellow]listening on {plain(host)}:[/] anyone who can reach this "
                       "machine and has the URL can edit these drafts.")
-    try:  # Ctrl-C from here on (even before the server is up) is the normal end
+    def ready() -> None:
         console.print("Edits are saved as you type. Ctrl-C stops the app.")
         if not no_browser:
             import webbrowser
 
             webbrowser.open(served.url)
-        serve_forever(served)
+
+    try:  # Ctrl-C from here on (even before the server is up) is the normal end
+        serve_forever(served, ready)
     except KeyboardInterrupt:
         pass
     finally:

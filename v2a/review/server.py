@@ -4,12 +4,13 @@ benchmarks)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -85,8 +86,23 @@ def prepare(hub: ReviewHub, host: str = "127.0.0.1", port: int | None = None,
     return Served(url=f"{base}/?token={token}", base=base, token=token, server=server, sock=sock)
 
 
-def serve_forever(s: Served) -> None:
-    s.server.run(sockets=[s.sock])
+def serve_forever(s: Served, ready: Callable[[], None] | None = None) -> None:
+    """Serve until Ctrl-C. ``ready`` runs once the app listens, and so once uvicorn's own
+    Ctrl-C handler is in place: "Ctrl-C stops the app" said earlier, on a loaded machine, could
+    be answered by a Ctrl-C that races the server's start."""
+    if ready is None:
+        s.server.run(sockets=[s.sock])
+        return
+
+    async def main() -> None:
+        task = asyncio.ensure_future(s.server.serve(sockets=[s.sock]))
+        while not s.server.started and not task.done():
+            await asyncio.sleep(0.02)
+        if s.server.started:
+            ready()
+        await task
+
+    asyncio.run(main())
 
 
 @contextlib.contextmanager
