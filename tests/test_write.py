@@ -258,6 +258,14 @@ def test_clean_strips_fences_and_repeated_heading():
     assert clean(framed, "I", False) == ("We will write a tokenizer.\n\nMerges come next.", None)
     assert clean("In this chapter of the talk we count.", "I", False) == \
         ("In this chapter of the talk we count.", None)  # no comma: the speaker may say it
+    # a whole paragraph in bold, in a chatty wrapper (the notebook talk's chapter 1): plain;
+    # a bold term inside a paragraph and a short bold line stay
+    bold = ("**Today we build a tokenizer from scratch, the piece that turns text into integers "
+            "and back.**")
+    assert clean(f"Certainly!\n\n---\n\n{bold}\n\n---\n\nFeel free to ask.", "I", False) == \
+        (bold.strip("*"), None)
+    kept = "We call **get_stats** on the ids.\n\n**Merging.**"
+    assert clean(kept, "I", False) == (kept, None)
 
 
 def test_the_prompt_echoed_back_or_a_question_back_is_not_prose():

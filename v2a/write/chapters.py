@@ -112,7 +112,23 @@ def clean(markdown: str, title: str, want_title: bool) -> tuple[str, str | None]
         if not n:
             break
     text, _removed = scaffolding.strip(text)
-    return text, heading
+    return unbolded(text), heading
+
+
+# a whole paragraph in bold ("**Today we build … back.**"): a small model's emphasis, never
+# the speaker's; a bold phrase inside a paragraph, or a short bold line, is left alone
+_BOLD_PARA = re.compile(r"^(\*\*|__)(?=\S)((?:(?!\1).)+?)(?<=\S)\1$", re.DOTALL)
+MIN_BOLD_WORDS = 12
+
+
+def unbolded(text: str) -> str:
+    """``text`` with every long paragraph that is wholly bold made plain."""
+    paras = re.split(r"(\n\s*\n)", text)
+    for i in range(0, len(paras), 2):
+        m = _BOLD_PARA.match(paras[i].strip())
+        if m and "```" not in paras[i] and len(m.group(2).split()) >= MIN_BOLD_WORDS:
+            paras[i] = m.group(2)
+    return "".join(paras)
 
 
 def unsaid_lead(body: str, transcript: str) -> str:
