@@ -68,10 +68,18 @@ def test_a_dropped_term_heard_surely_the_second_time_goes_back_in():
     out, recs, n = R.recheck(HOLE, SEEN, silence, 20.0, dec)
     assert n == 1 and "cl100k_base" in dec.terms  # type: ignore[attr-defined]
     text = "".join(w.text for w in out)
-    assert text == " you have met one. cl100k_base Almost every weird"
+    # the phrase the first reading dropped goes back as heard, not the bare term
+    # ("…met one. cl100k_base Almost…" in the regenerated notebook talk)
+    assert text == " you have met one. The cl100k_base encoding. Almost every weird"
     (r,) = recs
     assert (r.term, r.how, r.heard, r.shown_at) == ("cl100k_base", "rechecked", "(nothing)", 0.0)
-    assert out[4].start == r.start and out[4].start >= 11.2  # in the hole, in time order
+    assert out[5].start == r.start and out[4].start >= 11.2  # in the hole, in time order
+    assert [w.start for w in out] == sorted(w.start for w in out)
+    # an unsure neighbour of the second reading stays out: the term alone
+    dec = fake([(11.4 - t0, 11.6 - t0, " the", .1), (11.7 - t0, 12.4 - t0, " cl100k", .62),
+                (12.4 - t0, 12.8 - t0, " base", .64), (13.7 - t0, 14.3 - t0, " Almost", .7)])
+    out, recs, _ = R.recheck(HOLE, SEEN, silence, 20.0, dec)
+    assert "".join(w.text for w in out) == " you have met one. cl100k_base Almost every weird"
 
 
 def test_a_second_reading_is_refused_without_evidence():

@@ -225,7 +225,7 @@ BUILTIN: tuple[StageSpec, ...] = (
     StageSpec("screen", "v2a.ocr.stage:run", ("scenes",), (SCREEN,), version=2,
               help="the text on screen: slide titles, code, terms (OCR)"),
     StageSpec("transcribe", "v2a.transcribe.stage:run", ("ingest", "audio", "screen"),
-              (TRANSCRIPT, TRANSCRIPT_SRT, TRANSCRIPT_VTT), version=5,
+              (TRANSCRIPT, TRANSCRIPT_SRT, TRANSCRIPT_VTT), version=6,
               help="subtitles or Whisper → transcript.json (sentences), .srt/.vtt"),
     StageSpec("outline", "v2a.write.outline:run", ("ingest", "transcribe", "scenes", "screen"),
               (OUTLINE,), phase="llm", version=4, extra_key="v2a.llm.prompts:fingerprint",

@@ -140,10 +140,10 @@ def _aside(word: str, term: str) -> bool:
 
 
 def accept(words: list[Word], s: Stretch, seen: dict[str, list[T.Sighting]]
-           ) -> list[tuple[int, int, Word, Respelling]]:
+           ) -> list[tuple[int, int, list[Word], Respelling]]:
     """Where the second reading of ``s`` spells a screen term the first did not, and is surer:
     (first, end) of the old words to replace (first == end: the term goes in between), the new
-    word and its record. Old and new words are paired by time."""
+    words and the record. Old and new words are paired by time."""
     fixed, _ = T.respell(s.new, s.terms, seen)  # "cl100k base" → cl100k_base
     by_lower = {t.lower(): t for t in s.terms}
     old = words[s.first:s.last + 1]
@@ -190,12 +190,43 @@ def accept(words: list[Word], s: Stretch, seen: dict[str, list[T.Sighting]]
         else:  # the first reading has nothing there: between the words around that time
             a = b = s.first + sum(1 for w in old if w.end <= start)
         tail = re.sub(r"^.*?([.,;:!?]*)$", r"\1", oldw[-1].text) if oldw else ""
-        word = Word(start=start, end=end, text=" " + term + tail, probability=round(p_new, 4))
+        put = [Word(start=start, end=end, text=" " + term + tail, probability=round(p_new, 4))]
+        if not covered:
+            put = dropped_phrase(words, a, fixed, k - n, k, put[0])
         rec = Respelling(heard=old_text or "(nothing)", term=term, start=start, end=end,
                          how="rechecked", score=round(100 * p_new, 1), shown_at=near[1].time,
                          keyframe=near[1].keyframe, scene=near[1].scene)
-        out.append((a, b, word, rec))
+        out.append((a, b, put, rec))
     return out
+
+
+MAX_PHRASE = 8  # words of the second reading put back around a dropped term
+
+
+def dropped_phrase(words: list[Word], at: int, fixed: list[Word], i: int, j: int,
+                   term: Word) -> list[Word]:
+    """The first reading dropped a phrase ("…met one. ‹the cl100k_base encoding.› Almost"): the
+    second reading's words in that hole around the term (``fixed[i:j]``), each heard surely, so
+    the sentence reads as said and not as a bare term; the term alone where they are not."""
+    lo = words[at - 1].end if at > 0 else 0.0
+    hi = words[at].start if at < len(words) else float("inf")
+
+    def fits(w: Word) -> bool:
+        return lo - 0.05 <= (w.start + w.end) / 2 <= hi + 0.05 and (w.probability or 0) >= MIN_P
+
+    a, b = i, j
+    while a > 0 and j - (a - 1) <= MAX_PHRASE and fits(fixed[a - 1]):
+        a -= 1
+    while b < len(fixed) and b + 1 - a <= MAX_PHRASE and fits(fixed[b]):
+        b += 1
+    tail = re.sub(r"^.*?([.,;:!?]*)$", r"\1", fixed[j - 1].text.rstrip())
+    put = fixed[a:i] + [term.model_copy(update={"text": term.text + tail})] + fixed[j:b]
+    # a sentence's first word gets its capital; a screen term keeps the screen's spelling
+    if at > 0 and a < i and re.search(r"[.!?][\"')]*$", words[at - 1].text):
+        first = put[0].text.lstrip()
+        put[0] = put[0].model_copy(update={"text": " " + first[:1].upper() + first[1:]})
+    return [w if w.text.startswith(" ") else w.model_copy(update={"text": " " + w.text})
+            for w in put]
 
 
 def recheck(words: list[Word], seen: dict[str, list[T.Sighting]],
@@ -206,7 +237,7 @@ def recheck(words: list[Word], seen: dict[str, list[T.Sighting]],
     todo = stretches(words, seen, low)
     for s in todo:
         decode_again(s, read, duration, decode)
-    changes: list[tuple[int, int, Word, Respelling]] = []
+    changes: list[tuple[int, int, list[Word], Respelling]] = []
     for s in todo:
         if s.new:
             changes += accept(words, s, seen)
@@ -214,16 +245,16 @@ def recheck(words: list[Word], seen: dict[str, list[T.Sighting]],
     out: list[Word] = []
     records: list[Respelling] = []
     i = 0
-    for a, b, word, rec in changes:
+    for a, b, put, rec in changes:
         if a < i:
             continue  # overlaps a change already taken
         out += words[i:a]
-        if a == b:  # a word the first pass dropped: between its neighbours
-            out.append(word)
+        if a == b:  # words the first pass dropped: between their neighbours
+            out += put
         else:
             if words[a].text[:1] != " ":
-                word = word.model_copy(update={"text": word.text.lstrip()})
-            out.append(word)
+                put = [put[0].model_copy(update={"text": put[0].text.lstrip()})] + put[1:]
+            out += put
         records.append(rec)
         i = b
     out += words[i:]
