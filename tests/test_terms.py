@@ -287,7 +287,7 @@ def test_a_long_term_keeps_its_sound_through_two_slips():
     terms = T.extract([ln.text for f in scr.frames for ln in f.lines])
     out, _ = T.respell([w.model_copy(update={"start": w.start + 45, "end": w.end + 45})
                         for w in words], terms, T.sightings(scr, terms))
-    assert "".join(w.text for w in out) == " byte pair encoding fixes this."
+    assert "".join(w.text for w in out) == " Byte pair encoding fixes this."  # the sentence starts there
     # heard surely, the same words are the speaker's
     sure = heard_words("By:.9 parent:.9 coding:.98 fixes:.9 this.:.92")
     assert T.respell(sure, terms, T.sightings(scr, terms))[1] == []
@@ -311,3 +311,29 @@ def test_short_method_names_are_terms_and_keep_the_speakers_number():
     assert hear("has:.9 a:.9 D:.6 -type,:.5 and:.9") == " has a dtype, and"
     # an everyday word that is a piece of the term stays ("types" of dtypes)
     assert hear("which:.9 keeps:.9 the:.9 types.:.9") == " which keeps the types."
+
+
+def test_a_slide_heading_that_names_a_term_is_one():
+    # the generated lecture: tiny.en heard "By parent coding" (p .57, .06, .98) under the slide
+    # "Byte pair encoding", whose text has no identifier; headings that name no one thing stay out
+    titles = ["Why tokenization matters", "Characters and UTF-8 bytes", "Byte pair encoding",
+              "Encoding and decoding", "Exercises", None]
+    assert T.title_terms(titles) == ["byte pair encoding"]
+    scr = screen((0.0, ["Characters and UTF-8 bytes", "• 256 possible byte values"]),
+                 (40.0, ["Byte pair encoding", "• Count adjacent pairs"]))
+    for f, t in zip(scr.frames, ["Characters and UTF-8 bytes", "Byte pair encoding"]):
+        f.title = t
+    terms = T.extract([ln.text for f in scr.frames for ln in f.lines]) + \
+        T.title_terms([f.title for f in scr.frames])
+    seen = T.sightings(scr, terms)
+
+    def heard(t: float, spec: list[tuple[str, float]]) -> str:
+        words = [Word(start=t + .3 * k, end=t + .3 * k + .25, text=(" " if k else "") + w,
+                      probability=p) for k, (w, p) in enumerate(spec)]
+        return "".join(w.text for w in T.respell(words, terms, seen)[0])
+
+    said = [("By", .57), ("parent", .06), ("coding", .98), ("fixes", .46), ("this,", .92)]
+    assert heard(46.0, said) == "Byte pair encoding fixes this,"  # a sentence's capital
+    # heard surely, or with no such heading near, it stays
+    assert heard(46.0, [(w, .95) for w, _ in said]) == "By parent coding fixes this,"
+    assert heard(900.0, said) == "By parent coding fixes this,"

@@ -222,7 +222,7 @@ BUILTIN: tuple[StageSpec, ...] = (
               help="16 kHz mono WAV for ASR"),
     StageSpec("scenes", "v2a.scenes.stage:run", ("ingest",), (SCENES,), version=3,
               help="slide/scene cuts and one keyframe per scene"),
-    StageSpec("screen", "v2a.ocr.stage:run", ("scenes",), (SCREEN,), version=2,
+    StageSpec("screen", "v2a.ocr.stage:run", ("scenes",), (SCREEN,), version=3,
               help="the text on screen: slide titles, code, terms (OCR)"),
     StageSpec("transcribe", "v2a.transcribe.stage:run", ("ingest", "audio", "screen"),
               (TRANSCRIPT, TRANSCRIPT_SRT, TRANSCRIPT_VTT), version=6,

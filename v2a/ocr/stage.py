@@ -56,6 +56,9 @@ def read_screen(ctx: StageContext, scenes: Scenes) -> Screen:
     screen.code = merge.merge(seen)
     spent += time.perf_counter() - t1
     screen.terms = terms.extract([ln.text for f in screen.frames for ln in f.lines])
+    known = {t.lower() for t in screen.terms}
+    screen.terms += [t for t in terms.title_terms([f.title for f in screen.frames])
+                     if t.lower() not in known]
     screen.timings = {"ocr_s": round(time.perf_counter() - t0, 2), "frames": float(len(todo)),
                       "layout_s": round(spent, 3)}
     return screen

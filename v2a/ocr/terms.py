@@ -491,6 +491,27 @@ def _dm_distance(a: str, b: str) -> int:
     return min(Levenshtein.distance(x, y) for x in ka for y in kb)
 
 
+_TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
+
+
+def title_terms(titles: list[str | None]) -> list[str]:
+    """Slide headings that name one thing ("Byte pair encoding", "Positional encoding"), as a
+    sentence writes them: two to four words, none a function word ("Why tokens matter",
+    "Encoding and decoding" name no term), in lower case but for acronyms and names with inner
+    capitals. A heading is where a talk names its term of art; the respeller still needs the
+    recogniser's doubt before it uses one."""
+    out: list[str] = []
+    for title in titles:
+        words = normalize(title or "").split()
+        if not 2 <= len(words) <= 4 or not all(_TITLE_WORD.fullmatch(w) for w in words) or \
+                any(w.lower() in _STOP for w in words):
+            continue
+        term = " ".join(w if re.search(r"[A-Z]", w[1:]) else w.lower() for w in words)
+        if term not in out:
+            out.append(term)
+    return out
+
+
 def _sound_targets(terms: list[str]) -> list[tuple[str, list[str]]]:
     """(term, its spoken words) for the sound matcher across word boundaries: terms without
     digits (those are matched by their letters and numbers) of four letters or more when said
@@ -879,6 +900,11 @@ def respell(words: list[Word], terms: list[str],
             shown_at=sight.time if sight else None, keyframe=sight.keyframe if sight else None,
             scene=sight.scene if sight else None))
         written = f"{m.glued} {m.term}" if m.glued else m.term
+        # a phrase of plain words ("byte pair encoding") starts a sentence with its capital;
+        # an identifier (merges, get_stats) keeps the screen's case wherever it stands
+        if not m.glued and re.fullmatch(r"[a-z]+(?: [a-z]+)+", written) and \
+                heard[:1].isupper() and (i == 0 or re.search(r"[.!?][\"')]*$", words[i - 1].text)):
+            written = written[0].upper() + written[1:]
         out.append(Word(start=span[0].start, end=span[-1].end, text=lead + written + tail,
                         probability=span[0].probability))
         i += m.n
