@@ -28,7 +28,7 @@ from v2a.batch.phases import VideoJob, run_phase
 from v2a.batch.store import ArtifactStore, Mirror, MirroredLLMCache, store_url
 from v2a.config import Config
 from v2a.errors import UsageError
-from v2a.stages import STAGES
+from v2a.stages import STAGES, big_inputs, phases
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,9 +48,14 @@ def test_mirror_moves_small_files_first_and_writes_back_only_changes(tmp_path):
     store = ArtifactStore(store_url(str(tmp_path / "shared"), tmp_path))
     _folder(tmp_path / "shared" / "videos" / "a")
     node = Mirror(store, "videos/a", tmp_path / "scratch")
-    assert node.pull(big=False) == 2  # the LLM phase never moves media or audio
+    assert node.pull(big=False) == 2  # small files only
     assert not (tmp_path / "scratch" / "media").exists()
-    assert node.pull(big=True) == 2 and (tmp_path / "scratch" / "audio.wav").stat().st_size == 500
+    # the llm phase takes the audio its checks listen to, never the video
+    assert big_inputs(phases()["llm"]) == {"audio.wav"} and big_inputs(phases()["media"]) == set()
+    assert node.pull(big=False, also=big_inputs(phases()["llm"])) == 1
+    assert (tmp_path / "scratch" / "audio.wav").exists()
+    assert not (tmp_path / "scratch" / "media").exists()
+    assert node.pull(big=True) == 1 and (tmp_path / "scratch" / "audio.wav").stat().st_size == 500
     assert node.push() == 0  # nothing changed: nothing written
 
     shared = tmp_path / "shared" / "videos" / "a"
@@ -471,6 +476,9 @@ def test_ray_batch_on_two_nodes_survives_a_killed_asr_worker_and_matches_local(
         assert _result(root, e.workdir, llm=replayed) == _result(
             local_root, e.workdir, llm=replayed), e.key
         assert (root / e.workdir / "article.md").read_text().startswith("# Talk ")
+        # the checks' second listen heard the audio on the llm worker, as a local run does
+        notes = json.loads((root / e.workdir / "checks.json").read_text())["notes"]
+        assert not [n for n in notes if "second listen" in n], notes
     assert not (root / "site").exists()  # the engine writes no site; the command does
 
     # a re-submitted batch (its batch.json lost) goes through the cluster again: all cached

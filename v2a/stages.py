@@ -187,6 +187,14 @@ def big_files() -> tuple[str, ...]:
     return tuple(a.name for s in STAGES.specs() for a in s.outputs if a.role == "big")
 
 
+def big_inputs(names: tuple[str, ...]) -> set[str]:
+    """The big files the stages ``names`` read and do not make themselves (audio.wav for the
+    checks' second listen in the llm phase): a worker fetches those, not the video."""
+    own = set(names)
+    return {a.name for n in names for d in STAGES[n].deps if d not in own
+            for a in STAGES[d].outputs if a.role == "big"}
+
+
 def producer(filename: str) -> str | None:
     """The stage that writes ``filename`` (a damaged artifact's fix names it)."""
     for s in STAGES.specs():

@@ -27,7 +27,7 @@ from ..llm.retry import retrying
 from ..pipeline import cached_key, run_pipeline
 from ..progress import NullProgress
 from ..stage import StageContext
-from ..stages import phases
+from ..stages import big_inputs, phases
 from ..workspace import Workspace, atomic_write_text
 from .store import ArtifactStore, Mirror, MirroredLLMCache, is_big
 
@@ -109,7 +109,7 @@ def run_phase(job: VideoJob, phase: str, *, llm=None, report: Report | None = No
     ctx: StageContext | None = None
     try:
         note(job.key, "", "sync")
-        mirror.pull(big=False)
+        mirror.pull(big=False, also=big_inputs(names) if phase != "media" else ())
         if artifacts.exists(glossary.FILENAME):  # the batch's terms: transcripts and prompts
             artifacts.get(glossary.FILENAME, tmp / glossary.FILENAME)
         cfg = node_config(job.config, ws.root, asr_threads)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -18,8 +19,9 @@ from ..errors import UsageError
 from ..llm.cache import LLMCache
 from ..stages import big_files
 
-# moved only when a stage that reads them has to run (the LLM phase never needs them); the
-# stages' big artifacts (``Artifact(role="big")``) are moved the same way
+# moved only when a stage that reads them has to run (the llm phase takes audio.wav for the
+# checks' second listen, never the video); the stages' big artifacts (``Artifact(role="big")``)
+# are moved the same way
 BIG_DIRS = ("media/",)
 RECORDS = ".v2a/stages/"
 
@@ -121,13 +123,14 @@ class Mirror:
         self._known: Snapshot = {}  # what the store holds of the local files, as of last sync
         self.remote: set[str] = set()  # every file the store held at the last pull
 
-    def pull(self, big: bool = False) -> int:
-        """Copy the store's files here (``big``: media and audio.wav too); returns the count."""
+    def pull(self, big: bool = False, also: Collection[str] = ()) -> int:
+        """Copy the store's files here (``big``: media and audio.wav too; ``also``: these big
+        files); returns the count."""
         n = 0
         names = self.store.files(self.rel)
         self.remote = set(names)
         for name in names:
-            if (is_big(name) and not big) or name in self._known:
+            if (is_big(name) and not big and name not in also) or name in self._known:
                 continue
             if name.endswith(".tmp") and PurePosixPath(name).name.startswith("."):
                 continue  # someone else's upload in progress
