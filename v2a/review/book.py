@@ -77,6 +77,9 @@ class VideoState:
         if self.rerun_since:
             return (f"{where} was generated again after it was published "
                     f"({self.published_at}): publish it again")
+        if self.approved < self.sections:  # published anyway: the book asks for approval
+            return (f"{where} has {self.sections - self.approved} of {self.sections} chapters "
+                    "not approved")
         return None
 
 
