@@ -37,25 +37,35 @@ def pick_device(wanted: str) -> str:
         return "cpu"
 
 
+def compute_type(device: str) -> str:
+    # int8 weights on either device; float16 activations where the GPU has them
+    return "int8" if device == "cpu" else "int8_float16"
+
+
+def new_model(model: ResolvedModel, threads: int, device: str = "cpu", hub: bool = True):
+    """A new WhisperModel: a folder as it is, a hub model from the local Hugging Face cache (no
+    network), or, with ``hub``, fetched once. Raises what faster-whisper raises."""
+    from faster_whisper import WhisperModel
+
+    kw = dict(device=device, compute_type=compute_type(device), cpu_threads=threads)
+    if model.local:
+        return WhisperModel(model.ref, **kw)
+    try:
+        return WhisperModel(model.ref, local_files_only=True, **kw)
+    except Exception:
+        if not hub:
+            raise
+        return WhisperModel(model.ref, **kw)  # not cached: try the hub once
+
+
 def load_model(model: ResolvedModel, threads: int, device: str = "cpu"):
     """Load (or reuse) a WhisperModel; offline failures become a one-line ModelError."""
     key = (model.ref, threads, device)
     with _lock:
         if key in _loaded:
             return _loaded[key]
-        from faster_whisper import WhisperModel
-
-        # int8 weights on either device; float16 activations where the GPU has them
-        kw = dict(device=device, compute_type="int8" if device == "cpu" else "int8_float16",
-                  cpu_threads=threads)
         try:
-            if model.local:
-                wm = WhisperModel(model.ref, **kw)
-            else:
-                try:  # a hub model already in the local Hugging Face cache needs no network
-                    wm = WhisperModel(model.ref, local_files_only=True, **kw)
-                except Exception:  # noqa: BLE001 - not cached: try the hub once
-                    wm = WhisperModel(model.ref, **kw)
+            wm = new_model(model, threads, device)
         except Exception as exc:
             if not model.local:
                 raise ModelError(

@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from ..errors import ModelError
+from .faster import compute_type, new_model
 from .whisper_models import ResolvedModel
 
 _lock = threading.Lock()
@@ -20,24 +21,17 @@ _held: dict[tuple[str, str, str], Any] = {}
 loads = 0  # models loaded by this process (tests check that a run loads base once)
 
 
-def compute_type(device: str) -> str:
-    # int8 weights on either device; float16 activations where the GPU has them
-    return "int8" if device == "cpu" else "int8_float16"
-
-
 def load(model: ResolvedModel, threads: int, device: str = "cpu") -> Any:
     """The faster-whisper model for ``model`` on ``device``: the one already loaded, or a new
-    one (with ``threads`` CPU threads); offline failures become a one-line ``ModelError``."""
+    one (with ``threads`` CPU threads, never from the network); failures become a one-line
+    ``ModelError``."""
     global loads
     key = (model.ref, device, compute_type(device))
     with _lock:
         if key in _held:
             return _held[key]
-        from faster_whisper import WhisperModel
-
-        kw: dict[str, Any] = dict(device=device, compute_type=key[2], cpu_threads=threads)
         try:
-            wm = WhisperModel(model.ref, local_files_only=not model.local, **kw)
+            wm = new_model(model, threads, device, hub=False)
         except Exception as exc:
             where = model.ref if model.local else "the local Hugging Face cache"
             raise ModelError(f"cannot load whisper model {model.name!r} from {where}: "
