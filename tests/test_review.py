@@ -26,7 +26,7 @@ from v2a.edits.structure import apply_structure, section_key
 from v2a.errors import V2AError
 from v2a.llm.base import LLMHandle
 from v2a.llm.scripted import ScriptedLLM, scripted_handle
-from v2a.models import Draft, Outline, Respelling, Transcript
+from v2a.models import ChapterText, Draft, Outline, Respelling, Transcript
 from v2a.pipeline import run_stage
 from v2a.review.service import ReviewSession
 from v2a.stage import StageContext
@@ -206,8 +206,10 @@ def test_regenerate_is_one_uncached_call_with_the_instruction(ws):
     s, llm = session(ws, "Shorter prose.")
     p = s.regenerate("0", "shorter, keep the code exact")
     assert len(llm.calls) == 1 and p.markdown == "Shorter prose."
-    assert "The editor of the article asks for this chapter: shorter, keep the code exact" in \
-        llm.calls[0].prompt
+    # the request is made of the current text (shown), not of the transcript again
+    prompt = llm.calls[0].prompt
+    assert "The editor asks: shorter, keep the code exact" in prompt
+    assert '"""\nGenerated prose of this chapter.\n"""' in prompt
     s.regenerate("0")  # the same again: a new call, not the cache
     assert len(llm.calls) == 2 and llm.calls[1].temperature >= 0.7
     rec = s.review().sections["0"]
@@ -249,6 +251,20 @@ def test_a_reply_that_prints_as_the_current_text_is_not_a_proposal(ws):
     llm.replies[:] = ["We call get stats on the tokens."] * 3
     with pytest.raises(V2AError, match="the model returned the text unchanged"):
         s.regenerate("0", "shorter")
+
+
+def test_a_proposal_equal_to_the_text_shown_now_is_never_offered(ws, monkeypatch):
+    # whatever the writer compared its reply with, the app compares the proposal once more with
+    # the text the editor sees when it is stored (CI showed a proposal with an empty diff)
+    written(ws)
+    s, _ = session(ws)
+    shown = s.view("0").markdown
+    monkeypatch.setattr(s, "_write", lambda *a, **k: [ChapterText(
+        index=0, title="t", start=0.0, end=1.0, markdown=f"**{shown.upper()}**")])
+    with pytest.raises(V2AError, match="section 1 could not be rewritten: the model returned "
+                                       "the text unchanged"):
+        s.regenerate("0", "shorter")
+    assert s.review().sections.get("0") is None or s.review().sections["0"].proposal is None
 
 
 def test_split_and_merge_rewrite_only_their_sections(ws):

@@ -295,6 +295,12 @@ class ReviewSession:
                                unlike=view.markdown)[0]
         except LLMError as exc:
             raise V2AError(f"section {view.number} could not be rewritten: {exc}") from None
+        from ..write.chapters import UNCHANGED, same_words
+
+        # checked again against the text the editor sees now, whatever the writer compared:
+        # a proposal with nothing to accept is never shown
+        if same_words(text.markdown, self.view(key).markdown):
+            raise V2AError(f"section {view.number} could not be rewritten: {UNCHANGED}")
         p = Proposal(id=pid, instruction=instruction.strip(), markdown=text.markdown, at=now(),
                      model=self._stage_ctx().llm().model_name, usage=text.usage)
         with self.store.change() as review:

@@ -40,6 +40,14 @@ from .scripts import MIN_TARGET_SCRIPT, target_script_share
 CONTEXT_WORDS = 20  # of each neighbouring chapter: enough for continuity, too little to copy
 SYSTEM, USER = "write_chapter.system.j2", "write_chapter.user.j2"
 AGAIN = "write_chapter_again.user.j2"  # the third try: the rejected reply shown back, and why
+# an editor's request ("shorter", "more formal") made of the section's current text
+REVISE_SYSTEM, REVISE_USER = "revise_section.system.j2", "revise_section.user.j2"
+REVISE_AGAIN = "revise_section_again.user.j2"
+# "Certainly, here's the revised section using a more formal tone:" on a line of its own
+_REVISE_LEAD = re.compile(
+    r"^\s*(?:(?:sure|certainly|of course|okay|ok)\b[,!.]?\s*)?(?:here is|here's|below is|"
+    r"the section|the revised)\b[^\n]*?\b(?:revis\w*|rewrit\w*|version|section)\b[^\n]*:\s*\n",
+    re.IGNORECASE)
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _TOP_HEADING = re.compile(r"^\s{0,3}#{1,2}\s", re.MULTILINE)  # another chapter starting
@@ -174,6 +182,11 @@ def _words(markdown: str) -> list[str]:
     return re.findall(r"\w+", markdown.lower())
 
 
+def same_words(a: str, b: str) -> bool:
+    """Two texts with the same words in the same order (case, punctuation and markup aside)."""
+    return _words(a) == _words(b)
+
+
 def is_refusal(text: str) -> bool:
     return len(text.split()) < 40 and bool(_REFUSAL.match(text))
 
@@ -245,7 +258,10 @@ class Writer:
               unlike: str | None = None) -> ChapterText:
         """Write chapter ``k``. ``regenerate``: a nonce for the editor's request for a new text
         of it (never answered from the cache; warmer without an ``instruction``); ``unlike``:
-        the text it replaces — a reply with the same words is asked again, warmer."""
+        the text it replaces — a reply with the same words is asked again, warmer. With both an
+        ``instruction`` and ``unlike``, the current text is revised (``revise``)."""
+        if instruction.strip() and unlike is not None and unlike.strip():
+            return self.revise(k, instruction.strip(), unlike, regenerate)
         ch = self.outline.chapters[k]
         before, after = self.neighbours(k)
         usage = Usage()
@@ -284,7 +300,7 @@ class Writer:
                 # compared as it will be printed: keeping the screen's terms can turn a reply
                 # that differs only in "get stats" back into the text it replaces
                 if unlike is not None and len(parts) == 1 and \
-                        _words(screen_terms.keep_terms(body, respelled)[0]) == _words(unlike):
+                        same_words(screen_terms.keep_terms(body, respelled)[0], unlike):
                     raise Invalid(UNCHANGED)
                 if self.language is None and not instruction:  # same language, no editor ask
                     # not the screen's terms: they name the whole talk, and would ground a
@@ -338,11 +354,65 @@ class Writer:
         markdown = "\n\n".join(bodies)
         # a salvaged reply, or a chapter written in parts, is not checked against the text it
         # replaces reply by reply: the editor must never be shown an empty proposal
-        if unlike is not None and _words(markdown) == _words(unlike):
+        if unlike is not None and same_words(markdown, unlike):
             raise ChapterFailed(UNCHANGED, usage, notes)
         title = heading if (self.language and heading) else ch.title
         return ChapterText(index=ch.index, title=title, start=ch.start, end=ch.end,
                            markdown=markdown, usage=usage, notes=notes)
+
+
+    def revise(self, k: int, instruction: str, current: str,
+               regenerate: str | None = None) -> ChapterText:
+        """Chapter ``k``'s ``current`` text changed as its editor asks (``instruction``).
+
+        The model sees the text and the request only: asked "shorter" of the transcript, a
+        1.5B model writes the transcript out again and the request is lost. A reply with the
+        current words is asked again, warmer, then shown back (``ChapterFailed`` after that)."""
+        ch = self.outline.chapters[k]
+        said = " ".join(_parts(self.transcript, ch, self.budget))
+        respelled = [r for r in self.transcript.respellings if ch.start <= r.start < ch.end]
+        tag = self.tag if regenerate is None else {**self.tag, "regenerate": regenerate}
+        messages = [
+            {"role": "system", "content": render(self.config, REVISE_SYSTEM)},
+            {"role": "user", "content": render(self.config, REVISE_USER, chapter={
+                "title": ch.title}, current=current, instruction=instruction)}]
+        known = f"{said} {current}"
+
+        def check(c: Completion) -> str:
+            body, _h = clean(_REVISE_LEAD.sub("", c.text.strip(), count=1), ch.title,
+                             want_title=False)
+            body = unsaid_frame(unsaid_lead(body, known), known)
+            if not body.strip():
+                raise Invalid("the model returned an empty chapter")
+            if is_refusal(body):
+                raise Invalid(f"the model declined to revise this chapter: {body[:80]!r}")
+            if _JSONISH.match(body):
+                raise Invalid(f"{NOT_PROSE}: {body[:80]!r}")
+            if c.finish_reason == "loop" and count_tokens(body) < 50:
+                raise Invalid("the model kept repeating itself")
+            if same_words(screen_terms.keep_terms(body, respelled)[0], current):
+                raise Invalid(UNCHANGED)
+            share = target_script_share(body, self.config.article_language)
+            if share is not None and share < MIN_TARGET_SCRIPT:
+                raise Invalid(f"{WRONG_LANGUAGE} {self.language} ({share:.0%} of it)")
+            left = scaffolding.leftover(body)
+            if left:
+                raise Invalid(f"{CHATTY}: {left[0][:80]!r}")
+            return body
+
+        answer = ask(self.llm, Request(
+            messages=messages, check=check, tag=tag,
+            # "longer" is a request too: room for the text and then some
+            max_tokens=min(4096, int(max(count_tokens(current), count_tokens(said)) * 1.6) + 80),
+            temperature=self.config.temperature, retries=RETRIES, again=("warmer", "repair"),
+            repair=lambda error: render(self.config, REVISE_AGAIN, error=error.rstrip("."),
+                                        instruction=instruction),
+            label=f"chapter {ch.index + 1}"))
+        if answer.value is None:
+            raise ChapterFailed(answer.error or UNCHANGED, answer.usage, answer.notes)
+        body, _ = screen_terms.keep_terms(answer.value, respelled)
+        return ChapterText(index=ch.index, title=ch.title, start=ch.start, end=ch.end,
+                           markdown=body, usage=answer.usage, notes=answer.notes)
 
 
 def run(ctx: StageContext) -> StageResult:
