@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from tests.fixtures.llm import chat_reply
 from v2a.config import Config
 from v2a.errors import LLMError, V2AError
-from v2a.llm.base import EndpointError, OutputError
+from v2a.llm.base import EndpointError, OutputError, sampling_seed
 from v2a.llm.cache import LLMCache
 from v2a.llm.cached import CachedLLM
 from v2a.llm.open import describe, open_llm
@@ -153,6 +153,19 @@ def test_cache_serves_repeats_without_calling(fake_endpoint, tmp_path):
     assert (a.text, b.text, c.text) == ("answer 1", "answer 1", "answer 2")
     assert (a.cached, b.cached) == (False, True) and b.usage.cached_calls == 1
     assert len(fake.bodies) == 2
+
+
+def test_a_sampling_seed_reaches_the_endpoint_only_inside_its_block(fake_endpoint):
+    fake = fake_endpoint(lambda b, n, h: (200, chat_reply(f"answer {n}")))
+    with open_llm(remote(fake.base_url)) as h:
+        h.llm.complete(MSG, max_tokens=5, temperature=0.7)
+        with sampling_seed(1234):
+            h.llm.complete(MSG, max_tokens=5, temperature=0.7)
+        h.llm.extra_body = {"seed": 0}  # what the embedded server is asked for
+        h.llm.complete(MSG, max_tokens=5, temperature=0.7)
+        with sampling_seed(99):
+            h.llm.complete(MSG, max_tokens=5, temperature=0.7)
+    assert [b.get("seed") for b in fake.bodies] == [None, 1234, 0, 99]
 
 
 def test_config_mistakes_fail_before_any_work(monkeypatch):

@@ -24,7 +24,7 @@ from v2a.edits.models import Structure
 from v2a.edits.store import Conflict
 from v2a.edits.structure import apply_structure, section_key
 from v2a.errors import V2AError
-from v2a.llm.base import LLMHandle
+from v2a.llm.base import LLMHandle, current_seed
 from v2a.llm.scripted import ScriptedLLM, scripted_handle
 from v2a.models import ChapterText, Draft, Outline, Respelling, Transcript
 from v2a.pipeline import run_stage
@@ -251,6 +251,20 @@ def test_a_reply_that_prints_as_the_current_text_is_not_a_proposal(ws):
     llm.replies[:] = ["We call get stats on the tokens."] * 3
     with pytest.raises(V2AError, match="the model returned the text unchanged"):
         s.regenerate("0", "shorter")
+
+
+def test_each_regeneration_samples_with_its_own_seed(ws):
+    # the embedded server samples with one fixed seed: asked twice for a new version of the
+    # same section, the editor must get two samples, not the same text twice
+    written(ws)
+    s, llm = session(ws, "Another text.")
+    seeds = []
+    raw = llm.raw
+    llm.raw = lambda *a, **k: (seeds.append(current_seed()), raw(*a, **k))[1]
+    s.regenerate("0")
+    s.regenerate("0")
+    assert len(seeds) == 2 and None not in seeds and seeds[0] != seeds[1]
+    assert current_seed() is None
 
 
 def test_a_proposal_equal_to_the_text_shown_now_is_never_offered(ws, monkeypatch):

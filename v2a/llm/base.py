@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,6 +22,25 @@ from .structured import parse_structured, validation_message
 
 # context assumed for a remote model (the embedded one uses config.local_ctx)
 REMOTE_CTX = 32000
+
+_SEED: ContextVar[int | None] = ContextVar("v2a_sampling_seed", default=None)
+
+
+@contextmanager
+def sampling_seed(seed: int | None) -> Iterator[None]:
+    """Calls made inside ask the endpoint for this sampling seed (where it takes one).
+
+    The embedded server samples with one fixed seed so a first run can be repeated; an editor
+    asking twice for a new version of the same section must get two samples, not one twice."""
+    token = _SEED.set(seed)
+    try:
+        yield
+    finally:
+        _SEED.reset(token)
+
+
+def current_seed() -> int | None:
+    return _SEED.get()
 
 
 class EndpointError(LLMError):

@@ -13,6 +13,7 @@ Every change of a section names the revision it was made on; an older one is a `
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 import uuid
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from ..edits.store import Conflict, ReviewStore, now
 from ..edits.structure import apply_structure, section_key
 from ..errors import LLMError, V2AError
 from ..links import fmt_time
-from ..llm.base import LLMHandleLike
+from ..llm.base import LLMHandleLike, sampling_seed
 from ..models import ChapterText, Draft, Outline, Scenes, Screen, Source, Transcript
 from ..stage import StageContext
 from ..stages import CHAPTERS, OUTLINE, SCENES, SCREEN, SOURCE, TRANSCRIPT, TRANSCRIPT_SRT, TRANSCRIPT_VTT
@@ -278,10 +279,13 @@ class ReviewSession:
                         out.append(ChapterText(index=c.index, title=c.title, start=c.start,
                                                end=c.end, status="failed", error=str(exc)))
                 else:
-                    # the nonce keeps a regeneration out of the cache (a new text each time);
-                    # a reply that hands back the current text is asked once more, warmer
-                    out.append(writer.write(k, instruction=instruction, regenerate=regenerate,
-                                            unlike=unlike))
+                    # the nonce keeps a regeneration out of the cache and seeds its sampling
+                    # (a new text each time); a reply that hands back the current text is
+                    # asked once more, warmer
+                    with sampling_seed(int(hashlib.sha256(regenerate.encode()).hexdigest()[:8],
+                                           16)):
+                        out.append(writer.write(k, instruction=instruction,
+                                                regenerate=regenerate, unlike=unlike))
             return out
 
     def regenerate(self, key: str, instruction: str = "") -> Proposal:

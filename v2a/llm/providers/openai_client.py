@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ...errors import LLMError
 from ...links import safe_url
-from ..base import BaseLLM, Completion, EndpointError
+from ..base import BaseLLM, Completion, EndpointError, current_seed
 from ..loops import loop_start
 from ..retry import retrying, tries_made
 from ..structured import strict_schema, validation_message
@@ -117,8 +117,11 @@ class OpenAIBackend(BaseLLM):
             mode = self.mode
             kwargs = dict(model=model, messages=self._messages(messages, schema, mode),
                           max_tokens=max_tokens, temperature=temperature)
-            if self.extra_body:
-                kwargs["extra_body"] = self.extra_body
+            extra = dict(self.extra_body)
+            if (seed := current_seed()) is not None:
+                extra["seed"] = seed
+            if extra:
+                kwargs["extra_body"] = extra
             fmt = self._response_format(schema, mode)
             if fmt is not None:
                 kwargs["response_format"] = fmt
