@@ -267,6 +267,19 @@ def test_each_regeneration_samples_with_its_own_seed(ws):
     assert current_seed() is None
 
 
+def test_an_instruction_on_a_stale_section_writes_from_the_fixed_transcript(ws):
+    # revising the current text would keep the misheard word the editor just fixed
+    written(ws)
+    s, llm = session(ws, "A new text.")
+    seg = read_model(ws.path("transcript.json"), Transcript).segments[0]
+    s.fix_line(seg.id, seg.text.rstrip(".") + " Zanzibar.")
+    assert s.review().sections["0"].stale
+    s.regenerate("0", "shorter")
+    prompt = llm.calls[-1].prompt
+    assert "Zanzibar" in prompt and "The editor asks" not in prompt
+    assert "The editor of the article asks for this chapter: shorter" in prompt
+
+
 def test_a_proposal_equal_to_the_text_shown_now_is_never_offered(ws, monkeypatch):
     # whatever the writer compared its reply with, the app compares the proposal once more with
     # the text the editor sees when it is stored (CI showed a proposal with an empty diff)

@@ -261,7 +261,7 @@ class ReviewSession:
 
     def _write(self, outline: Outline, transcript: Transcript, positions: list[int],
                instruction: str = "", regenerate: str | None = None,
-               unlike: str | None = None) -> list[ChapterText]:
+               unlike: str | None = None, revise: bool = True) -> list[ChapterText]:
         """Chapters at ``positions`` of ``outline`` written by the write stage's Writer."""
         from ..write.chapters import Writer
 
@@ -285,7 +285,8 @@ class ReviewSession:
                     with sampling_seed(int(hashlib.sha256(regenerate.encode()).hexdigest()[:8],
                                            16)):
                         out.append(writer.write(k, instruction=instruction,
-                                                regenerate=regenerate, unlike=unlike))
+                                                regenerate=regenerate, unlike=unlike,
+                                                revise=revise))
             return out
 
     def regenerate(self, key: str, instruction: str = "") -> Proposal:
@@ -295,8 +296,10 @@ class ReviewSession:
         pos = next(i for i, c in enumerate(a.outline.chapters) if section_key(c) == key)
         pid = uuid.uuid4().hex[:12]
         try:
+            # a section whose transcript was fixed since is written from the transcript (the
+            # fix is not in its text); otherwise an instruction revises the text the editor has
             text = self._write(a.outline, a.transcript, [pos], instruction.strip(), pid,
-                               unlike=view.markdown)[0]
+                               unlike=view.markdown, revise=not view.review.stale)[0]
         except LLMError as exc:
             raise V2AError(f"section {view.number} could not be rewritten: {exc}") from None
         from ..write.chapters import UNCHANGED, same_words

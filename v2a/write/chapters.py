@@ -255,12 +255,14 @@ class Writer:
         return before, after
 
     def write(self, k: int, instruction: str = "", regenerate: str | None = None,
-              unlike: str | None = None) -> ChapterText:
+              unlike: str | None = None, revise: bool = True) -> ChapterText:
         """Write chapter ``k``. ``regenerate``: a nonce for the editor's request for a new text
         of it (never answered from the cache; warmer without an ``instruction``); ``unlike``:
         the text it replaces — a reply with the same words is asked again, warmer. With both an
-        ``instruction`` and ``unlike``, the current text is revised (``revise``)."""
-        if instruction.strip() and unlike is not None and unlike.strip():
+        ``instruction`` and ``unlike``, and ``revise``, the current text is revised
+        (``Writer.revise``); without ``revise`` (the transcript changed under the text) the
+        chapter is written from its transcript with the instruction."""
+        if revise and instruction.strip() and unlike is not None and unlike.strip():
             return self.revise(k, instruction.strip(), unlike, regenerate)
         ch = self.outline.chapters[k]
         before, after = self.neighbours(k)
