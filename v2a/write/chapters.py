@@ -254,6 +254,28 @@ class Writer:
             after = " ".join(words[:CONTEXT_WORDS])
         return before, after
 
+    @staticmethod
+    def _not_prose(body: str, c: Completion) -> None:
+        """Raise ``Invalid`` for a reply that is no chapter at all (empty, a refusal, data)."""
+        if not body.strip():
+            raise Invalid("the model returned an empty chapter")
+        if is_refusal(body):
+            raise Invalid(f"the model declined to write this chapter: {body[:80]!r}")
+        if _JSONISH.match(body):  # an endpoint's structured or broken reply, not prose
+            raise Invalid(f"{NOT_PROSE}: {body[:80]!r}")
+        # in tokens, not words: Chinese and Japanese have no spaces to count
+        if c.finish_reason == "loop" and count_tokens(body) < 50:
+            raise Invalid("the model kept repeating itself")
+
+    def _off_form(self, body: str) -> None:
+        """Raise ``Invalid`` for prose in the wrong language, or that talks about the task."""
+        share = target_script_share(body, self.config.article_language)
+        if share is not None and share < MIN_TARGET_SCRIPT:
+            raise Invalid(f"{WRONG_LANGUAGE} {self.language} ({share:.0%} of it)")
+        left = scaffolding.leftover(body)
+        if left:
+            raise Invalid(f"{CHATTY}: {left[0][:80]!r}")
+
     def write(self, k: int, instruction: str = "", regenerate: str | None = None,
               unlike: str | None = None, revise: bool = True) -> ChapterText:
         """Write chapter ``k``. ``regenerate``: a nonce for the editor's request for a new text
@@ -290,15 +312,7 @@ class Writer:
             def check(c: Completion, said: str = text) -> tuple[str, str | None]:
                 body, h = clean(c.text, ch.title, want_title=self.language is not None)
                 body = unsaid_frame(unsaid_lead(body, said), said)
-                if not body.strip():
-                    raise Invalid("the model returned an empty chapter")
-                if is_refusal(body):
-                    raise Invalid(f"the model declined to write this chapter: {body[:80]!r}")
-                if _JSONISH.match(body):  # an endpoint's structured or broken reply, not prose
-                    raise Invalid(f"{NOT_PROSE}: {body[:80]!r}")
-                # in tokens, not words: Chinese and Japanese have no spaces to count
-                if c.finish_reason == "loop" and count_tokens(body) < 50:
-                    raise Invalid("the model kept repeating itself")
+                self._not_prose(body, c)
                 # compared as it will be printed: keeping the screen's terms can turn a reply
                 # that differs only in "get stats" back into the text it replaces
                 if unlike is not None and len(parts) == 1 and \
@@ -311,12 +325,7 @@ class Writer:
                     if g is not None and g < MIN_GROUNDED:
                         raise Invalid(f"{UNGROUNDED} (only {g:.0%} of its words are the "
                                       "speaker's)")
-                share = target_script_share(body, self.config.article_language)
-                if share is not None and share < MIN_TARGET_SCRIPT:
-                    raise Invalid(f"{WRONG_LANGUAGE} {self.language} ({share:.0%} of it)")
-                left = scaffolding.leftover(body)
-                if left:
-                    raise Invalid(f"{CHATTY}: {left[0][:80]!r}")
+                self._off_form(body)
                 return body, h
 
             def salvage(c: Completion, error: str, said: str = text
@@ -384,22 +393,10 @@ class Writer:
             body, _h = clean(_REVISE_LEAD.sub("", c.text.strip(), count=1), ch.title,
                              want_title=False)
             body = unsaid_frame(unsaid_lead(body, known), known)
-            if not body.strip():
-                raise Invalid("the model returned an empty chapter")
-            if is_refusal(body):
-                raise Invalid(f"the model declined to revise this chapter: {body[:80]!r}")
-            if _JSONISH.match(body):
-                raise Invalid(f"{NOT_PROSE}: {body[:80]!r}")
-            if c.finish_reason == "loop" and count_tokens(body) < 50:
-                raise Invalid("the model kept repeating itself")
+            self._not_prose(body, c)
             if same_words(screen_terms.keep_terms(body, respelled)[0], current):
                 raise Invalid(UNCHANGED)
-            share = target_script_share(body, self.config.article_language)
-            if share is not None and share < MIN_TARGET_SCRIPT:
-                raise Invalid(f"{WRONG_LANGUAGE} {self.language} ({share:.0%} of it)")
-            left = scaffolding.leftover(body)
-            if left:
-                raise Invalid(f"{CHATTY}: {left[0][:80]!r}")
+            self._off_form(body)
             return body
 
         answer = ask(self.llm, Request(
