@@ -304,8 +304,9 @@ class ReviewSession:
             raise V2AError(f"section {view.number} could not be rewritten: {exc}") from None
         from ..write.chapters import UNCHANGED, same_words
 
-        # checked again against the text the editor sees now, whatever the writer compared:
-        # a proposal with nothing to accept is never shown
+        # the writer compared its reply with the text as it was when asked; the section may
+        # have been edited (another tab) during the call: a proposal with nothing to accept
+        # is never shown
         if same_words(text.markdown, self.view(key).markdown):
             raise V2AError(f"section {view.number} could not be rewritten: {UNCHANGED}")
         p = Proposal(id=pid, instruction=instruction.strip(), markdown=text.markdown, at=now(),

@@ -380,7 +380,8 @@ class Writer:
         1.5B model writes the transcript out again and the request is lost. A reply with the
         current words is asked again, warmer, then shown back (``ChapterFailed`` after that)."""
         ch = self.outline.chapters[k]
-        said = " ".join(_parts(self.transcript, ch, self.budget))
+        said = " ".join(s.text.strip()
+                        for s in self.transcript.between(ch.first_segment, ch.last_segment))
         respelled = [r for r in self.transcript.respellings if ch.start <= r.start < ch.end]
         tag = self.tag if regenerate is None else {**self.tag, "regenerate": regenerate}
         messages = [
