@@ -10,11 +10,15 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 
 
 def lecture(minutes: float) -> Path:
-    """A generated lecture of about ``minutes``, with its ``.script.json`` ground truth."""
-    from v2a.samples import make_lecture
+    """A generated talk of about ``minutes``, with its ``.script.json`` ground truth.
 
-    path = CACHE / f"lecture-{int(minutes)}m.mp4"
+    Spoken from the Python Language Reference (``bench.long_talk``): an hour that never repeats
+    itself, with topic changes that no pause or screen marks.
+    """
+    from .long_talk import make_long_talk
+
+    path = CACHE / f"talk-{int(minutes)}m.mp4"
     if not path.exists() or not path.with_suffix(".script.json").exists():
-        Console().print(f"generating a {minutes:g}-minute lecture → {path}")
-        make_lecture(path, minutes=minutes)
+        Console().print(f"generating a {minutes:g}-minute talk → {path}")
+        make_long_talk(path, minutes=minutes)
     return path
