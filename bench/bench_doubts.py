@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -264,11 +265,16 @@ def main() -> None:
     ap.add_argument("--budgets", type=float, nargs="*", default=[10.0, BUDGET, 30.0],
                     help="--listen-budget values (seconds per minute of speech) to compare "
                     "with the whole listen")
+    ap.add_argument("--listens", nargs="*", default=["whole-beam5", "whole"],
+                    choices=["whole-beam5", "whole"],
+                    help="whole-file second listens to compare (each costs a full base pass)")
+    ap.add_argument("--out", help="results file name in bench/results (default: doubts.json, "
+                    "doubts-no-second.json with --no-second)")
     args = ap.parse_args()
     sets = [s for s in SETS if (s[1] / "transcript.json").exists()]
     sets += [(Path(w).name, Path(w), Path(s), Path(a), True) for w, s, a in args.held_out]
     modes = [("off", 0.0)] if args.no_second else \
-        [("whole-beam5", 0.0), ("whole", 0.0)] + \
+        [(m, 0.0) for m in args.listens] + \
         [("spans", b) for b in args.budgets if b != BUDGET] + [("spans", BUDGET)]
     listens = []
     for mode, budget in modes:
@@ -305,13 +311,13 @@ def main() -> None:
         lt.add_row(*(str(v) for v in row.values()))
     con.print(lt)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = {"command": "python -m bench.bench_doubts" + (" --no-second" if args.no_second else ""),
+    out = {"command": " ".join(["python -m bench.bench_doubts", *sys.argv[1:]]),
            "default_threshold": D.UNSURE, "default_listen": modes[-1][0],
            "default_budget_s_per_min": BUDGET if not args.no_second else None,
            "machine": {"python": platform.python_version(), "cpu": platform.processor(),
                        "cores": os.cpu_count()},
            "listens": listens, "sets": results, "pooled": pooled}
-    path = RESULTS / ("doubts-no-second.json" if args.no_second else "doubts.json")
+    path = RESULTS / (args.out or ("doubts-no-second.json" if args.no_second else "doubts.json"))
     path.write_text(json.dumps(out, indent=1) + "\n", "utf-8")
     con.print(f"wrote {path}")
 

@@ -54,7 +54,8 @@ def _spoken(sentence: str) -> str | None:
     s = re.sub(r"\s+", " ", s).strip()
     words = s.split()
     if not 4 <= len(words) <= 40 or s.startswith(("Changed in version", "Added in version",
-                                                  "Deprecated", "For example:")):
+                                                  "New in version", "Deprecated", "For example:",
+                                                  "See section", "PEP ", "_")):
         return None
     symbolic = sum(not re.fullmatch(r"[A-Za-z'\-]+[.,;:]?", w) for w in words) / len(words)
     return s if symbolic <= 0.25 else None
@@ -94,9 +95,12 @@ def talk_data(minutes: float, seed: int = 11) -> dict:
     budget = minutes * WORDS_PER_MINUTE
     sections: list[dict] = []
     used, cell = 0, 0
+    said: set[str] = set()
     for title, sentences, code in pool:
         if budget - used < 60:  # no chapter of a few seconds at the end
             break
+        if sum(x in said for x in sentences) > 2:  # a topic the reference also nests in another
+            continue
         # chapters of one to five minutes, as long as the topic has words for
         want = min(rng.uniform(150, 750), budget - used)
         if sum(len(x.split()) for x in sentences) < min(want, 150):
@@ -107,6 +111,7 @@ def talk_data(minutes: float, seed: int = 11) -> dict:
                 break
             taken.append(s)
         used += sum(len(x.split()) for x in taken)
+        said.update(taken)
         i = len(sections)
         screens: list[dict] = []
         shown_at: set[int] = set()

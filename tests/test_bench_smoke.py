@@ -53,3 +53,24 @@ def test_tree_monitor_sees_own_process():
     with TreeMonitor(os.getpid(), interval=0.05) as mon:
         time.sleep(0.2)
     assert mon.summary()["v2a_peak_rss_mb"] > 10
+
+
+def test_long_talk_never_repeats_itself_and_hides_its_joins():
+    from collections import Counter
+
+    from bench.long_talk import WORDS_PER_MINUTE, talk_data
+
+    data = talk_data(60)
+    sentences = [s for sec in data["sections"] for s in sec["sentences"]]
+    # the deck it replaces said each sentence of a chapter six times and more; the reference
+    # itself repeats a stock phrase or two ("The numeric arguments are first converted…")
+    assert sum(n - 1 for n in Counter(sentences).values()) < 0.02 * len(sentences)
+    words = sum(len(s.split()) for s in sentences)
+    assert abs(words - 60 * WORDS_PER_MINUTE) < 0.05 * 60 * WORDS_PER_MINUTE
+    lengths = [sum(len(s.split()) for s in sec["sentences"]) for sec in data["sections"]]
+    assert len(lengths) >= 20 and min(lengths) >= 60 and max(lengths) > 2 * min(lengths)
+    shown = {ln.strip() for sec in data["sections"] for sc in sec["screens"]
+             for ln in sc.get("lines", []) + sc.get("code", [])}
+    # no screen has a section's heading: a chapter must be found in what is said
+    assert not [sec["title"] for sec in data["sections"] if sec["title"] in shown]
+    assert data == talk_data(60)  # seeded: the benchmark's input is the same every time
