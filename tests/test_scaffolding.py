@@ -48,6 +48,9 @@ def test_every_prose_sentence_of_real_replies_survives():
     "This version stays faithful to the speaker's words.",
     "I have rewritten the chapter to read more clearly.",
     "Everything is in Markdown format, as you asked.",
+    "I could also offer a shorter version if needed.",
+    "Would you like me to add the code as well?",
+    "I can give you the complete rewrite, if you'd like.",
 ])
 def test_unseen_scaffolding_is_found(sentence):
     assert scaffolding.is_scaffolding(sentence)
@@ -69,6 +72,10 @@ def test_unseen_scaffolding_is_found(sentence):
     "The introduction of the paper has no summary.",
     "I kept the original list and made a copy.",
     "Keep every merge in the order it was learned.",
+    "The result is converted as required by the standard.",
+    "The grammar was relaxed, as specified in PEP 614.",
+    "I could make a version of the tokenizer that handles bytes.",
+    "If you would like to follow along, open the notebook.",
 ])
 def test_the_speakers_own_sentences_survive(sentence):
     assert not scaffolding.is_scaffolding(sentence)

@@ -85,7 +85,9 @@ _ABOUT_TEXT = re.compile(
     r"(?:text|chapter|transcript|section|passage|paragraphs?|content)\b"
     r"|\bI\s+did(?:\s+not|n't)\s+(?:add|include|write)\b"
     # "as instructed", "following your guidelines", "per the requirements"
-    r"|\bas\s+(?:instructed|requested|required|specified|asked|you\s+asked)\b"
+    # (not "as specified in PEP 614", "as required by the standard": what a reference says)
+    r"|\bas\s+(?:instructed|requested|asked|you\s+asked)\b"
+    r"|\bas\s+(?:required|specified)\b(?!\s+(?:in|by|for|under|at)\b)"
     r"|\b(?:per|following|according\s+to|in\s+line\s+with|in\s+accordance\s+with)\s+"
     r"(?:the|your|all\s+the)\s+(?:\w+\s+)?(?:instructions|rules|guidelines|requirements)\b"
     # "the speaker's own voice", "in the speaker's words": the rewriting's brief
@@ -103,6 +105,11 @@ _ABOUT_TEXT = re.compile(
     r"more\s+\w+)\s+(?:\w+\s+)?(?:chapter|text|paragraphs?|transcript|section)\b"
     # "I'd be happy to rewrite…", "Let's make the chapter shorter", "The editor's request is…"
     r"|\bI(?:'d|\s+would)\s+be\s+(?:happy|glad|delighted)\s+to\b"
+    # an offer of more ("I can provide a more detailed version of the chapter if you would like")
+    r"|\bI\s+(?:can|could)\s+(?:also\s+)?(?:provide|offer|give\s+you)\s+(?:you\s+)?"
+    r"(?:a|an|the|another)\s+(?:[\w-]+\s+){0,4}?(?:version|rewrite|revision|summary|draft)\b"
+    r"|\bif\s+you(?:'d|\s+would)\s+like\W*$"
+    r"|\bwould\s+you\s+like\s+me\s+to\b"
     r"|\b(?:let's|let\s+me|I'll|I\s+will|I'm\s+going\s+to|I\s+am\s+going\s+to)\s+"
     r"(?:now\s+|try\s+to\s+)?(?:make|rewrite|shorten|condense|simplify|revise|polish|edit|"
     r"tidy|rephrase|reword)\s+(?:the|this|your)\s+(?:\w+\s+)?(?:chapter|transcript|section|"
