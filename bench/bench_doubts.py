@@ -12,7 +12,7 @@ Whisper tiny.en): the transcript's content-word errors are found by aligning it 
   ``screen``) hold one when an error overlaps them; prose doubts (``unsaid``) when the number
   or name is not in the narration either (the writer made it up, or copied a mishearing);
   ``unsupported`` when the sentence's words are mostly absent from the narration of its time
-  too. ``uncovered``, ``code`` and ``retried`` have no truth here and are counted, not scored.
+  too. ``title`` when the word of the title it doubts is not in the narration. ``uncovered``, ``code`` and ``retried`` have no truth here and are counted, not scored.
 - the trade-off: recall and precision as the ``unsure`` threshold moves;
 - the time the checks add (their own timings, per folder).
 
@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -64,7 +65,7 @@ SETS = [  # (name, work folder, script, audio, held out)
      CACHE / "cuts-lecture-audio/audio.wav", True),
 ]
 TRANSCRIPT_KINDS = ("unsure", "screen")
-SCORED = ("unsure", "screen", "unsaid", "unsupported")
+SCORED = ("unsure", "screen", "unsaid", "unsupported", "title")
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 TOL = 0.05
 PLACED_S = 10.0  # a doubt longer than this does not count towards recall
@@ -89,6 +90,9 @@ def real(x: Doubt, errs: list[Error], truth_tokens: set[str],
     if x.kind == "unsaid":
         toks = tokens(x.text)
         return not toks or not all(t in truth_tokens for t in toks)
+    if x.kind == "title":  # the title's doubted word, quoted first in the evidence
+        m = re.match(r"""\s*['"]([^'"]+)['"]""", x.evidence)
+        return bool(m) and not all(t in truth_tokens for t in tokens(m.group(1)))
     if x.kind == "unsupported":
         said = " ".join(t for a, b, t in script if a < x.end + 5 and x.start - 5 < b)
         return D.weighted_share(content(x.text), set(content(said)), {}) < D.UNSUPPORTED

@@ -406,6 +406,35 @@ def test_chapters_kept_after_retries_or_not_written_are_doubted():
     assert [(x.text, x.severity) for x in got] == [("A", "medium"), ("B", "high")]
 
 
+def test_a_title_built_on_a_doubted_word_is_doubted_where_the_word_is_heard():
+    sents = ["The wind statement wraps a block with a context manager.",
+             "A wind statement calls enter first, and exit when the block ends.",
+             "A context manager is any object with enter and exit methods."]
+    tr = transcript(sents, probs={"wind": 0.05})
+    ol = outline(tr)
+    ol.chapters[0].title = "The Wind Statement and the Context Manager"
+    found = D.unsure(tr, set(), 0.5)
+    for x in found:
+        x.suggestion = "with"  # what a second model heard
+    got = D.titles(ol, tr, found)
+    assert [(x.kind, x.where, x.chapter) for x in got] == [("title", "chapter", 0)]
+    first_wind = next(w for s in tr.segments for w in s.words if w.text.strip() == "wind")
+    assert got[0].start == first_wind.start  # walking to it plays the word
+    assert got[0].suggestion == "The With Statement and the Context Manager"
+    assert got[0].severity == "medium"  # half of these are the talk's own words: a look, not a block
+    # the same title over a talk that heard "wind" well at most of its places: no doubt
+    tr_ok = transcript(sents + ["The wind blows, the wind turns, the wind stops."],
+                       probs={"wind": 0.05})
+    for w in (w for s in tr_ok.segments[3:] for w in s.words):
+        w.probability = 0.97
+    ol_ok = outline(tr_ok)
+    ol_ok.chapters[0].title = ol.chapters[0].title
+    assert D.titles(ol_ok, tr_ok, D.unsure(tr_ok, set(), 0.5)) == []
+    # a doubted word the title does not use, or a stopword: nothing to say about the title
+    ol.chapters[0].title = "Context Managers"
+    assert D.titles(ol, tr, found) == []
+
+
 # --- ranking and the artifact -----------------------------------------------------------------------
 
 

@@ -366,7 +366,8 @@ class RunReport(Artifact):
 
 # --- checks (v2a.checks: the doubts about an article) ----------------------------------------
 
-DoubtKind = Literal["unsure", "screen", "unsaid", "unsupported", "uncovered", "code", "retried"]
+DoubtKind = Literal["unsure", "screen", "unsaid", "unsupported", "uncovered", "code", "retried",
+                    "title"]
 Severity = Literal["high", "medium", "low"]
 Resolution = Literal["fixed", "correct", "ignore"]
 

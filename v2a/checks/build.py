@@ -44,6 +44,8 @@ def find_doubts(transcript: Transcript, screen: Screen | None = None,
     found += timed("unsure", d.unsure, transcript, shown, unsure_threshold, chapter_of, opinion)
     found += timed("screen", d.screen_conflicts, transcript, screen, chapter_of)
     found += timed("code", d.code_disagreements, screen)
+    if outline is not None:
+        found += timed("title", d.titles, outline, transcript, found)
     paras: list[d.Para] = []
     if outline is not None and draft is not None:
         paras = timed("sources", d.prose_paragraphs, draft, outline, transcript)

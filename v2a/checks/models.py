@@ -17,6 +17,7 @@ KINDS: dict[str, str] = {
     "uncovered": "speech no paragraph covers",
     "code": "code whose frames disagree",
     "retried": "a chapter kept after retries or written by a fallback",
+    "title": "a chapter title with a word the recogniser doubted in that chapter",
 }
 
 __all__ = ["KINDS", "Checks", "Coverage", "Doubt", "Kind", "Resolution", "Severity", "Span"]
