@@ -32,6 +32,10 @@ SYSTEM = "name_chapter.system.j2"
 MAX_TITLE_WORDS = 8
 MAX_SUMMARY_WORDS = 30
 MAX_ARTICLE_TITLE_WORDS = 12
+# how much of a chapter's beginning a naming call reads, in tokens (None: as much as fits).
+# Speakers say what a part is about as they start it; the whole chapter costs a prompt as long
+# as its write call's, and the outline was a quarter of the LLM time on long talks (#24)
+EXCERPT_TOKENS: int | None = None
 # words a cut title must not end on ("…, Merging Tokens, and")
 _DANGLING = set("a an the and or of for to in on with from by as at vs".split())
 
@@ -164,6 +168,8 @@ def name_chapters(job: OutlineJob, starts: list[int], task: Task) -> list[Choice
     times = job.start_times(starts) + [job.duration]
     system = render(job.config, SYSTEM, language=job.language, terms=job.terms)
     cap = max(200, (job.context_tokens() - count_tokens(system) - 600) * 3 // 4)
+    if EXCERPT_TOKENS is not None:
+        cap = min(cap, EXCERPT_TOKENS)
     texts = job.texts(starts)
     task.update(total=n + 1)
 
