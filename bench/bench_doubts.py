@@ -12,7 +12,8 @@ Whisper tiny.en): the transcript's content-word errors are found by aligning it 
   ``screen``) hold one when an error overlaps them; prose doubts (``unsaid``) when the number
   or name is not in the narration either (the writer made it up, or copied a mishearing);
   ``unsupported`` when the sentence's words are mostly absent from the narration of its time
-  too. ``title`` when the word of the title it doubts is not in the narration. ``uncovered``, ``code`` and ``retried`` have no truth here and are counted, not scored.
+  too; ``title`` when the word of the title it doubts is not in the narration. ``uncovered``,
+  ``code`` and ``retried`` have no truth here and are counted, not scored.
 - the trade-off: recall and precision as the ``unsure`` threshold moves;
 - the time the checks add (their own timings, per folder).
 
