@@ -200,6 +200,24 @@ def test_a_lost_quote_is_put_back_only_where_the_parse_proves_it():
     assert codes.repair(typing) == (typing, [])
 
 
+def test_a_docstring_whose_quote_lines_ocr_dropped_gets_them_back():
+    # a code host's gutter numbers the quote lines, so their slots are there, blank
+    read = ["def get_stats(ids):", "", "    Given a list of integers, count the pairs", "",
+            "    counts = {}", "    return counts"]
+    lines, fixes = codes.repair(read)
+    assert lines == ["def get_stats(ids):", '    """', "    Given a list of integers, count the pairs",
+                     '    """', "    counts = {}", "    return counts"]
+    assert fixes == ['docstring without its quotes → """ put back']
+    # no slots: the quote lines are added
+    assert codes.repair(["class A:", "    A small class of things.", "    x = 1"])[0] == [
+        "class A:", '    """', "    A small class of things.", '    """', "    x = 1"]
+    # code that parses, and prose that is not under a def, are left alone
+    ok = ["def f(x):", "    return x"]
+    assert codes.repair(ok) == (ok, [])
+    stray = ["x = 1", "Given a list of integers", "y = 2"]
+    assert codes.repair(stray) == (stray, [])
+
+
 def test_the_parse_chooses_between_frames_readings():
     good = ["for i in range(3):", "    print(i)", "x = [1, 2]"]
     bad = ["for i in range(3);", "    print(i)", "x = [1, 2]"]

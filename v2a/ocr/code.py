@@ -348,6 +348,34 @@ def _candidates(line: str, last: bool = False) -> list[str]:
     return [c for c in dict.fromkeys(out) if c != line]
 
 
+_HEADER = re.compile(r"^\s*(?:async\s+)?(?:def|class)\b.*:\s*$")
+_PROSE = re.compile(r"^[A-Za-z][A-Za-z'-]*(?:[ ,;:]+[A-Za-z0-9'()-]+){2,}[.:]?$")
+
+
+def _docstring(lines: list[str]) -> list[str] | None:
+    """The lines with ``\"\"\"`` put back around a docstring: prose right under a ``def`` or
+    ``class`` (OCR drops a line of bare quotes; an editor's gutter leaves its slot blank)."""
+    for h, head in enumerate(lines):
+        if not _HEADER.match(head):
+            continue
+        k = h + 1
+        while k < len(lines) and not lines[k].strip():
+            k += 1
+        run = k
+        while run < len(lines) and _PROSE.match(lines[run].strip()) and \
+                parse_error([lines[run].strip()]) is not None:
+            run += 1
+        if run == k:
+            continue
+        indent = lines[k][: len(lines[k]) - len(lines[k].lstrip())]
+        quote = indent + '"""'
+        before = lines[:h + 1] + ([quote] + lines[h + 2:k] if k > h + 1 else [quote])
+        after = lines[k:run] + ([quote] + lines[run + 1:] if run < len(lines) and
+                                not lines[run].strip() else [quote] + lines[run:])
+        return before + after
+    return None
+
+
 def repair(lines: list[str], alternatives: dict[int, list[str]] | None = None,
            limit: int = 5) -> tuple[list[str], list[str]]:
     """Lines where a parse proves a fix: another frame's reading of a line, or one quote or
@@ -376,7 +404,11 @@ def repair(lines: list[str], alternatives: dict[int, list[str]] | None = None,
             if done:
                 break
         if not done:
-            break
+            trial = _docstring(lines)
+            if trial is None or not _better(err, parse_error(trial)):
+                break
+            fixes.append('docstring without its quotes → """ put back')
+            lines = trial
     return lines, fixes
 
 
