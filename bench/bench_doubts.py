@@ -42,7 +42,7 @@ from bench.doubt_truth import Error, errors, narration
 from v2a.checks import doubts as D
 from v2a.checks import second as S
 from v2a.checks import spans as SP
-from v2a.checks.build import find_doubts
+from v2a.checks.build import auto_listen, find_doubts
 from v2a.checks.models import Doubt
 from v2a.checks.numbers import tokens
 from v2a.models import Draft, Outline, Screen, Transcript
@@ -154,6 +154,8 @@ def listen(name: str, wd: Path, transcript: Transcript, audio: Path | None, mode
         return None, {}
     t0 = time.perf_counter()
     beam = S.BEAM
+    if mode == "auto":  # what a run hears by default: whole or spans, by the talk's length
+        mode, budget = auto_listen(transcript, budget)
     if mode == "whole-beam5":  # how the whole listen was first measured (its cached reading)
         cache, beam = CACHE / f"second-{name}.json", 5
         _migrate(cache, audio, model, transcript)
@@ -280,11 +282,12 @@ def main() -> None:
     sets += [(Path(w).name, Path(w), Path(s), Path(a), True) for w, s, a in args.held_out]
     modes = [("off", 0.0)] if args.no_second else \
         [(m, 0.0) for m in args.listens] + \
-        [("spans", b) for b in args.budgets if b != BUDGET] + [("spans", BUDGET)]
+        [("spans", b) for b in args.budgets] + [("auto", BUDGET)]
     listens = []
     for mode, budget in modes:
         results, pooled = evaluate(sets, mode, budget)
-        listens.append(listen_row(f"spans {budget:g} s/min" if mode == "spans" else mode,
+        listens.append(listen_row(f"spans {budget:g} s/min" if mode == "spans" else
+                                  "auto (default)" if mode == "auto" else mode,
                                   results, pooled))
     # the tables below are of the default (the last mode evaluated)
     con = Console()

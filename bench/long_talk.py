@@ -79,8 +79,17 @@ def _topic(name: str, text: str) -> tuple[str, list[str], list[tuple[int, list[s
     return title, sentences, code
 
 
-def talk_data(minutes: float, seed: int = 11) -> dict:
-    """A script in the form of ``v2a/data/sample_talk.json`` lasting about ``minutes``."""
+def _unsaid(topic: tuple[str, list[str], list[tuple[int, list[str]]]], said: set[str]
+            ) -> tuple[str, list[str], list[tuple[int, list[str]]]]:
+    """A topic from its first sentence that no earlier talk says on (a held-out talk's text)."""
+    title, sentences, code = topic
+    first = next((k for k, x in enumerate(sentences) if x not in said), len(sentences))
+    return title, sentences[first:], [(a - first, c) for a, c in code if a >= first]
+
+
+def talk_data(minutes: float, seed: int = 11, not_in: set[str] | None = None) -> dict:
+    """A script in the form of ``v2a/data/sample_talk.json`` lasting about ``minutes``;
+    ``not_in``: sentences other talks say, left out (each topic starts after them)."""
     from pydoc_data.topics import topics
 
     rng = random.Random(seed)
@@ -88,7 +97,7 @@ def talk_data(minutes: float, seed: int = 11) -> dict:
     for name in sorted(topics):
         if name in SKIP_TOPICS:
             continue
-        title, sentences, code = _topic(name, topics[name])
+        title, sentences, code = _unsaid(_topic(name, topics[name]), not_in or set())
         if len(sentences) >= 6:
             pool.append((title, sentences, code))
     rng.shuffle(pool)
@@ -143,11 +152,12 @@ def talk_data(minutes: float, seed: int = 11) -> dict:
     return {"title": "A tour of the Python language reference", "terms": [], "sections": sections}
 
 
-def make_long_talk(path: Path, minutes: float, seed: int = 11) -> Path:
+def make_long_talk(path: Path, minutes: float, seed: int = 11, not_in: set[str] | None = None
+                   ) -> Path:
     """Write the talk video and, beside it, a ``.script.json`` in the benchmarks' lecture form."""
     from v2a.samples_talk import make_talk
 
-    talk = make_talk(path, data=talk_data(minutes, seed), seed=seed)
+    talk = make_talk(path, data=talk_data(minutes, seed, not_in), seed=seed)
     script = {
         "video": str(path), "title": talk.title, "duration": talk.duration,
         "chapters": [{"title": s.title, "start": s.start} for s in talk.sections],
@@ -158,3 +168,22 @@ def make_long_talk(path: Path, minutes: float, seed: int = 11) -> Path:
     }
     Path(path).with_suffix(".script.json").write_text(json.dumps(script, indent=1))
     return Path(path)
+
+
+def main() -> None:
+    """``python -m bench.long_talk OUT.mp4 --minutes M --seed S --not-in A.script.json …``: a
+    talk that says none of the sentences of the given talks (a held-out talk)."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--minutes", type=float, default=32)
+    ap.add_argument("--seed", type=int, default=23)
+    ap.add_argument("--not-in", nargs="*", type=Path, default=[])
+    args = ap.parse_args()
+    said = {x["speech"] for p in args.not_in for x in json.loads(p.read_text())["slides"]}
+    make_long_talk(args.out, args.minutes, args.seed, said)
+
+
+if __name__ == "__main__":
+    main()

@@ -252,6 +252,20 @@ def test_the_budget_hears_whole_windows_that_hold_the_most_doubt_first():
     assert SP.budget(tr, 12.0) == pytest.approx(20.0)  # 100 s of speech
 
 
+def test_auto_hears_a_short_talk_whole_and_a_long_one_in_spans_adding_up_to_20_minutes():
+    from v2a.checks.build import AUTO_S, auto_listen
+
+    def talk(seconds: float) -> Transcript:
+        return Transcript(language="en", origin="asr", backend="faster-whisper", model="tiny.en",
+                          duration=seconds,
+                          segments=[Segment(id=0, start=0.0, end=seconds, text="x")])
+
+    assert auto_listen(talk(7.4 * 60)) == ("whole", 0.0)
+    assert auto_listen(talk(AUTO_S)) == ("whole", 0.0)
+    assert auto_listen(talk(60 * 60)) == ("spans", 20.0)  # 20 of 60 minutes
+    assert auto_listen(talk(180 * 60), budget=12.0) == ("spans", 12.0)  # never under the budget
+
+
 def test_the_spans_start_where_the_doubts_point(tmp_path):
     from v2a.checks import spans as SP
 

@@ -211,18 +211,19 @@ class Config(BaseModel):
     # -- checks: the doubts an editor should look at (checks.json; v2a.checks) ------------------
     second_listen: Annotated[str, Opt(
         "Where a second Whisper model (base for a tiny.en transcript) hears the speech again "
-        "to find misheard words: spans (the stretches that need it most, within "
-        "--listen-budget), whole (all the audio: about half its length on 2 cores), or off "
-        "(word probabilities alone). What it heard is kept in .v2a/second_opinion.json.",
-        ("--second-listen",), stages=("checks",), commands=CHECK, choices=("spans", "whole", "off"),
-        panel=C)] = "spans"
+        "to find misheard words: auto (all of a talk up to 20 minutes; a longer one in spans "
+        "adding up to 20 minutes), spans (the stretches that need it most, within "
+        "--listen-budget), whole (all the audio: about a tenth of its length on 2 cores), or "
+        "off (word probabilities alone). What it heard is kept in .v2a/second_opinion.json.",
+        ("--second-listen",), stages=("checks",), commands=CHECK,
+        choices=("auto", "spans", "whole", "off"), panel=C)] = "auto"
     listen_budget: Annotated[float, Opt(
         "Seconds of audio the second listen may hear per minute of speech (--second-listen "
-        "spans); bench/results/doubts.json has the trade-off.", ("--listen-budget",),
+        "spans; auto's least); bench/results/doubts.json has the trade-off.", ("--listen-budget",),
         stages=("checks",), commands=CHECK, min=0.0, panel=C)] = 12.0
     doubt_threshold: Annotated[float, Opt(
         "How suspicious a word must be to be a doubt (0..1; lower: more doubts).",
-        ("--doubt-threshold",), stages=("checks",), commands=CHECK, min=0.0, panel=C)] = 0.5
+        ("--doubt-threshold",), stages=("checks",), commands=CHECK, min=0.0, panel=C)] = 0.4
 
     # -- batch engine (none of these enter a stage's cache key) ----------------------------------
     batch_engine: Annotated[str, Opt(

@@ -119,7 +119,21 @@ def resolutions(root: Path) -> dict[str, str]:
 
 
 BUDGET = 12.0  # seconds of audio the second listen hears per minute of speech (--listen-budget)
-LISTEN_MODES = ("spans", "whole", "off")
+# auto hears this much audio at least: all of a talk up to this long (the spans of a short talk
+# found a third of its errors; the whole listen four in five, bench/results/doubts.json)
+AUTO_S = 20 * 60.0
+LISTEN_MODES = ("auto", "spans", "whole", "off")
+
+
+def auto_listen(transcript: Transcript, budget: float = BUDGET) -> tuple[str, float]:
+    """What ``auto`` hears: ``("whole", 0)`` for speech up to ``AUTO_S`` long, else ``("spans",
+    per_minute)`` with the budget raised to hear ``AUTO_S`` of it in all."""
+    from .second import duration
+
+    minutes = duration(transcript) / 60
+    if minutes * 60 <= AUTO_S:
+        return "whole", 0.0
+    return "spans", round(max(budget, AUTO_S / minutes), 2)
 
 
 def listen_again(ws: Workspace, transcript: Transcript, cuts: list[Cut] | None, threads: int = 2,
@@ -142,10 +156,10 @@ def build(ws: Workspace, unsure_threshold: float = d.UNSURE, listen: str | None 
           cache_dir: Path | None = None, decisions: bool = True) -> Checks:
     """The checks of a work folder from its artifacts (transcript.json at least). ``listen``:
     where a second model hears the speech again (``v2a.checks.second``) — ``spans`` (the
-    stretches that need it most, ``budget`` seconds per minute of speech), ``whole`` or
-    ``off``; None: only what an earlier listen heard, if anything. ``decisions``: with the
-    editor's (review.json); the checks stage leaves them out (its artifact is a function of the
-    pipeline's artifacts)."""
+    stretches that need it most, ``budget`` seconds per minute of speech), ``whole``, ``auto``
+    (``auto_listen``: whole for a short talk) or ``off``; None: only what an earlier listen
+    heard, if anything. ``decisions``: with the editor's (review.json); the checks stage leaves
+    them out (its artifact is a function of the pipeline's artifacts)."""
     from . import spans
     from .second import duration, whole
 
@@ -161,6 +175,8 @@ def build(ws: Workspace, unsure_threshold: float = d.UNSURE, listen: str | None 
     timings: dict[str, float] = {}
     notes: list[str] = []
     opinion = None
+    if listen == "auto":
+        listen, budget = auto_listen(transcript, budget)
     if listen != "off":
         cuts: list[Cut] | None = None
         if listen == "whole":

@@ -21,7 +21,10 @@ from . import numbers
 from .models import Doubt, Kind
 from .second import Opinion, agrees
 
-UNSURE = 0.5  # a word's suspicion above which it is a doubt (the bench's trade-off table)
+# a word's suspicion from which it is a doubt. A word the second model heard scores >= 0.6 (heard
+# otherwise) or <= 0.4 (heard alike), so this only moves the words it did not hear: on a long
+# talk, 0.4 took recall over 0.5 at precision 0.64-0.71 (bench/results/doubts-talk60-t23.json)
+UNSURE = 0.4
 SCREEN_RATIO = 85.0  # how alike a heard word and a word on screen must be to conflict
 UNSUPPORTED = 0.4  # a prose sentence with less of its weighted words in its sources
 UNCOVERED_S = 45.0  # this much speech in a row without a paragraph is a doubt

@@ -6,12 +6,14 @@ for any other English one) hears the audio again; a content word it hears differ
 likely error, and its reading is the suggestion; a word it hears the same way is likely right
 (the word's probability then only ranks). A word outside what it heard is judged without it.
 
-What it hears is ``--second-listen``: ``spans`` (default), the windows of speech that need it
-most within ``--listen-budget`` seconds per minute of speech (``v2a.checks.spans`` picks them),
-or ``whole``; one pass over the clips (``clip_timestamps``). What was heard is kept in
-``.v2a/second_opinion.json``, clip by clip, keyed by the audio, the model, the language and the
-beam: a stretch heard before is never heard again (``v2a check`` again, or a re-run after a
-small edit, costs nothing or only the new stretches; ``whole`` after ``spans`` hears the rest).
+What it hears is ``--second-listen``: ``auto`` (default: ``whole`` for a short talk, else
+``spans`` adding up to 20 minutes; ``v2a.checks.build.auto_listen``), ``spans``, the windows of
+speech that need it most within ``--listen-budget`` seconds per minute of speech
+(``v2a.checks.spans`` picks them), or ``whole``; one pass over the clips (``clip_timestamps``).
+What was heard is kept in ``.v2a/second_opinion.json``, clip by clip, keyed by the audio, the
+model, the language and the beam: a stretch heard before is never heard again (``v2a check``
+again, or a re-run after a small edit, costs nothing or only the new stretches; ``whole`` after
+``spans`` hears the rest).
 """
 
 from __future__ import annotations

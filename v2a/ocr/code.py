@@ -404,11 +404,11 @@ def repair(lines: list[str], alternatives: dict[int, list[str]] | None = None,
             if done:
                 break
         if not done:
-            trial = _docstring(lines)
-            if trial is None or not _better(err, parse_error(trial)):
+            quoted = _docstring(lines)
+            if quoted is None or not _better(err, parse_error(quoted)):
                 break
             fixes.append('docstring without its quotes → """ put back')
-            lines = trial
+            lines = quoted
     return lines, fixes
 
 
