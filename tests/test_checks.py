@@ -266,6 +266,42 @@ def test_auto_hears_a_short_talk_whole_and_a_long_one_in_spans_adding_up_to_20_m
     assert auto_listen(talk(180 * 60), budget=12.0) == ("spans", 12.0)  # never under the budget
 
 
+def test_a_long_listen_is_decoded_in_pieces_cut_where_it_is_quiet(tmp_path):
+    """Whisper's features of an hour took 3.9 GB: a whole listen goes a few minutes at a time,
+    each piece ending in a pause, and the clips of a batch are laid end to end."""
+    import wave
+
+    import numpy as np
+
+    from v2a.checks import second as S
+    from v2a.transcribe.faster import _Audio
+
+    rate, seconds = 16000, 700
+    rng = np.random.default_rng(0)
+    x = (rng.normal(0, 3000, rate * seconds)).astype(np.int16)
+    for quiet in (306.0, 600.0):  # a pause near each 300-s mark (the second from the first)
+        x[int(quiet * rate):int((quiet + 0.5) * rate)] = 0
+    wav = tmp_path / "audio.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(x.tobytes())
+    sound = _Audio(wav)
+    try:
+        pieces = S._split((0.0, float(seconds)), sound)
+    finally:
+        sound.close()
+    assert [round(a) for a, _ in pieces] == [0, 306, 600] and pieces[-1][1] == seconds
+    assert all(b - a <= S.BATCH_S + 20 for a, b in pieces)
+    assert S._split((10.0, 250.0), None) == [(10.0, 250.0)]  # short: as it is
+    # clips go in batches of at most BATCH_S, in time order
+    cuts = [(200.0, 230.0), (0.0, 30.0)] + [(400.0 + 40 * k, 430.0 + 40 * k) for k in range(10)]
+    batches = S._batches(cuts)
+    assert batches[0][:2] == [(0.0, 30.0), (200.0, 230.0)]
+    assert all(sum(b - a for a, b in g) <= S.BATCH_S for g in batches) and len(batches) == 2
+
+
 def test_the_spans_start_where_the_doubts_point(tmp_path):
     from v2a.checks import spans as SP
 

@@ -156,21 +156,69 @@ def _merged(spans: list[Cut]) -> list[Cut]:
     return [(a, b) for a, b in out]
 
 
+BATCH_S = 300.0  # audio per decoding call: Whisper's features of a whole hour took 3.9 GB
+
+
+def _split(cut: Cut, sound) -> list[Cut]:
+    """``cut`` in pieces of at most about ``BATCH_S``, each split at the quietest half second
+    within 10 s of where it would fall (a whole listen of a long talk)."""
+    from ..transcribe.faster import _quietest
+
+    a, b = cut
+    out: list[Cut] = []
+    while b - a > BATCH_S + 20.0:
+        at = a + BATCH_S
+        cut_at = round(_quietest(sound.read(at - 10.0, at + 10.0), at - 10.0), 2)
+        out.append((a, cut_at))
+        a = cut_at
+    return out + [(a, b)]
+
+
+def _batches(cuts: list[Cut]) -> list[list[Cut]]:
+    out: list[list[Cut]] = []
+    for c in sorted(cuts):
+        if out and sum(b - a for a, b in out[-1]) + c[1] - c[0] <= BATCH_S:
+            out[-1].append(c)
+        else:
+            out.append([c])
+    return out
+
+
 def _decode(audio: Path, cuts: list[Cut], model: str, language: str | None, threads: int,
             device: str, cache_dir: Path | None, beam: int = BEAM) -> list[Word]:
-    """One pass of ``model`` over the clips (the process's shared copy of the model)."""
+    """One pass of ``model`` over the clips (the process's shared copy of the model). The
+    clips are decoded a few minutes of audio at a time, laid end to end (each still its own
+    clip), so memory stays flat however long the talk."""
+    import numpy as np
+
     from ..transcribe import shared_model
+    from ..transcribe.faster import RATE, _Audio
     from ..transcribe.whisper_models import resolve
 
     wm = shared_model.load(resolve(model, cache_dir), threads, device)
-    flat = [t for c in cuts for t in c]
-    segs, _ = wm.transcribe(str(audio), language=None if model.endswith(".en") else language,
-                            word_timestamps=True, clip_timestamps=flat, beam_size=beam,
-                            temperature=0.0, condition_on_previous_text=False,
-                            vad_filter=False)
-    return [Word(start=float(w.start), end=float(w.end), text=w.word,
-                 probability=round(float(w.probability), 4))
-            for s in segs for w in (s.words or [])]
+    words: list[Word] = []
+    sound = _Audio(audio)  # the WAV is read clip by clip, never whole
+    try:
+        pieces = [p for c in cuts for p in _split(c, sound)]
+        batches = [(batch, [sound.read(a, b) for a, b in batch]) for batch in _batches(pieces)]
+    finally:
+        sound.close()
+    for batch, clips in batches:
+        starts = np.cumsum([0] + [len(x) for x in clips]) / RATE
+        flat = [float(t) for k in range(len(clips)) for t in (starts[k], starts[k + 1])]
+        segs, _ = wm.transcribe(np.concatenate(clips) if clips else np.zeros(0, np.float32),
+                                language=None if model.endswith(".en") else language,
+                                word_timestamps=True, clip_timestamps=flat, beam_size=beam,
+                                temperature=0.0, condition_on_previous_text=False,
+                                vad_filter=False)
+        for w in (w for s in segs for w in (s.words or [])):
+            k = min(int(np.searchsorted(starts, (w.start + w.end) / 2, side="right")) - 1,
+                    len(batch) - 1)
+            shift = batch[k][0] - starts[k]
+            words.append(Word(start=round(float(w.start) + shift, 2),
+                              end=round(float(w.end) + shift, 2), text=w.word,
+                              probability=round(float(w.probability), 4)))
+    return words
 
 
 def reading(opinion: Opinion, start: float, end: float, slack: float = 0.6) -> list[Word]:
