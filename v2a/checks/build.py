@@ -130,10 +130,10 @@ def auto_listen(transcript: Transcript, budget: float = BUDGET) -> tuple[str, fl
     per_minute)`` with the budget raised to hear ``AUTO_S`` of it in all."""
     from .second import duration
 
-    minutes = duration(transcript) / 60
-    if minutes * 60 <= AUTO_S:
+    seconds = duration(transcript)
+    if seconds <= AUTO_S:
         return "whole", 0.0
-    return "spans", round(max(budget, AUTO_S / minutes), 2)
+    return "spans", round(max(budget, AUTO_S / (seconds / 60)), 2)
 
 
 def listen_again(ws: Workspace, transcript: Transcript, cuts: list[Cut] | None, threads: int = 2,

@@ -24,9 +24,13 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..models import Transcript, Word
 from . import numbers
+
+if TYPE_CHECKING:
+    from ..transcribe.faster import _Audio
 
 # greedy, one temperature: a beam of 5 took 1.7x as long for the same doubts, and the fallback
 # to sampling re-decodes the clips it finds unsure (bench/README.md, "the second listen")
@@ -159,14 +163,14 @@ def _merged(spans: list[Cut]) -> list[Cut]:
 BATCH_S = 300.0  # audio per decoding call: Whisper's features of a whole hour took 3.9 GB
 
 
-def _split(cut: Cut, sound) -> list[Cut]:
+def _split(cut: Cut, sound: _Audio | None) -> list[Cut]:
     """``cut`` in pieces of at most about ``BATCH_S``, each split at the quietest half second
     within 10 s of where it would fall (a whole listen of a long talk)."""
     from ..transcribe.faster import _quietest
 
     a, b = cut
     out: list[Cut] = []
-    while b - a > BATCH_S + 20.0:
+    while sound is not None and b - a > BATCH_S + 20.0:
         at = a + BATCH_S
         cut_at = round(_quietest(sound.read(at - 10.0, at + 10.0), at - 10.0), 2)
         out.append((a, cut_at))
@@ -199,25 +203,24 @@ def _decode(audio: Path, cuts: list[Cut], model: str, language: str | None, thre
     words: list[Word] = []
     sound = _Audio(audio)  # the WAV is read clip by clip, never whole
     try:
-        pieces = [p for c in cuts for p in _split(c, sound)]
-        batches = [(batch, [sound.read(a, b) for a, b in batch]) for batch in _batches(pieces)]
+        for batch in _batches([p for c in cuts for p in _split(c, sound)]):
+            clips = [sound.read(a, b) for a, b in batch]
+            starts = np.cumsum([0] + [len(x) for x in clips]) / RATE
+            flat = [float(t) for k in range(len(clips)) for t in (starts[k], starts[k + 1])]
+            segs, _ = wm.transcribe(np.concatenate(clips),
+                                    language=None if model.endswith(".en") else language,
+                                    word_timestamps=True, clip_timestamps=flat, beam_size=beam,
+                                    temperature=0.0, condition_on_previous_text=False,
+                                    vad_filter=False)
+            for w in (w for s in segs for w in (s.words or [])):
+                k = min(int(np.searchsorted(starts, (w.start + w.end) / 2, side="right")) - 1,
+                        len(batch) - 1)
+                shift = batch[k][0] - starts[k]
+                words.append(Word(start=round(float(w.start) + shift, 2),
+                                  end=round(float(w.end) + shift, 2), text=w.word,
+                                  probability=round(float(w.probability), 4)))
     finally:
         sound.close()
-    for batch, clips in batches:
-        starts = np.cumsum([0] + [len(x) for x in clips]) / RATE
-        flat = [float(t) for k in range(len(clips)) for t in (starts[k], starts[k + 1])]
-        segs, _ = wm.transcribe(np.concatenate(clips) if clips else np.zeros(0, np.float32),
-                                language=None if model.endswith(".en") else language,
-                                word_timestamps=True, clip_timestamps=flat, beam_size=beam,
-                                temperature=0.0, condition_on_previous_text=False,
-                                vad_filter=False)
-        for w in (w for s in segs for w in (s.words or [])):
-            k = min(int(np.searchsorted(starts, (w.start + w.end) / 2, side="right")) - 1,
-                    len(batch) - 1)
-            shift = batch[k][0] - starts[k]
-            words.append(Word(start=round(float(w.start) + shift, 2),
-                              end=round(float(w.end) + shift, 2), text=w.word,
-                              probability=round(float(w.probability), 4)))
     return words
 
 

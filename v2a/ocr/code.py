@@ -369,10 +369,10 @@ def _docstring(lines: list[str]) -> list[str] | None:
             continue
         indent = lines[k][: len(lines[k]) - len(lines[k].lstrip())]
         quote = indent + '"""'
-        before = lines[:h + 1] + ([quote] + lines[h + 2:k] if k > h + 1 else [quote])
-        after = lines[k:run] + ([quote] + lines[run + 1:] if run < len(lines) and
-                                not lines[run].strip() else [quote] + lines[run:])
-        return before + after
+        # a blank slot on either side takes the quotes; else they are added
+        slot = run < len(lines) and not lines[run].strip()
+        return lines[:h + 1] + [quote] + lines[h + 2:k] + lines[k:run] + [quote] + \
+            lines[run + slot:]
     return None
 
 
